@@ -1,0 +1,209 @@
+"""The public training config: one pydantic model shared by the CLI, the server and the browser.
+
+Every key has a default and an allowed range; a wrong key or value raises a ValidationError whose
+location names the key (see `format_errors`). The JSON schema (`TrainConfig.model_json_schema()`)
+is what the server publishes at /api/config-schema.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Engine-wide limits (the server enforces tighter ones of its own, see server/limits.py).
+MAX_HIDDEN_LAYERS = 10
+MAX_NEURONS = 1024
+MAX_POINTS = 100_000
+
+# Every dataset name and the kind of target it produces.
+DATASET_KINDS: dict[str, str] = {
+    "circle": "binary",
+    "xor": "binary",
+    "gauss": "binary",
+    "spiral": "binary",
+    "moons": "binary",
+    "flower": "binary",
+    "multi_spiral": "multiclass",
+    "multi_blobs": "multiclass",
+    "reg_plane": "regression",
+    "reg_gauss": "regression",
+    "csv": "csv",  # kind decided by the file's labels
+}
+
+FEATURE_PATTERN = r"^(x[1-9][0-9]*|x1_sq|x2_sq|x1x2|sin_x1|sin_x2)$"
+CROSS_FEATURES = ("x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    name: Literal[tuple(DATASET_KINDS)] = "circle"  # type: ignore[valid-type]
+    n: int = Field(400, ge=10, le=MAX_POINTS, description="number of generated points")
+    noise: float = Field(0.0, ge=0.0, le=1.0, description="noise level, 0 = clean")
+    classes: int = Field(3, ge=2, le=6, description="classes of the multi-class generators")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    split: tuple[float, float, float] = Field(
+        (0.8, 0.2, 0.0), description="train / dev / test ratios, summing to 1"
+    )
+
+    @field_validator("split")
+    @classmethod
+    def _split_sums_to_one(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(r < 0 or r > 1 for r in v):
+            raise ValueError("each ratio must be in [0, 1]")
+        if not math.isclose(sum(v), 1.0, abs_tol=1e-6):
+            raise ValueError(f"ratios must sum to 1 (got {sum(v):g})")
+        if v[0] <= 0:
+            raise ValueError("the train ratio must be above 0")
+        return v
+
+
+class NetworkConfig(_Strict):
+    hidden: list[int] = Field(
+        default_factory=lambda: [4, 2], max_length=MAX_HIDDEN_LAYERS,
+        description="units per hidden layer; [] = logistic/softmax regression",
+    )
+    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"] = "relu"
+    leaky_slope: float = Field(0.01, ge=0.0, le=1.0)
+    output: Optional[Literal["sigmoid", "softmax", "linear"]] = Field(
+        None, description="None picks sigmoid / softmax / linear from the data's kind"
+    )
+    init: Literal["zeros", "random", "he", "xavier", "glorot"] = "he"
+    init_scale: float = Field(0.01, gt=0.0, le=100.0, description="scale of init='random'")
+    batch_norm: bool = False
+    bn_momentum: float = Field(0.9, ge=0.0, lt=1.0, description="β of the running averages")
+    bn_epsilon: float = Field(1e-5, gt=0.0, le=1.0)
+
+    @field_validator("hidden")
+    @classmethod
+    def _layer_sizes(cls, v: list[int]) -> list[int]:
+        for i, units in enumerate(v):
+            if not 1 <= units <= MAX_NEURONS:
+                raise ValueError(f"hidden[{i}] = {units}: units must be in [1, {MAX_NEURONS}]")
+        return v
+
+
+KeepProb = Field(1.0, gt=0.0, le=1.0)
+
+
+class RegularizationConfig(_Strict):
+    l2: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L2 penalty")
+    l1: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L1 penalty")
+    keep_prob: Union[float, list[float]] = Field(
+        1.0, description="inverted-dropout keep probability in (0, 1]: one number or one per hidden layer"
+    )
+
+    @field_validator("keep_prob")
+    @classmethod
+    def _keep_prob_range(cls, v: Union[float, list[float]]) -> Union[float, list[float]]:
+        for p in v if isinstance(v, list) else [v]:
+            if not 0.0 < p <= 1.0:
+                raise ValueError(f"keep_prob {p} must be in (0, 1]")
+        return v
+
+
+class OptimizerConfig(_Strict):
+    name: Literal["gd", "momentum", "rmsprop", "adam"] = "adam"
+    learning_rate: float = Field(0.01, gt=0.0, le=100.0)
+    beta: float = Field(0.9, ge=0.0, lt=1.0, description="momentum's β")
+    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam's β₁")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="RMSprop's and Adam's β₂")
+    epsilon: float = Field(1e-8, gt=0.0, le=1.0)
+    bias_correction: bool = True
+
+
+class ScheduleConfig(_Strict):
+    name: Literal["constant", "inverse_time", "exponential", "inverse_sqrt"] = "constant"
+    decay_rate: float = Field(1.0, ge=0.0, le=1000.0, description="inverse_time: α₀/(1 + rate·epoch)")
+    interval: Optional[int] = Field(None, ge=1, le=100_000, description="inverse_time staircase every N epochs")
+    base: float = Field(0.95, gt=0.0, le=1.0, description="exponential: base^epoch·α₀")
+    k: float = Field(1.0, gt=0.0, le=1000.0, description="inverse_sqrt: k/√(epoch+1)·α₀")
+
+
+class EarlyStoppingConfig(_Strict):
+    patience: int = Field(10, ge=1, le=100_000, description="epochs without dev-cost improvement")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest decrease that counts as improvement")
+
+
+class TrainConfig(_Strict):
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: Optional[list[str]] = Field(
+        None, description="inputs fed to the net; None = x1..xn of the data"
+    )
+    normalize: bool = True
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    batch_size: int = Field(64, ge=1, le=MAX_POINTS, description="≥ m means batch gradient descent")
+    epochs: int = Field(100, ge=0, le=1_000_000)
+    early_stopping: Optional[EarlyStoppingConfig] = None
+    seed: int = Field(1, ge=0, le=2**32 - 1, description="seed of initialization, shuffling and dropout")
+    dtype: Literal["float64", "float32"] = "float64"
+    backend: Literal["numpy", "cupy"] = "numpy"
+    human_error: Optional[float] = Field(
+        None, ge=0.0, le=1.0, description="human-level error (Bayes proxy) for the bias/variance diagnosis"
+    )
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, v: Optional[list[str]]) -> Optional[list[str]]:
+        import re
+
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("at least one feature is needed")
+        for name in v:
+            if not re.match(FEATURE_PATTERN, name):
+                raise ValueError(
+                    f"unknown feature {name!r}: allowed x1..xn, " + ", ".join(CROSS_FEATURES)
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("features must not repeat")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "TrainConfig":
+        kp = self.regularization.keep_prob
+        if isinstance(kp, list) and len(kp) != len(self.network.hidden):
+            raise ValueError(
+                f"regularization.keep_prob has {len(kp)} values but network.hidden has "
+                f"{len(self.network.hidden)} layers: give one per hidden layer or a single number"
+            )
+        kind = DATASET_KINDS[self.data.name]
+        out = self.network.output
+        if out is not None and kind != "csv":
+            allowed = {"binary": {"sigmoid", "softmax"}, "multiclass": {"softmax"}, "regression": {"linear"}}[kind]
+            if out not in allowed:
+                raise ValueError(
+                    f"network.output {out!r} does not fit {kind} data {self.data.name!r}: "
+                    f"allowed {sorted(allowed)}"
+                )
+        return self
+
+    def keep_probs(self) -> list[float]:
+        """keep_prob for each hidden layer."""
+        kp = self.regularization.keep_prob
+        return list(kp) if isinstance(kp, list) else [kp] * len(self.network.hidden)
+
+
+def format_errors(err: ValidationError, prefix: str = "") -> list[str]:
+    """One line per problem, each naming the key path, e.g. 'optimizer.learning_rate: ...'."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after",))
+        loc = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc or 'config'}: {msg}")
+    return lines
+
+
+def load_config(data: dict) -> TrainConfig:
+    """Validate a config dict (raises pydantic.ValidationError)."""
+    return TrainConfig.model_validate(data)
