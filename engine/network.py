@@ -1,0 +1,358 @@
+"""An L-layer fully connected network in the course's notation (examples are columns).
+
+    layer_dims = [n_x, n1, ..., n_y];  L = len(layer_dims) - 1;  no hidden layer = logistic /
+    softmax / linear regression.
+    Z[l] = W[l] A[l-1] + b[l]    A[l] = g(Z[l]) for hidden layers, A[L] = g_out(Z[L]) = ŷ
+    dZ[L] = (A[L] - Y)/m   (every output/loss pair: sigmoid+BCE, softmax+CCE, linear+MSE(1/2m))
+    dW[l] = dZ[l] A[l-1]ᵀ  db[l] = Σ_cols dZ[l]  dA[l-1] = W[l]ᵀ dZ[l]  dZ[l] = dA[l] * g'(Z[l])
+    (the 1/m sits in dZ[L] and so in every dZ[l]; it is the course's dW = (1/m) dZ Aᵀ)
+
+Parameter storage: every trainable parameter lives in ONE flat buffer `theta`, laid out as
+    [W1 | W2 | ... | WL | per layer l = 1..L: b[l], or γ[l], β[l] for a batch-norm layer]
+with `params[name]` reshaped views into it; `grads` has the same layout with views `dparams`.
+All W come first, so `theta[:n_weights]` is every weight (the L1/L2 penalties and their gradients
+are whole-slice operations) and an optimizer updates the whole net with a few array operations.
+
+Parameter names (params / get_parameters / set_parameters), all course shapes:
+    W{l} (n[l], n[l-1]);  b{l} (n[l], 1) (absent in batch-norm layers, where it is redundant);
+    gamma{l}, beta{l} (n[l], 1) for batch-norm hidden layers;
+    running_mean{l}, running_var{l} (n[l], 1): the batch-norm running statistics (not trained),
+    which the `running` dict holds under the keys mu{l}, var{l}.
+Gradients: dparams["dW1"], ["db1"], ["dgamma1"], ["dbeta1"], ...
+
+Regularization: L2 / L1 penalties (engine.regularization), inverted dropout on hidden layers
+(keep_probs, training only), batch normalization of every hidden layer (engine.batchnorm).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from engine import batchnorm
+from engine.activations import HIDDEN, OUTPUTS, make_activation
+from engine.backend import get_backend, host_rng, to_numpy
+from engine.initializers import INITS, init_weights
+from engine.losses import loss_for_output
+from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
+
+
+class ForwardCache:
+    """What backward needs from one forward pass.
+
+    inputs[l-1] = A[l-1] fed to layer l (after dropout; inputs[0] = X), l = 1..L
+    acts[l-1]   = g(Z[l]) of hidden layer l before dropout (for g')
+    masks[l-1]  = scaled dropout mask D/keep_prob of hidden layer l, or None
+    bn[l-1]     = (Z_norm, 1/√(σ²+ε)) of a batch-norm hidden layer l in train mode, or None
+    ZL, AL      = Z[L] and A[L] = ŷ
+    """
+
+    __slots__ = ("inputs", "acts", "masks", "bn", "ZL", "AL")
+
+    def __init__(self, inputs, acts, masks, bn, ZL, AL):
+        self.inputs, self.acts, self.masks, self.bn, self.ZL, self.AL = inputs, acts, masks, bn, ZL, AL
+
+
+class _Layer:
+    """Views and functions of one layer, precomputed so the hot loops only read attributes."""
+
+    __slots__ = ("W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
+                 "running_mean", "running_var")
+
+
+class Network:
+    """Fully connected net; see the module docstring for the formulas and parameter names."""
+
+    def __init__(self, layer_dims, activation="relu", output="sigmoid", init="he", init_scale=0.01,
+                 batch_norm=False, leaky_slope=0.01, bn_momentum=0.9, bn_epsilon=1e-5, seed=1,
+                 backend=None):
+        dims = [int(n) for n in layer_dims]
+        if len(dims) < 2 or any(n < 1 for n in dims):
+            raise ValueError(f"layer_dims {list(layer_dims)} must list at least 2 sizes, each >= 1")
+        if activation not in HIDDEN:
+            raise ValueError(f"activation {activation!r} is not supported: allowed {list(HIDDEN)}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output {output!r} is not supported: allowed {list(OUTPUTS)}")
+        if output == "softmax" and dims[-1] < 2:
+            raise ValueError("output 'softmax' needs at least 2 output units (layer_dims[-1] >= 2)")
+        if init not in INITS:
+            raise ValueError(f"init {init!r} is not supported: allowed {list(INITS)}")
+        if not 0.0 <= bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum {bn_momentum} must be in [0, 1)")
+        if not bn_epsilon > 0.0:
+            raise ValueError(f"bn_epsilon {bn_epsilon} must be > 0")
+        self.be = backend if backend is not None else get_backend()
+        xp = self.be.xp
+        self.layer_dims, self.L = dims, len(dims) - 1
+        self.activation, self.output, self.init, self.batch_norm = activation, output, init, batch_norm
+        self.leaky_slope, self.bn_momentum, self.bn_epsilon = leaky_slope, bn_momentum, bn_epsilon
+        self.loss = loss_for_output(output)
+        self._rng = self.be.rng(seed + 1)  # dropout masks when the caller passes no rng
+        self._last_out = None  # (A[L], Z[L]) of the latest forward, for a stable cost from Z[L]
+        self._kp_memo = (None, None)  # (keep_probs given, validated per-layer list or None)
+
+        # Layout of the flat buffers: all W first, then b or (γ, β) per layer.
+        L = self.L
+        bn_layer = [batch_norm and l < L for l in range(1, L + 1)]
+        entries = [(f"W{l}", (dims[l], dims[l - 1])) for l in range(1, L + 1)]
+        order = []  # display order of params: W1, b1 (or gamma1, beta1), W2, ...
+        for l in range(1, L + 1):
+            shape = (dims[l], 1)
+            extra = [(f"gamma{l}", shape), (f"beta{l}", shape)] if bn_layer[l - 1] else [(f"b{l}", shape)]
+            entries += extra
+            order += [f"W{l}"] + [name for name, _ in extra]
+        self.layout, start = {}, 0
+        for name, (r, c) in entries:
+            self.layout[name] = (start, start + r * c, (r, c))
+            start += r * c
+        self.size = start
+        self.n_weights = sum(dims[l] * dims[l - 1] for l in range(1, L + 1))
+        self.theta = self.be.zeros(self.size)
+        self.grads = self.be.zeros(self.size)
+        self.params = {n: self._view(self.theta, n) for n in order}
+        self.dparams = {"d" + n: self._view(self.grads, n) for n in order}
+        self.running = {}
+        self._running_names = {}  # get/set_parameters name -> key of `running`
+        for l in range(1, L + 1):
+            if bn_layer[l - 1]:
+                self.running[f"mu{l}"] = self.be.zeros((dims[l], 1))
+                self.running[f"var{l}"] = self.be.zeros((dims[l], 1)) + 1.0
+                self._running_names[f"running_mean{l}"] = f"mu{l}"
+                self._running_names[f"running_var{l}"] = f"var{l}"
+                self.params[f"gamma{l}"][...] = 1.0
+        for l, W in enumerate(init_weights(init, dims, host_rng(seed), init_scale), 1):
+            self.params[f"W{l}"][...] = self.be.asarray(W)
+        self._w, self._dw = self.theta[: self.n_weights], self.grads[: self.n_weights]
+
+        # Precomputed per-layer views and function references for forward/backward.
+        hidden_g = make_activation(activation, xp, leaky_slope)
+        self._layers = []
+        for l in range(1, L + 1):
+            layer = _Layer()
+            layer.W, layer.dW = self.params[f"W{l}"], self.dparams[f"dW{l}"]
+            layer.bn = bn_layer[l - 1]
+            layer.b = self.params.get(f"b{l}")
+            layer.db = self.dparams.get(f"db{l}")
+            layer.gamma, layer.beta = self.params.get(f"gamma{l}"), self.params.get(f"beta{l}")
+            layer.dgamma, layer.dbeta = self.dparams.get(f"dgamma{l}"), self.dparams.get(f"dbeta{l}")
+            layer.running_mean, layer.running_var = self.running.get(f"mu{l}"), self.running.get(f"var{l}")
+            g = hidden_g if l < L else make_activation(output, xp)
+            layer.g, layer.g_back = g.forward, g.backward
+            self._layers.append(layer)
+        self._hidden, self._out = self._layers[:-1], self._layers[-1]
+
+    def _view(self, buffer, name):
+        start, stop, shape = self.layout[name]
+        return buffer[start:stop].reshape(shape)
+
+    def __repr__(self):
+        return (f"Network({self.layer_dims}, activation={self.activation!r}, output={self.output!r}, "
+                f"init={self.init!r}, batch_norm={self.batch_norm}, {self.size} parameters)")
+
+    # ------------------------------------------------------------------ forward / backward
+    def _as_array(self, a, rows, what):
+        """`a` as a backend array of the net's dtype with `rows` rows (clear error otherwise)."""
+        if type(a) is not self.be.xp.ndarray or a.dtype != self.be.dtype:
+            a = self.be.asarray(a)
+        if a.ndim != 2 or a.shape[0] != rows:
+            raise ValueError(f"{what} must have shape ({rows}, m) with examples as columns, got {a.shape}")
+        return a
+
+    def forward(self, X, train=False, keep_probs=None, rng=None, update_running=True):
+        """A[L] and the cache for backward.
+
+        train=False (prediction): batch norm uses the running statistics, no dropout.
+        train=True: batch norm uses the batch's own μ, σ² (and updates the running averages unless
+        update_running=False); dropout on hidden layer l with keep_probs[l-1] (a number = every
+        layer) using `rng` (a Generator; the network's own seeded one when None).
+        """
+        xp = self.be.xp
+        matmul = xp.matmul
+        X = self._as_array(X, self.layer_dims[0], "X")
+        probs = self._keep_probs(keep_probs) if train and keep_probs is not None else None
+        if train and X.shape[1] == 0:
+            raise ValueError("forward in train mode needs at least one example (m >= 1)")
+        inputs, acts = [X], []
+        masks = [None] * (self.L - 1) if probs is not None else None
+        bn_cache = [None] * (self.L - 1) if self.batch_norm else None
+        A = X
+        for i, layer in enumerate(self._hidden):
+            Z = matmul(layer.W, A)
+            if layer.bn:
+                if train:
+                    Zt, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Z, layer.gamma, layer.beta, self.bn_epsilon)
+                    bn_cache[i] = (Zn, inv_std)
+                    if update_running:
+                        batchnorm.update_running(layer.running_mean, layer.running_var, mu, var, self.bn_momentum)
+                    Z = Zt
+                else:
+                    batchnorm.forward_test(xp, Z, layer.gamma, layer.beta, layer.running_mean,
+                                           layer.running_var, self.bn_epsilon)
+            else:
+                Z += layer.b
+            A = layer.g(Z, Z)  # in place: Z[l] is not needed once A[l] is known
+            acts.append(A)
+            if probs is not None and probs[i] < 1.0:
+                mask = dropout_mask(xp, rng if rng is not None else self._rng, A.shape, probs[i], self.be.dtype)
+                masks[i] = mask
+                A = A * mask
+            inputs.append(A)
+        out = self._out
+        ZL = matmul(out.W, A)
+        ZL += out.b
+        AL = out.g(ZL)
+        self._last_out = (AL, ZL)
+        return AL, ForwardCache(inputs, acts, masks, bn_cache, ZL, AL)
+
+    def _keep_probs(self, keep_probs):
+        """check_keep_probs, memoized on the value (the trainer passes the same list every step)."""
+        key = keep_probs if isinstance(keep_probs, (int, float)) else list(keep_probs)
+        if key != self._kp_memo[0]:
+            self._kp_memo = (key, check_keep_probs(key, self.L - 1))
+        return self._kp_memo[1]
+
+    def backward(self, cache, Y, l2=0.0, l1=0.0):
+        """Fill `grads` (through the dparams views) for the examples of `cache`; returns grads.
+
+        dZ[L] = (A[L] - Y)/m, then per layer the formulas of the module docstring, dropout masks
+        on dA[l], batch norm through engine.batchnorm.backward; L2 adds (λ/m)W, L1 (λ/m)sign(W).
+        """
+        AL = cache.AL
+        if type(Y) is not type(AL) or Y.dtype != AL.dtype:
+            Y = self.be.asarray(Y)
+        if Y.shape != AL.shape:
+            raise ValueError(f"Y must have shape {AL.shape} (n_y, m) like A[L], got {Y.shape}")
+        matmul, inputs = self.be.xp.matmul, cache.inputs
+        m = AL.shape[1]
+        dZ = AL - Y
+        dZ *= 1.0 / m
+        out = self._out
+        matmul(dZ, inputs[-1].T, out=out.dW)
+        dZ.sum(axis=1, keepdims=True, out=out.db)
+        W_next = out.W
+        masks, bn_cache, acts = cache.masks, cache.bn, cache.acts
+        for i in range(self.L - 2, -1, -1):
+            layer = self._hidden[i]
+            dA = matmul(W_next.T, dZ)
+            if masks is not None and masks[i] is not None:
+                dA *= masks[i]
+            dZ = layer.g_back(dA, acts[i])
+            if layer.bn:
+                if bn_cache[i] is None:
+                    raise ValueError("backward through batch norm needs a forward pass with train=True")
+                Zn, inv_std = bn_cache[i]
+                dZ = batchnorm.backward(dZ, Zn, inv_std, layer.gamma, layer.dgamma, layer.dbeta)
+            else:
+                dZ.sum(axis=1, keepdims=True, out=layer.db)
+            matmul(dZ, inputs[i].T, out=layer.dW)
+            W_next = layer.W
+        if l2:
+            l2_grad(self._dw, self._w, l2, m)
+        if l1:
+            l1_grad(self.be.xp, self._dw, self._w, l1, m)
+        return self.grads
+
+    def cost(self, AL, Y, l2=0.0, l1=0.0):
+        """(data_cost, reg_cost) as floats: the loss of the output (engine.losses, from Z[L] when AL
+        is the latest forward's output, otherwise from AL clipped), and (λ2/2m)Σ‖W‖²_F + (λ1/m)Σ|w|.
+        """
+        Y = self._as_array(Y, self.layer_dims[-1], "Y")
+        m = Y.shape[1]
+        if m == 0:
+            raise ValueError("the cost of an empty set (m = 0) is undefined")
+        if Y.shape != AL.shape:
+            raise ValueError(f"Y must have shape {AL.shape} like A[L], got {Y.shape}")
+        xp, last = self.be.xp, self._last_out
+        if last is not None and last[0] is AL:
+            data = self.loss.from_logits(xp, last[1], Y)
+        else:
+            data = self.loss.from_output(xp, AL, Y)
+        reg = 0.0
+        if l2:
+            reg += l2_cost(self._w, l2, m)
+        if l1:
+            reg += l1_cost(xp, self._w, l1, m)
+        return data, reg
+
+    def loss_and_grads(self, X, Y, l2=0.0, l1=0.0, keep_probs=None, rng=None):
+        """Train-mode forward, backward (fills grads) and cost: returns (data_cost, reg_cost)."""
+        AL, cache = self.forward(X, train=True, keep_probs=keep_probs, rng=rng)
+        self.backward(cache, Y, l2, l1)
+        return self.cost(AL, Y, l2, l1)
+
+    # ------------------------------------------------------------------ prediction
+    def predict_proba(self, X):
+        """A[L] in test mode (no dropout, batch norm with running statistics), shape (n_y, m)."""
+        return self.forward(X)[0]
+
+    def predict(self, X):
+        """Predictions, shape (n_y, m) or (1, m): sigmoid → ints 1[ŷ > 0.5]; softmax → class index
+        argmax_j ŷ_j as a (1, m) int row; linear → the values ŷ."""
+        AL = self.predict_proba(X)
+        if self.output == "sigmoid":
+            return (AL > 0.5).astype(int)
+        if self.output == "softmax":
+            return AL.argmax(axis=0)[None, :]
+        return AL
+
+    def hidden_outputs(self, X):
+        """[A[1], ..., A[L]] in test mode (for the neuron thumbnails; the last is the output)."""
+        AL, cache = self.forward(X)
+        return cache.acts + [AL]
+
+    def weight_norms(self):
+        """‖W[l]‖_F for l = 1..L."""
+        return [float(self.be.xp.linalg.norm(layer.W)) for layer in self._layers]
+
+    def grad_norms(self):
+        """‖dW[l]‖_F for l = 1..L (of the latest backward)."""
+        return [float(self.be.xp.linalg.norm(layer.dW)) for layer in self._layers]
+
+    # ------------------------------------------------------------------ parameters
+    def expected_shapes(self):
+        """name -> shape of every parameter set_parameters expects (params, then running stats)."""
+        shapes = {name: self.layout[name][2] for name in self.params}
+        for name, key in self._running_names.items():
+            shapes[name] = self.running[key].shape
+        return shapes
+
+    def get_parameters(self):
+        """name -> NumPy copy of every parameter (W1, b1, gamma1, beta1, ...) and running
+        statistic (running_mean1, running_var1, ...), in course shapes."""
+        out = {name: to_numpy(view).copy() for name, view in self.params.items()}
+        for name, key in self._running_names.items():
+            out[name] = to_numpy(self.running[key]).copy()
+        return out
+
+    def set_parameters(self, values: Mapping):
+        """Copy parameters (arrays or nested lists, names as get_parameters) into the network.
+
+        Every expected name must be present with its exact shape and finite values; otherwise a
+        ValueError names the parameter and nothing is changed.
+        """
+        expected = self.expected_shapes()
+        missing = [n for n in expected if n not in values]
+        if missing:
+            raise ValueError(f"missing parameter {missing[0]!r} (shape {expected[missing[0]]}); "
+                             f"this network (layer_dims {self.layer_dims}) needs {list(expected)}")
+        unknown = [n for n in values if n not in expected]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}: this network (layer_dims "
+                             f"{self.layer_dims}) has {list(expected)}")
+        xp, arrays = self.be.xp, {}
+        for name, shape in expected.items():
+            try:
+                arr = self.be.asarray(values[name])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"parameter {name!r} is not a numeric array: {exc}") from None
+            if arr.shape != shape:
+                raise ValueError(f"parameter {name!r} has shape {arr.shape} but this network "
+                                 f"(layer_dims {self.layer_dims}) needs {shape}")
+            if not bool(xp.isfinite(arr).all()):
+                raise ValueError(f"parameter {name!r} contains NaN or infinite values")
+            if name.startswith("running_var") and bool((arr < 0).any()):
+                raise ValueError(f"parameter {name!r} must be >= 0 (a variance)")
+            arrays[name] = arr
+        for name, arr in arrays.items():
+            if name in self._running_names:
+                self.running[self._running_names[name]][...] = arr
+            else:
+                self.params[name][...] = arr

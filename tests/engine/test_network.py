@@ -1,0 +1,222 @@
+"""engine.network.Network: flat buffers, hand-worked forward/backward, prediction, parameters."""
+import math
+
+import numpy as np
+import pytest
+
+from engine.backend import get_backend
+from engine.network import Network
+
+
+# ------------------------------------------------------------------ flat buffers and views
+def test_parameters_are_views_of_one_flat_buffer_weights_first():
+    net = Network([2, 3, 2], output="softmax")
+    assert net.theta.ndim == 1 and net.theta.size == net.size == 6 + 3 + 6 + 2
+    assert net.n_weights == 12
+    for name, view in net.params.items():
+        assert np.shares_memory(view, net.theta), name
+        assert np.shares_memory(net.dparams["d" + name], net.grads), name
+    assert net.params["W1"].shape == (3, 2) and net.params["b1"].shape == (3, 1)
+    assert net.params["W2"].shape == (2, 3) and net.params["b2"].shape == (2, 1)
+    net.theta[:] = np.arange(net.size)
+    np.testing.assert_array_equal(net.params["W1"].ravel(), np.arange(6))      # W1, W2 first
+    np.testing.assert_array_equal(net.params["W2"].ravel(), np.arange(6, 12))
+    np.testing.assert_array_equal(net.params["b1"].ravel(), [12, 13, 14])
+
+
+def test_backward_fills_the_same_grads_buffer():
+    net = Network([2, 4, 1], activation="tanh", output="sigmoid")
+    grads_before = net.grads
+    X, Y = np.random.default_rng(0).standard_normal((2, 5)), np.ones((1, 5))
+    AL, cache = net.forward(X, train=True)
+    assert net.backward(cache, Y) is grads_before
+    assert net.grads is grads_before and grads_before.any()
+
+
+def test_zero_hidden_layers_is_logistic_regression_by_hand():
+    # W = [0.5, -1], b = 0; x(1) = (2, 1) → z = 0, ŷ = 0.5; x(2) = (0, 1) → z = -1, ŷ = σ(-1)
+    net = Network([2, 1], output="sigmoid", init="zeros")
+    assert net.L == 1
+    net.params["W1"][...] = [[0.5, -1.0]]
+    X, Y = np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 0.0]])
+    s = 1 / (1 + math.e)  # σ(-1) = 0.2689414213699951
+    AL, cache = net.forward(X, train=True)
+    np.testing.assert_allclose(AL, [[0.5, s]])
+    data, reg = net.cost(AL, Y)
+    assert data == pytest.approx(-(math.log(0.5) + math.log(1 - s)) / 2)  # 0.5032044...
+    net.backward(cache, Y)
+    dZ = np.array([[0.5 - 1.0, s - 0.0]]) / 2                              # (A - Y)/m
+    np.testing.assert_allclose(net.dparams["dW1"], [[dZ[0, 0] * 2, dZ.sum()]])  # [-0.5, -0.1155...]
+    np.testing.assert_allclose(net.dparams["db1"], [[dZ.sum()]])
+    # L2 λ = 0.4: J += (0.4/4)·1.25; dW += (0.4/2)·W.  L1 λ = 0.4: J += (0.4/2)·1.5; dW += 0.2·sign(W)
+    net.backward(cache, Y, l2=0.4)
+    np.testing.assert_allclose(net.dparams["dW1"], [[-0.5 + 0.1, dZ.sum() - 0.2]])
+    assert net.cost(AL, Y, l2=0.4)[1] == pytest.approx(0.125)
+    net.backward(cache, Y, l1=0.4)
+    np.testing.assert_allclose(net.dparams["dW1"], [[-0.5 + 0.2, dZ.sum() - 0.2]])
+    assert net.cost(AL, Y, l1=0.4)[1] == pytest.approx(0.3)
+
+
+def test_two_layer_relu_net_forward_backward_by_hand():
+    net = Network([2, 2, 1], activation="relu", output="linear", init="zeros")
+    net.set_parameters({"W1": [[1.0, 2.0], [-1.0, 1.0]], "b1": [[0.5], [0.0]],
+                        "W2": [[2.0, -1.0]], "b2": [[0.1]]})
+    X = np.array([[1.0, 2.0], [-1.0, 0.0]])   # x(1) = (1, -1), x(2) = (2, 0)
+    Y = np.array([[0.0, 5.0]])
+    AL, cache = net.forward(X, train=True)
+    # Z1 = [[-0.5, 2.5], [-2, -2]] → A1 = [[0, 2.5], [0, 0]];  Z2 = [0.1, 5.1]
+    np.testing.assert_allclose(cache.inputs[1], [[0.0, 2.5], [0.0, 0.0]])
+    np.testing.assert_allclose(AL, [[0.1, 5.1]])
+    assert net.cost(AL, Y) == (pytest.approx(0.005), 0.0)          # (0.01 + 0.01)/(2·2)
+    net.backward(cache, Y)
+    # dZ2 = [0.05, 0.05]; dW2 = dZ2 A1ᵀ = [0.125, 0]; db2 = 0.1
+    # dA1 = W2ᵀ dZ2 = [[0.1, 0.1], [-0.05, -0.05]]; dZ1 = dA1·1[Z1 > 0] = [[0, 0.1], [0, 0]]
+    # dW1 = dZ1 Xᵀ = [[0.2, 0], [0, 0]]; db1 = [0.1, 0]
+    g = net.dparams
+    np.testing.assert_allclose(g["dW2"], [[0.125, 0.0]])
+    np.testing.assert_allclose(g["db2"], [[0.1]])
+    np.testing.assert_allclose(g["dW1"], [[0.2, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(g["db1"], [[0.1], [0.0]])
+
+
+def test_loss_and_grads_matches_forward_backward_cost():
+    net = Network([2, 4, 3], activation="tanh", output="softmax", seed=2)
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((2, 7)), np.eye(3)[:, rng.integers(0, 3, 7)]
+    costs = net.loss_and_grads(X, Y, l2=0.3)
+    grads = net.grads.copy()
+    net.grads[...] = 0
+    AL, cache = net.forward(X, train=True)
+    net.backward(cache, Y, l2=0.3)
+    assert costs == net.cost(AL, Y, l2=0.3)
+    np.testing.assert_array_equal(net.grads, grads)
+
+
+# ------------------------------------------------------------------ prediction
+def test_predict_per_output():
+    X = np.random.default_rng(0).standard_normal((2, 9))
+    sig = Network([2, 3, 1], output="sigmoid")
+    p = sig.predict(X)
+    assert p.shape == (1, 9)
+    np.testing.assert_array_equal(p, (sig.predict_proba(X) > 0.5).astype(int))
+    soft = Network([2, 3, 4], output="softmax")
+    P = soft.predict_proba(X)
+    np.testing.assert_allclose(P.sum(axis=0), 1.0)
+    np.testing.assert_array_equal(soft.predict(X), P.argmax(axis=0)[None, :])
+    lin = Network([2, 3, 2], output="linear")
+    np.testing.assert_array_equal(lin.predict(X), lin.predict_proba(X))
+
+
+def test_predict_on_a_100x100_grid():
+    net = Network([2, 8, 8, 1], activation="tanh")
+    xs = np.linspace(-6, 6, 100)
+    G = np.stack([g.ravel() for g in np.meshgrid(xs, xs)])
+    P = net.predict_proba(G)
+    assert P.shape == (1, 10_000) and np.isfinite(P).all()
+
+
+def test_hidden_outputs_are_each_layers_activation():
+    net = Network([2, 3, 2, 1], activation="tanh", output="sigmoid", seed=3)
+    X = np.random.default_rng(0).standard_normal((2, 5))
+    A1, A2, A3 = net.hidden_outputs(X)
+    p = net.params
+    np.testing.assert_allclose(A1, np.tanh(p["W1"] @ X + p["b1"]))
+    np.testing.assert_allclose(A2, np.tanh(p["W2"] @ A1 + p["b2"]))
+    np.testing.assert_allclose(A3, 1 / (1 + np.exp(-(p["W3"] @ A2 + p["b3"]))))
+
+
+def test_weight_and_grad_norms_per_layer():
+    net = Network([2, 2, 1], init="zeros")
+    net.params["W1"][...] = [[3.0, 4.0], [0.0, 0.0]]
+    net.params["W2"][...] = [[1.0, 1.0]]
+    assert net.weight_norms() == pytest.approx([5.0, math.sqrt(2)])
+    net.dparams["dW1"][...] = [[1.0, 2.0], [2.0, 4.0]]
+    assert net.grad_norms() == pytest.approx([5.0, 0.0])
+
+
+# ------------------------------------------------------------------ parameters
+def test_set_parameters_round_trip():
+    a = Network([2, 4, 3, 1], batch_norm=True, seed=1)
+    a.forward(np.random.default_rng(0).standard_normal((2, 8)), train=True)  # move running stats
+    b = Network([2, 4, 3, 1], batch_norm=True, seed=2)
+    b.set_parameters(a.get_parameters())
+    np.testing.assert_array_equal(b.theta, a.theta)
+    for k in a.running:
+        np.testing.assert_array_equal(b.running[k], a.running[k])
+    X = np.random.default_rng(1).standard_normal((2, 5))
+    np.testing.assert_array_equal(b.predict_proba(X), a.predict_proba(X))
+    got = a.get_parameters()
+    got["W1"][...] = 99.0  # a copy, not a view
+    assert not (a.params["W1"] == 99.0).any()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.pop("b2"), "missing parameter 'b2'"),
+    (lambda p: p.update(W9=np.zeros((1, 1))), "unknown parameter 'W9'"),
+    (lambda p: p.update(W2=np.zeros((4, 2))), r"'W2' has shape \(4, 2\) .* needs \(2, 4\)"),
+    (lambda p: p.update(b1=np.zeros(4)), r"'b1' has shape \(4,\)"),
+    (lambda p: p.update(W1=[[np.nan, 0.0]] * 4), "'W1' contains NaN"),
+    (lambda p: p.update(W1="abc"), "'W1' is not a numeric array"),
+])
+def test_set_parameters_errors_name_the_parameter(change, message):
+    net = Network([2, 4, 2, 1])
+    before = net.theta.copy()
+    params = net.get_parameters()
+    params["W1"] = params["W1"] + 1.0
+    change(params)
+    with pytest.raises(ValueError, match=message):
+        net.set_parameters(params)
+    np.testing.assert_array_equal(net.theta, before)  # nothing half-applied
+
+
+def test_set_parameters_needs_running_stats_with_batch_norm():
+    net = Network([2, 3, 1], batch_norm=True)
+    params = net.get_parameters()
+    del params["running_var1"]
+    with pytest.raises(ValueError, match="missing parameter 'running_var1'"):
+        net.set_parameters(params)
+
+
+# ------------------------------------------------------------------ dtypes, backends, errors
+def test_float32_network_stays_float32():
+    net = Network([2, 5, 1], activation="tanh", batch_norm=True, backend=get_backend("numpy", "float32"))
+    X, Y = np.random.default_rng(0).standard_normal((2, 6)), np.ones((1, 6))  # float64 inputs
+    AL, cache = net.forward(X, train=True)
+    assert AL.dtype == np.float32 and net.theta.dtype == net.grads.dtype == np.float32
+    net.backward(cache, Y)
+    assert np.isfinite(net.grads).all() and net.grads.any()
+
+
+def test_cupy_request_without_cupy_is_a_clear_error():
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed")
+    with pytest.raises(ValueError, match="CuPy is not installed"):
+        Network([2, 1], backend=get_backend("cupy"))
+
+
+def test_input_shape_errors():
+    net = Network([3, 2, 1])
+    with pytest.raises(ValueError, match=r"X must have shape \(3, m\)"):
+        net.forward(np.zeros((2, 5)))
+    AL, cache = net.forward(np.zeros((3, 5)), train=True)
+    with pytest.raises(ValueError, match=r"Y must have shape \(1, 5\)"):
+        net.backward(cache, np.zeros((1, 4)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"layer_dims": [3]}, "at least 2 sizes"),
+    ({"layer_dims": [3, 0, 1]}, "at least 2 sizes, each >= 1"),
+    ({"activation": "gelu"}, "activation 'gelu'"),
+    ({"output": "tanh"}, "output 'tanh'"),
+    ({"output": "softmax"}, "softmax' needs at least 2 output units"),
+    ({"init": "ones"}, "init 'ones'"),
+    ({"bn_momentum": 1.0}, r"bn_momentum 1.0 must be in \[0, 1\)"),
+    ({"bn_epsilon": 0.0}, "bn_epsilon"),
+    ({"activation": "leaky_relu", "leaky_slope": 2.0}, "leaky_slope"),
+])
+def test_constructor_errors(kwargs, message):
+    kwargs = {"layer_dims": [2, 3, 1], **kwargs}
+    with pytest.raises(ValueError, match=message):
+        Network(**kwargs)
