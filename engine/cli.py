@@ -1,0 +1,182 @@
+"""Headless command line: `python -m engine train|gradcheck|config-table ...` (docs/config.md).
+
+Exit codes: 0 training finished (done / stopped_early) or gradient check not "likely a bug"
+(difference < 1e-3); 1 gradient check verdict "likely a bug"; 2 usage, config, data or --init-from error (message on stderr, no
+traceback); 3 training diverged (NaN/inf) — the result JSON is still written, with the last
+finite parameters.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+from pydantic import ValidationError
+
+from engine.config import TrainConfig, format_errors, load_config
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+GRADCHECK_EXAMPLES = 16
+
+
+class CliError(Exception):
+    """A user error: printed as 'error: ...' and exit code 2."""
+
+
+def _read_json(path: str, what: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CliError(f"{what} {path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not isinstance(obj, dict):
+        raise CliError(f"{what} {path}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _load(args) -> tuple[TrainConfig, object]:
+    """Validated config (a CSV given with --data replaces the generated dataset) and the CSV data."""
+    raw = _read_json(args.config, "config")
+    try:
+        config = load_config(raw)
+    except ValidationError as e:
+        raise CliError("invalid config " + args.config + ":\n  " + "\n  ".join(format_errors(e))) from None
+    csv = None
+    if args.data:
+        from engine import data
+
+        try:
+            csv = data.load_csv(Path(args.data))
+        except (ValueError, OSError) as e:
+            raise CliError(f"{args.data}: {e}") from None
+        if config.data.name != "csv":
+            config = config.model_copy(update={"data": config.data.model_copy(update={"name": "csv"})})
+    elif config.data.name == "csv":
+        raise CliError("data.name is 'csv': give the file with --data FILE.csv")
+    return config, csv
+
+
+def _make_trainer(config: TrainConfig, csv, init_from: Optional[str] = None):
+    from engine.results import parameters_from_result
+    from engine.trainer import Trainer
+
+    try:
+        trainer = Trainer(config, csv=csv)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if init_from:
+        try:
+            trainer.load_parameters(parameters_from_result(_read_json(init_from, "--init-from result")))
+        except ValueError as e:
+            raise CliError(f"--init-from {init_from}: {e}") from None
+    return trainer
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _progress_printer(stream):
+    def show(info: dict) -> None:
+        line = (f"epoch {info['epoch']}/{info['epochs']}  cost {_fmt(info['train_cost'])}  "
+                f"dev {_fmt(info['dev_cost'])}  lr {_fmt(info['learning_rate'])}")
+        stream.write("\r" + line.ljust(70))
+        stream.flush()
+    return show
+
+
+def cmd_train(args) -> int:
+    from engine.results import dumps
+
+    config, csv = _load(args)
+    trainer = _make_trainer(config, csv, args.init_from)
+    trainer.run(progress=None if args.quiet else _progress_printer(sys.stderr), interval=0.1)
+    if not args.quiet:
+        sys.stderr.write("\n")
+    text = dumps(trainer.result())
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise CliError(f"cannot write {args.out}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(text)
+    if trainer.status == "diverged":
+        print(f"diverged at iteration {trainer.diverged_at} (epoch {trainer.diverged_epoch}): the cost or a "
+              f"parameter became NaN/inf; parameters kept from iteration {trainer.restored_iteration}. "
+              "Lower the learning rate.", file=sys.stderr)
+        return EXIT_DIVERGED
+    if not args.quiet:
+        print(f"{trainer.status}: {trainer.epoch} epochs, {trainer.iteration} iterations", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_gradcheck(args) -> int:
+    from engine.gradcheck import BUG, gradient_check
+
+    config, csv = _load(args)
+    trainer = _make_trainer(config, csv, args.init_from)
+    if trainer.keep_probs is not None:
+        print("note: dropout is on (regularization.keep_prob < 1); it makes J random, so gradient "
+              "checking cannot work with it — checking with dropout switched off", file=sys.stderr)
+    X, Y = trainer.sets["train"]
+    k = min(args.examples, X.shape[1])
+    check = gradient_check(trainer.network, X[:, :k], Y[:, :k], l2=trainer.l2, l1=trainer.l1)
+    print(f"relative difference: {check.difference:.3e}  ({k} examples, "
+          f"{trainer.network.theta.size} parameters)")
+    print(f"verdict: {check.verdict}")
+    if check.message:
+        print(check.message)
+    return EXIT_CHECK_FAILED if check.verdict == BUG else EXIT_OK
+
+
+def cmd_config_table(args) -> int:
+    from engine.configdoc import config_table
+
+    print(config_table())
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine",
+        description="Train or gradient-check an nn-playground config headless (docs/config.md).",
+        epilog="exit codes: 0 done/stopped_early (gradcheck: difference < 1e-3), 1 gradcheck "
+               "'likely a bug', "
+               "2 usage/config/data error, 3 diverged",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train to config.epochs and write the result JSON")
+    train.add_argument("config", help="TrainConfig JSON file")
+    train.add_argument("--data", help="CSV file (x1..xn, label[, split]); replaces the generated dataset")
+    train.add_argument("--init-from", help="result JSON whose parameters replace the initialization")
+    train.add_argument("--out", help="write the result JSON here (default: stdout)")
+    train.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    train.set_defaults(func=cmd_train)
+    check = sub.add_parser("gradcheck", help="compare backprop with two-sided finite differences")
+    check.add_argument("config")
+    check.add_argument("--data")
+    check.add_argument("--init-from", help="check at the parameters of this result JSON")
+    check.add_argument("--examples", type=int, default=GRADCHECK_EXAMPLES,
+                       help=f"training examples used (default {GRADCHECK_EXAMPLES})")
+    check.set_defaults(func=cmd_gradcheck)
+    table = sub.add_parser("config-table", help="print the Markdown table of every config key")
+    table.set_defaults(func=cmd_config_table)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

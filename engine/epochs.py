@@ -1,0 +1,63 @@
+"""Per-epoch bookkeeping of a training run: the cost/accuracy history and early stopping.
+
+History: after every epoch, the full-set train and dev cost J (data + regularization) and
+accuracy, in test mode. In batch gradient descent without dropout or batch norm, the next
+iteration's forward pass computes exactly the train-set ŷ of the epoch-end parameters, so the
+trainer may leave the train entry *pending* and fill it from that forward (saving one full
+forward pass per epoch); `pending` tells it an entry still waits.
+
+Early stopping (course: "stop where dev error is lowest"): keep the parameters of the epoch with
+the lowest dev cost; stop after `patience` epochs without a decrease of more than `min_delta`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+KEYS = ("train_cost", "dev_cost", "train_accuracy", "dev_accuracy")
+
+
+class History:
+    """Lists train_cost, dev_cost, train_accuracy, dev_accuracy, one entry per epoch (None where a
+    set is empty or, for accuracy, for regression)."""
+
+    def __init__(self):
+        self.lists: dict[str, list] = {key: [] for key in KEYS}
+        self.pending = False
+
+    def add(self, train, dev) -> None:
+        """Append one epoch; train=None leaves the train entry pending (fill_train later)."""
+        self.lists["dev_cost"].append(dev.cost if dev else None)
+        self.lists["dev_accuracy"].append(dev.accuracy if dev else None)
+        self.lists["train_cost"].append(train.cost if train else None)
+        self.lists["train_accuracy"].append(train.accuracy if train else None)
+        self.pending = train is None
+
+    def fill_train(self, cost: float, accuracy: Optional[float]) -> None:
+        self.lists["train_cost"][-1] = cost
+        self.lists["train_accuracy"][-1] = accuracy
+        self.pending = False
+
+    def last(self, key: str):
+        values = self.lists[key]
+        return values[-1] if values else None
+
+
+class EarlyStopping:
+    """Tracks the best dev cost; `update` returns True when training should stop."""
+
+    def __init__(self, patience: int, min_delta: float = 0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best_cost = float("inf")
+        self.best_epoch: Optional[int] = None
+        self.best_parameters = None
+        self.wait = 0
+
+    def update(self, epoch: int, dev_cost: float, copy_parameters: Callable[[], object]) -> bool:
+        """Record epoch's dev cost: an improvement (dev_cost < best − min_delta) keeps a copy of
+        the parameters and resets the wait; otherwise stop once `patience` epochs passed."""
+        if dev_cost < self.best_cost - self.min_delta:
+            self.best_cost, self.best_epoch, self.wait = dev_cost, epoch, 0
+            self.best_parameters = copy_parameters()
+            return False
+        self.wait += 1
+        return self.wait >= self.patience

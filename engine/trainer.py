@@ -1,0 +1,357 @@
+"""The training loop: epochs of shuffled mini-batches, learning-rate decay, live hyperparameter
+changes, early stopping and divergence detection (docs/engine-api.md, "engine/trainer.py").
+
+One iteration on the mini-batch (X{t}, Y{t}):
+    A[L], cache = forward(X{t})          (training mode: dropout masks, batch-norm batch statistics)
+    dθ = backward(cache, Y{t})           (+ (λ/m) W for L2, (λ₁/m) sign(W) for L1)
+    θ := optimizer.update(θ, dθ, α)      (in place on the flat parameter buffer)
+One epoch = ⌈m / batch_size⌉ iterations over a fresh permutation of the training set; the last
+mini-batch holds the m mod batch_size leftover examples. batch_size ≥ m is batch gradient
+descent: no permutation at all, so runs are reproducible bit for bit.
+
+Performance choices: the training set is permuted ONCE per epoch into preallocated buffers
+(`take(X, perm, axis=1, out=Xs)`) and every mini-batch is a slice view of those buffers, so no
+per-batch fancy indexing happens. The mini-batch cost is not computed on every iteration: it is
+taken from the forward's output only for the last iteration of a `step()` call and for the last
+iteration of each epoch (the only ones anyone can observe). Full-set costs (test mode) are
+computed once per epoch for the history / early stopping, and on `snapshot()`; in batch gradient
+descent without dropout or batch norm the epoch-end train cost is read from the next iteration's
+forward instead (engine.epochs.History.pending), saving one forward pass per epoch.
+
+Divergence: after every update the squared norm θ·θ is checked (one BLAS dot); if it is NaN or
+±inf (or overflows, |θ| > 1e154), training stops with status "diverged" and θ (and batch-norm
+running statistics) are restored from the last good copy, taken at the start of every
+`step()` / `run_epoch()` / `run()` call and at the end of every epoch. Parameters are never NaN.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Optional
+
+import numpy as np  # host-side random permutations only; all math goes through backend.xp
+
+from engine import data as data_module
+from engine.backend import get_backend, to_numpy
+from engine.config import TrainConfig, load_config
+from engine.diagnosis import diagnose
+from engine.epochs import EarlyStopping, History
+from engine.grids import DomainGrid
+from engine.live import OPTIMIZER_HYPER, apply_live_change
+from engine.network import Network
+from engine.optimizers import make_optimizer
+from engine.schedules import learning_rate as scheduled_learning_rate
+from engine.snapshot import SetMetrics, Snapshot
+from engine import results
+
+ACTIVE = ("ready", "running")
+_INF = float("inf")
+
+
+class Trainer:
+    """Trains a Network on prepared data; the server and the CLI drive it with step()/run()."""
+
+    def __init__(self, config: TrainConfig | dict, prepared=None, csv=None, init_parameters=None):
+        self.config = config if isinstance(config, TrainConfig) else load_config(config)
+        cfg = self.config
+        self.backend = get_backend(cfg.backend, cfg.dtype)
+        self.prepared = prepared if prepared is not None else data_module.prepare(cfg, csv, self.backend)
+        self.output = self.prepared.output  # sigmoid / softmax / linear, resolved from the data's kind
+        self.sets = {name: self._as_arrays(getattr(self.prepared, name)) for name in ("train", "dev", "test")}
+        X, Y = self.sets["train"]
+        self.m = X.shape[1]
+        if cfg.early_stopping is not None and self.sets["dev"][0].shape[1] == 0:
+            raise ValueError("early_stopping needs a non-empty dev set: set data.split[1] above 0")
+        self.layer_dims = [X.shape[0], *cfg.network.hidden, Y.shape[0]]
+        net = cfg.network
+        self.network = Network(
+            self.layer_dims, activation=net.activation, output=self.output, init=net.init,
+            init_scale=net.init_scale, batch_norm=net.batch_norm, leaky_slope=net.leaky_slope,
+            bn_momentum=net.bn_momentum, bn_epsilon=net.bn_epsilon, seed=cfg.seed, backend=self.backend,
+        )
+        self.optimizer = make_optimizer(cfg.optimizer, self.network.theta.size, self.backend)
+        self.rng = np.random.default_rng(cfg.seed)  # shuffling and dropout masks
+        self.status = "ready"
+        self.iteration = 0
+        self.epoch = 0
+        self._history = History()
+        es = cfg.early_stopping
+        self._early = EarlyStopping(es.patience, es.min_delta) if es is not None else None
+        self.diverged_at: Optional[int] = None
+        self.diverged_epoch: Optional[int] = None
+        self.restored_iteration: Optional[int] = None
+        self.minibatch_cost: Optional[float] = None
+        self._apply_hyperparameters()
+        self._setup_batches()
+        xp = self.backend.xp
+        self._good_theta = xp.empty_like(self.network.theta)
+        self._grid = DomainGrid(self.prepared, self.backend)
+        self._save_good()
+        if init_parameters is not None:
+            self.load_parameters(init_parameters)
+
+    def load_parameters(self, parameters: dict) -> None:
+        """Start from given parameters (e.g. an earlier result's) instead of the initialization.
+        Network.set_parameters checks names and shapes (ValueError naming the parameter)."""
+        self.history_log()  # a pending train cost belongs to the old parameters
+        self.network.set_parameters(parameters)
+        self._save_good()
+
+    # ---------------------------------------------------------------- setup
+    def _as_arrays(self, pair):
+        """(X, Y) as backend arrays of the config's dtype (no copy when they already are)."""
+        xp, dtype = self.backend.xp, self.backend.dtype
+        return tuple(xp.asarray(a, dtype=dtype) for a in pair)
+
+    def _setup_batches(self) -> None:
+        """Preallocated shuffle buffers and the list of mini-batch slice views into them."""
+        xp = self.backend.xp
+        X, Y = self.sets["train"]
+        b = min(self.config.batch_size, self.m)
+        self._shuffle = b < self.m
+        if self._shuffle:
+            self._Xs, self._Ys = xp.empty_like(X, order="C"), xp.empty_like(Y, order="C")
+        else:
+            self._Xs, self._Ys = X, Y
+        self._batches = [(self._Xs[:, a:a + b], self._Ys[:, a:a + b]) for a in range(0, self.m, b)]
+        self._k = 0  # index of the next mini-batch in the current epoch
+
+    def _shuffle_epoch(self) -> None:
+        """Xs = X[:, perm], Ys = Y[:, perm] for a fresh permutation, written into the buffers."""
+        xp = self.backend.xp
+        perm = xp.asarray(self.rng.permutation(self.m))
+        X, Y = self.sets["train"]
+        xp.take(X, perm, axis=1, out=self._Xs)
+        xp.take(Y, perm, axis=1, out=self._Ys)
+
+    def _apply_hyperparameters(self) -> None:
+        cfg = self.config
+        self.alpha0 = cfg.optimizer.learning_rate
+        self.learning_rate = float(scheduled_learning_rate(cfg.schedule, self.alpha0, self.epoch))
+        self.l2, self.l1 = cfg.regularization.l2, cfg.regularization.l1
+        kp = cfg.keep_probs()
+        self.keep_probs = kp if any(p < 1.0 for p in kp) else None
+        # Batch GD without dropout or batch norm: the next forward is the epoch-end train forward.
+        self._reuse_forward = (self.config.batch_size >= self.m and self.keep_probs is None
+                               and not cfg.network.batch_norm)
+
+    # ---------------------------------------------------------------- training
+    @property
+    def batch_count(self) -> int:
+        """Iterations per epoch: ⌈m / batch_size⌉."""
+        return len(self._batches)
+
+    def step(self, n: int = 1) -> Snapshot:
+        """Run n mini-batch iterations (fewer if training ends or diverges) and report."""
+        if n < 1:
+            raise ValueError(f"n = {n}: the number of iterations must be at least 1")
+        self._train(n, until_epoch_end=False)
+        return self.snapshot()
+
+    def run_epoch(self) -> Snapshot:
+        """Run until the end of the current epoch and report."""
+        self._train(len(self._batches), until_epoch_end=True)
+        return self.snapshot()
+
+    def run(self, progress: Optional[Callable[[dict], None]] = None, interval: float = 0.1) -> Snapshot:
+        """Train to config.epochs (or early stop / divergence). progress(info) is called at most
+        every `interval` seconds and once at the end with epoch, iteration, costs and lr."""
+        last = -_INF
+        while self._begin():
+            self._train(len(self._batches), until_epoch_end=True)
+            if progress is not None and time.monotonic() - last >= interval:
+                last = time.monotonic()
+                progress(self.progress_info())
+        if progress is not None:
+            progress(self.progress_info())
+        return self.snapshot()
+
+    def progress_info(self) -> dict:
+        h = self.history_log()
+        return {"epoch": self.epoch, "epochs": self.config.epochs, "iteration": self.iteration,
+                "train_cost": h.last("train_cost"), "dev_cost": h.last("dev_cost"),
+                "learning_rate": self.learning_rate, "status": self.status}
+
+    @property
+    def history(self) -> dict[str, list]:
+        """Per-epoch lists train_cost, dev_cost, train_accuracy, dev_accuracy (full sets, test mode)."""
+        return self.history_log().lists
+
+    @property
+    def best_epoch(self) -> Optional[int]:
+        return self._early.best_epoch if self._early else None
+
+    def history_log(self, train: Optional[SetMetrics] = None) -> History:
+        """The History with no pending entry (filled from `train` metrics if given, else evaluated)."""
+        if self._history.pending:
+            train = train or self._metrics("train")
+            self._history.fill_train(train.cost, train.accuracy)
+        return self._history
+
+    def _begin(self) -> bool:
+        """True if training can go on; marks the run done once config.epochs are reached."""
+        if self.status in ACTIVE and self.epoch >= self.config.epochs:
+            self.status = "done"
+        return self.status in ACTIVE
+
+    def _train(self, n: int, until_epoch_end: bool) -> None:
+        if not self._begin():
+            return
+        self.status = "running"
+        self._save_good()
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence
+            self._iterate(n, until_epoch_end)
+
+    def _iterate(self, n: int, until_epoch_end: bool) -> None:
+        net, batches, rng = self.network, self._batches, self.rng
+        theta, grads = net.theta, net.grads
+        forward, backward, cost, update = net.forward, net.backward, net.cost, self.optimizer.update
+        last_batch = len(batches) - 1
+        l2, l1, kp, lr = self.l2, self.l1, self.keep_probs, self.learning_rate
+        for done in range(n):
+            k = self._k
+            if k == 0 and self._shuffle:
+                self._shuffle_epoch()
+            Xb, Yb = batches[k]
+            AL, cache = forward(Xb, train=True, keep_probs=kp, rng=rng)
+            backward(cache, Yb, l2, l1)
+            if done == n - 1 or k == last_batch or self._history.pending:  # costs anyone observes
+                self.minibatch_cost = mb_cost = sum(cost(AL, Yb, l2, l1))
+                if self._history.pending:  # full batch: this is the last epoch's train cost
+                    if not math.isfinite(mb_cost):
+                        self._diverge()
+                        return
+                    self._history.fill_train(mb_cost, self._accuracy(AL, Yb))
+            update(theta, grads, lr)
+            self.iteration += 1
+            if not theta.dot(theta) < _INF:  # NaN or ±inf somewhere in θ
+                self._diverge()
+                return
+            if k < last_batch:
+                self._k = k + 1
+                continue
+            self._k = 0
+            self._end_epoch()
+            if until_epoch_end or self.status not in ACTIVE:
+                return
+            lr = self.learning_rate
+
+    def _end_epoch(self) -> None:
+        """Epoch bookkeeping: counter, decayed α, history, early stopping, end of training."""
+        self.epoch += 1
+        self.learning_rate = float(scheduled_learning_rate(self.config.schedule, self.alpha0, self.epoch))
+        dev = self._metrics("dev")
+        stop = self._early is not None and self._early.update(self.epoch, dev.cost, self._copy_parameters)
+        last = stop or self.epoch >= self.config.epochs
+        train = None if self._reuse_forward and not last else self._metrics("train")
+        if (train is not None and not math.isfinite(train.cost)) or (dev is not None and not math.isfinite(dev.cost)):
+            self._diverge()
+            return
+        self._history.add(train, dev)  # train None: filled from the next iteration's forward
+        self._save_good()
+        if stop:
+            self._restore(self._early.best_parameters)
+            self.status = "stopped_early"
+        elif last:
+            self.status = "done"
+
+    def _copy_parameters(self) -> tuple:
+        net = self.network
+        return net.theta.copy(), {k: v.copy() for k, v in net.running.items()}
+
+    def _restore(self, saved: tuple) -> None:
+        theta, running = saved
+        self.network.theta[...] = theta
+        for k, v in running.items():
+            self.network.running[k][...] = v
+
+    def _save_good(self) -> None:
+        """Keep a copy of the (finite) parameters to fall back on if the run diverges."""
+        self._good_theta[...] = self.network.theta
+        self._good_running = {k: v.copy() for k, v in self.network.running.items()}
+        self._good_iteration = self.iteration
+
+    def _diverge(self) -> None:
+        self.status = "diverged"
+        self.diverged_at, self.diverged_epoch = self.iteration, self.epoch
+        self.restored_iteration = self._good_iteration
+        self.minibatch_cost = None
+        self._restore((self._good_theta, self._good_running))
+
+    # ---------------------------------------------------------------- live changes
+    def set(self, **changes) -> None:
+        """Change hyperparameters between steps; weights, optimizer state and counters are kept.
+
+        Accepts learning_rate (the α₀ of the schedule), l2, l1, keep_prob, beta, beta1, beta2,
+        epsilon, bias_correction, schedule (ScheduleConfig or dict) and human_error. Raises
+        pydantic.ValidationError naming the key (e.g. 'optimizer.learning_rate: ...').
+        """
+        config, given = apply_live_change(self.config, changes)
+        self.history_log()  # a pending train cost is evaluated with the old λ
+        self.config = config
+        hyper = {k: getattr(config.optimizer, k) for k in OPTIMIZER_HYPER if k in given}
+        if hyper:
+            self.optimizer.configure(**hyper)
+        self._apply_hyperparameters()
+
+    # ---------------------------------------------------------------- reporting
+    def _metrics(self, name: str) -> Optional[SetMetrics]:
+        """Full-set cost and accuracy in test mode (no dropout, running batch-norm statistics)."""
+        X, Y = self.sets[name]
+        if X.shape[1] == 0:
+            return None
+        AL = self.network.predict_proba(X)
+        data_cost, reg_cost = self.network.cost(AL, Y, self.l2, self.l1)
+        return SetMetrics(float(data_cost) + float(reg_cost), float(data_cost), float(reg_cost),
+                          self._accuracy(AL, Y))
+
+    def _accuracy(self, AL, Y) -> Optional[float]:
+        """Binary: ŷ > 0.5; multi-class: argmax; regression: None."""
+        xp = self.backend.xp
+        if self.output == "linear":
+            return None
+        if self.output == "sigmoid":
+            return float(xp.mean((AL > 0.5) == (Y > 0.5)))
+        return float(xp.mean(xp.argmax(AL, axis=0) == xp.argmax(Y, axis=0)))
+
+    def snapshot(self) -> Snapshot:
+        """Counters, full-set metrics (test mode), the last mini-batch cost, norms and diagnosis."""
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are reported as None
+            metrics = {name: self._metrics(name) for name in self.sets}
+            if self._history.pending:  # the parameters are the epoch-end ones: fill it for free
+                self.history_log(metrics["train"])
+            grad_norms, weight_norms = self.network.grad_norms(), self.network.weight_norms()
+        train, dev = metrics["train"], metrics["dev"]
+        diagnosis = None
+        if dev is not None and train.accuracy is not None:
+            diagnosis = results.as_dict(diagnose(1.0 - train.accuracy, 1.0 - dev.accuracy, self.config.human_error))
+        return Snapshot(
+            iteration=self.iteration, epoch=self.epoch, status=self.status,
+            learning_rate=self.learning_rate, minibatch_cost=self.minibatch_cost,
+            train=train, dev=dev, test=metrics["test"],
+            grad_norms=[float(g) for g in grad_norms], weight_norms=[float(w) for w in weight_norms],
+            diverged_at=self.diverged_at, diverged_epoch=self.diverged_epoch,
+            restored_iteration=self.restored_iteration, diagnosis=diagnosis,
+        )
+
+    def grid(self, resolution: int = 100):
+        """(xs, ys, values (res, res)) over prepared.domain in raw input space: row i is x2 = ys[i],
+        column j is x1 = xs[j]. Binary: P(y=1); multi-class: argmax class index; regression: ŷ."""
+        xs, ys, G = self._grid.points(resolution)
+        AL = self.network.predict_proba(G)
+        xp = self.backend.xp
+        if self.output == "softmax":
+            values = AL[1] if self.prepared.kind == "binary" else xp.argmax(AL, axis=0)
+        else:
+            values = AL[0]
+        return xs, ys, to_numpy(values).reshape(resolution, resolution)
+
+    def neuron_grids(self, resolution: int = 20) -> list:
+        """Every hidden neuron's output A[l] over the domain grid: one (n[l], res, res) per hidden layer."""
+        G = self._grid.points(resolution)[2]
+        hidden = self.network.hidden_outputs(G)[: len(self.layer_dims) - 2]
+        return [to_numpy(A).reshape(A.shape[0], resolution, resolution) for A in hidden]
+
+    def result(self) -> dict:
+        """The CLI's result JSON (docs/config.md, "Result JSON"), JSON-safe."""
+        return results.build_result(self)
