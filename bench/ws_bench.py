@@ -1,0 +1,227 @@
+"""Websocket streaming benchmark: starts the real server (`python -m server`, uvicorn) on a free
+loopback port and prints, in one run:
+
+1. the engine's bare training speed (Trainer.step in this process, no server);
+2. one client: frames/s received and training iterations/s achieved while streaming;
+3. N = 1, 10, 50, 100 concurrent clients, each training its own session: median frames/s per
+   client and p95 frame age (client receipt time - the frame's server_time), plus the server's
+   CPU time (main process + workers, training included) per frame delivered: with a fixed
+   steps_per_frame it shows the capacity, frames/s ≈ cores × 1000 / (ms per frame), whatever
+   else the machine is running.
+
+Every client answers each frame with `ready`, like the browser. Prints the goals and whether they
+were met; never fails on timing. Bounded run time (about a minute).
+
+    python bench/ws_bench.py [--seconds 4] [--clients 1,10,50,100] [--speeds max,5] [--fps 30]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from websockets.asyncio.client import connect  # noqa: E402
+
+CONFIG = {  # a playground-size network: 2-8-8-1 on 400 points
+    "data": {"name": "spiral", "n": 400, "noise": 0.1},
+    "network": {"hidden": [8, 8], "activation": "tanh"},
+    "optimizer": {"name": "adam", "learning_rate": 0.01},
+    "batch_size": 32,
+    "epochs": 1_000_000,
+}
+GOALS = {"one_fps": 30.0, "one_train_share": 0.5, "many_fps": 10.0, "many_p95_ms": 250.0}
+
+
+def header_of(frame: bytes) -> dict:
+    (length,) = struct.unpack_from("<I", frame, 4)
+    return json.loads(frame[8:8 + length])
+
+
+def bare_steps_per_second(seconds: float) -> float:
+    """Trainer.step(32) in a tight loop (the server runs chunks of ≤ 4 ms, a similar size)."""
+    from engine.config import TrainConfig
+    from engine.trainer import Trainer
+
+    trainer = Trainer(TrainConfig.model_validate(CONFIG))
+    trainer.step(50)
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        trainer.step(32)
+        steps += 32
+    return steps / (time.perf_counter() - start)
+
+
+async def client(url: str, speed, fps: int, warmup: float, seconds: float, results: list) -> None:
+    async with connect(url, max_size=None, compression=None, proxy=None, open_timeout=30) as ws:
+        await ws.send(json.dumps({"type": "configure", "config": CONFIG}))
+        await ws.send(json.dumps({"type": "speed", "steps_per_frame": speed, "fps": fps}))
+        await ws.send(json.dumps({"type": "play"}))
+        begin = time.monotonic() + warmup
+        end = begin + seconds
+        ages, iterations, count, warm_frames = [], [], 0, 0
+        first_time = last_time = None
+        while True:
+            timeout = end - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                message = await asyncio.wait_for(ws.recv(), timeout)
+            except asyncio.TimeoutError:
+                break
+            if isinstance(message, str):
+                continue
+            received_ms = time.time() * 1000.0
+            await ws.send('{"type":"ready"}')
+            if time.monotonic() < begin:
+                warm_frames += 1
+                continue
+            header = header_of(message)
+            ages.append(received_ms - header["server_time"])
+            iterations.append(header["iteration"])
+            now = time.monotonic()
+            first_time = first_time if first_time is not None else now
+            last_time = now
+            count += 1
+        span = (last_time - first_time) if count > 1 else 0.0
+        results.append({
+            "fps": (count - 1) / span if span > 0 else 0.0,
+            "ages": ages,
+            "frames": count + warm_frames,
+            "steps_per_s": (iterations[-1] - iterations[0]) / span if span > 0 else 0.0,
+        })
+
+
+async def run_clients(url: str, n: int, speed, fps: int, seconds: float) -> list[dict]:
+    results: list[dict] = []
+    warmup = 1.0 + n / 50.0  # connection set-up and first frames are not measured
+    await asyncio.gather(*(client(url, speed, fps, warmup, seconds, results) for _ in range(n)))
+    return results
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process and its workers (Linux /proc)."""
+    def own(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return own(pid) + sum(own(int(c)) for c in children)
+    except OSError:
+        return float("nan")
+
+
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(0.95 * len(values)))] if values else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, db: Path, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-m", "server", "--port", str(port), "--db", str(db)]
+    if workers:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                if reply.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not start: " + process.stderr.read().decode(errors="replace"))
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per scenario")
+    parser.add_argument("--clients", default="1,10,50,100", help="comma-separated client counts")
+    parser.add_argument("--speeds", default="max,5",
+                        help='steps_per_frame of the N-client sessions, comma-separated: "max" or 1..1000 '
+                             "(5 is the server's default); goals are judged on the first")
+    parser.add_argument("--fps", type=int, default=30, help="frames per second each of the N clients asks for")
+    parser.add_argument("--one-fps", type=int, default=60,
+                        help="frames per second the single streaming client asks for (its capacity, not the cap)")
+    parser.add_argument("--workers", type=int, default=0, help="server training processes (0 = one per core)")
+    args = parser.parse_args()
+    speeds = [v if v == "max" else int(v) for v in args.speeds.split(",")]
+    counts = [int(c) for c in args.clients.split(",")]
+
+    print(f"machine: {os.cpu_count()} cores; network 2-8-8-1 tanh, 400 points, batch 32, Adam; "
+          f"N-client speeds {speeds}")
+    bare = bare_steps_per_second(2.0)
+    print(f"engine bare: {bare:,.0f} iterations/s (Trainer.step, one process)")
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(port, Path(tmp) / "runs.sqlite3", args.workers)
+        url = f"ws://127.0.0.1:{port}/ws"
+        try:
+            started = time.monotonic()
+            one = asyncio.run(run_clients(url, 1, "max", args.one_fps, args.seconds))[0]
+            share = one["steps_per_s"] / bare
+            print(f"\n1 client streaming at speed max, {args.one_fps} fps requested: "
+                  f"{one['fps']:.1f} frames/s, {one['steps_per_s']:,.0f} iterations/s "
+                  f"= {share:.0%} of bare; frame age p95 {p95(one['ages']):.0f} ms")
+            many = {}
+            for speed in speeds:
+                print(f"\nN clients at speed {speed}, {args.fps} fps requested:")
+                print(f"{'clients':>8} {'median fps/client':>18} {'min fps':>8} {'p95 age ms':>11} "
+                      f"{'median age ms':>14} {'iterations/s, all':>18} {'server CPU ms/frame':>12}")
+                for n in counts:
+                    cpu = server_cpu_seconds(server.pid)
+                    results = asyncio.run(run_clients(url, n, speed, args.fps, args.seconds))
+                    cpu = server_cpu_seconds(server.pid) - cpu
+                    frames = sum(r["frames"] for r in results)
+                    fps = [r["fps"] for r in results]
+                    ages = [a for r in results for a in r["ages"]]
+                    many.setdefault(n, (statistics.median(fps), p95(ages)))  # goals: the first speed
+                    print(f"{n:>8} {statistics.median(fps):>18.1f} {min(fps):>8.1f} {p95(ages):>11.0f} "
+                          f"{statistics.median(ages) if ages else float('nan'):>14.0f} "
+                          f"{sum(r['steps_per_s'] for r in results):>18,.0f} {1000 * cpu / max(frames, 1):>12.2f}")
+            print(f"(streaming scenarios took {time.monotonic() - started:.0f} s)")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    print("\nGoals on this machine:")
+    print(f"- 1 client ≥ {GOALS['one_fps']:.0f} frames/s: {one['fps']:.1f} → {verdict(one['fps'] >= GOALS['one_fps'])}")
+    print(f"- training while streaming ≥ {GOALS['one_train_share']:.0%} of bare: {share:.0%} → "
+          f"{verdict(share >= GOALS['one_train_share'])}")
+    top = max(counts)
+    fps_top, age_top = many[top]
+    print(f"- {top} clients each ≥ {GOALS['many_fps']:.0f} frames/s (median, speed {speeds[0]}): {fps_top:.1f} → "
+          f"{verdict(fps_top >= GOALS['many_fps'])}")
+    print(f"- {top} clients p95 frame age < {GOALS['many_p95_ms']:.0f} ms: {age_top:.0f} ms → "
+          f"{verdict(age_top < GOALS['many_p95_ms'])}")
+
+
+if __name__ == "__main__":
+    main()

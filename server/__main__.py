@@ -1,0 +1,45 @@
+"""`python -m server` / `nn-playground`: start the playground on http://127.0.0.1:8000 (offline)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from server.limits import DEFAULT_FPS, MAX_FPS, WS_MAX_SIZE
+from server.settings import DEFAULT_DB_PATH, Settings
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(prog="nn-playground", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB_PATH,
+                        help=f"SQLite file of saved runs, created on first save (default {DEFAULT_DB_PATH})")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="extra websocket origin to accept, e.g. http://laptop.local:8000 (repeatable; * = any)")
+    parser.add_argument("--fps", type=int, default=DEFAULT_FPS,
+                        help=f"default frames per second of a session, 1..{MAX_FPS} (default {DEFAULT_FPS})")
+    parser.add_argument("--workers", type=int, default=0, help="training processes (default: one per CPU core)")
+    args = parser.parse_args(argv)
+    try:
+        return Settings(host=args.host, port=args.port, db_path=args.db, allow_origins=args.allow_origin,
+                        fps=args.fps, workers=args.workers)
+    except ValueError as exc:
+        parser.error(str(exc))
+        raise  # unreachable: parser.error exits
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = parse_args(argv)
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"nn-playground: open http://{shown}:{settings.port}/  (Ctrl+C to stop)", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

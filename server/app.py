@@ -1,0 +1,200 @@
+"""The FastAPI application: pages, static files (plotly.js served locally), the JSON API and the
+training websocket. `create_app(settings)` builds it; `python -m server` runs it with uvicorn.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request, WebSocket
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from engine.config import DATASET_KINDS, TrainConfig, format_errors
+from engine.data import DOMAIN, generate_points
+from server import lab as lab_routes
+from server import limits
+from server.connections import Connection, origin_allowed
+from server.presets import PRESETS
+from server.runs import RunRecord, RunStore, history_csv
+from server.settings import Settings
+from server.uploads import CsvUploads
+from server.workers import WorkerPool
+
+VERSION = "0.1.0"
+
+
+def plotly_bundle() -> Path:
+    """plotly.min.js as shipped inside the installed `plotly` Python package (no CDN)."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: Optional[Settings] = None) -> FastAPI:
+    settings = settings or Settings()
+    pool = WorkerPool(settings.worker_count, settings.fps, limits.DEFAULT_STEPS_PER_FRAME)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.stop()
+
+    app = FastAPI(title="nn-playground", version=VERSION, lifespan=lifespan)
+    app.state.settings, app.state.pool = settings, pool
+    app.state.runs, app.state.uploads = RunStore(settings.db_path), CsvUploads()
+    templates = Jinja2Templates(directory=str(settings.templates_dir))
+
+    # ------------------------------------------------------------------ pages and files
+    def page(request: Request, name: str) -> Response:
+        if not (settings.templates_dir / name).is_file():
+            return HTMLResponse(f"<h1>nn-playground</h1><p>templates/{name} is missing.</p>", status_code=503)
+        context = {"version": VERSION, "limits": limits.LIMITS, "fps": settings.fps,
+                   "plotly_url": "/static/vendor/plotly.min.js"}
+        return templates.TemplateResponse(request, name, context)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> Response:
+        return page(request, "index.html")
+
+    @app.get("/lab", response_class=HTMLResponse, include_in_schema=False)
+    def lab(request: Request) -> Response:
+        return page(request, "lab.html")
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        path = plotly_bundle()
+        if not path.is_file():
+            raise HTTPException(404, "the installed plotly package has no plotly.min.js")
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=str(settings.static_dir), check_dir=False), name="static")
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok", "version": VERSION, "connections": pool.session_count,
+                "workers": await pool.stats()}
+
+    # ------------------------------------------------------------------ datasets, presets, schema
+    @app.get("/api/datasets")
+    def datasets() -> list[dict]:
+        return [{"name": name, "kind": kind} for name, kind in DATASET_KINDS.items()]
+
+    @app.get("/api/datasets/{name}/preview")
+    def preview(name: str,
+                noise: float = Query(0.0, ge=0.0, le=1.0),
+                seed: int = Query(0, ge=0, le=2**32 - 1),
+                classes: int = Query(3, ge=2, le=6),
+                n: int = Query(400, ge=10, le=limits.MAX_POINTS)) -> dict:
+        if name not in DATASET_KINDS or name == "csv":
+            allowed = ", ".join(k for k in DATASET_KINDS if k != "csv")
+            raise HTTPException(404, f"unknown dataset {name!r}: allowed {allowed}")
+        X, labels = generate_points(name, n, noise, seed, classes)
+        return {"name": name, "kind": DATASET_KINDS[name], "domain": [DOMAIN[0], DOMAIN[1], DOMAIN[0], DOMAIN[1]],
+                "x1": np.round(X[0], 5).tolist(), "x2": np.round(X[1], 5).tolist(),
+                "y": labels.tolist() if labels.dtype.kind in "iu" else np.round(labels, 5).tolist()}
+
+    @app.get("/api/presets")
+    def presets() -> list[dict]:
+        return PRESETS
+
+    @app.get("/api/config-schema")
+    def config_schema() -> dict:
+        return TrainConfig.model_json_schema()
+
+    @app.get("/api/limits")
+    def server_limits() -> dict:
+        return limits.LIMITS
+
+    # ------------------------------------------------------------------ CSV upload
+    @app.post("/api/csv")
+    async def upload_csv(request: Request) -> dict:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limits.MAX_CSV_BYTES:
+            raise HTTPException(413, f"the CSV file is {declared} bytes; at most {limits.MAX_CSV_BYTES} are allowed")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limits.MAX_CSV_BYTES:
+                raise HTTPException(413, f"the CSV file is over {limits.MAX_CSV_BYTES} bytes")
+        try:
+            key, data = await asyncio.to_thread(app.state.uploads.add, bytes(body))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"id": key, "rows": data.m, "n_x": data.n_x, "kind": data.kind, "classes": data.classes}
+
+    # ------------------------------------------------------------------ saved runs
+    def run_or_404(run_id: int) -> dict:
+        run = app.state.runs.get(run_id)
+        if run is None:
+            raise HTTPException(404, f"no saved run with id {run_id}")
+        return run
+
+    @app.get("/api/runs")
+    def list_runs() -> list[dict]:
+        return app.state.runs.list()
+
+    @app.post("/api/runs", status_code=201)
+    async def save_run(request: Request) -> dict:
+        body = await request.body()
+        if len(body) > limits.MAX_RUN_BYTES:
+            raise HTTPException(413, f"a saved run is at most {limits.MAX_RUN_BYTES} bytes")
+        try:
+            record = RunRecord.model_validate_json(body)
+        except ValidationError as err:
+            return JSONResponse({"detail": format_errors(err)}, status_code=422)
+        problems = limits.config_violations(record.config)
+        if problems:
+            return JSONResponse({"detail": [f"{f}: {m}" for f, m in problems]}, status_code=422)
+        run_id = await asyncio.to_thread(app.state.runs.save, record)
+        return {"id": run_id, "name": record.name}
+
+    @app.get("/api/runs/{run_id}")
+    def get_run(run_id: int) -> dict:
+        return run_or_404(run_id)
+
+    @app.delete("/api/runs/{run_id}")
+    def delete_run(run_id: int) -> dict:
+        if not app.state.runs.delete(run_id):
+            raise HTTPException(404, f"no saved run with id {run_id}")
+        return {"deleted": run_id}
+
+    @app.get("/api/runs/{run_id}/export.json")
+    def export_run(run_id: int) -> Response:
+        run = run_or_404(run_id)
+        return Response(json.dumps(run, indent=1), media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="run-{run_id}.json"'})
+
+    @app.get("/api/runs/{run_id}/history.csv")
+    def export_history(run_id: int) -> Response:
+        run = run_or_404(run_id)
+        return PlainTextResponse(history_csv(run["history"]), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="run-{run_id}-history.csv"'})
+
+    app.include_router(lab_routes.router)  # the optimizer lab: /ws/lab and /api/lab/* (docs/lab.md)
+
+    # ------------------------------------------------------------------ websocket
+    @app.websocket("/ws")
+    async def training_socket(ws: WebSocket) -> None:
+        if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), settings.allow_origins):
+            await ws.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
+            return
+        await ws.accept()
+        if pool.session_count >= limits.MAX_SESSIONS:
+            await ws.send_json({"type": "error", "field": "", "request_type": None,
+                                "message": f"the server is full ({limits.MAX_SESSIONS} sessions): try again later"})
+            await ws.close(code=1013)
+            return
+        await Connection(ws, pool, app.state.uploads, app.state.runs).run()
+
+    return app

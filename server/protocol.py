@@ -1,0 +1,265 @@
+"""Websocket client messages (docs/protocol.md): pydantic models, a discriminated union on `type`.
+
+`parse_client_message(text)` returns a validated message or raises `ProtocolError(field, message)`
+whose message names the allowed range, read from the models' JSON schema so it never drifts from
+the validation itself.
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from engine.config import OptimizerConfig, RegularizationConfig, ScheduleConfig, TrainConfig
+from server import limits
+
+
+class ProtocolError(Exception):
+    """A client message that cannot be obeyed; becomes an `error` reply (connection stays open)."""
+
+    def __init__(self, field: str, message: str, request_type: Optional[str] = None):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message, self.request_type = field, message, request_type
+
+    def reply(self) -> dict:
+        return error_message(self.field, self.message, self.request_type)
+
+
+def error_message(field: str, message: str, request_type: Optional[str]) -> dict:
+    return {"type": "error", "field": field, "message": message, "request_type": request_type}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _like(model: type[BaseModel], name: str) -> Any:
+    """Optional version of a config field with the same constraints (one source of truth)."""
+    info = model.model_fields[name]
+    return Optional[Annotated[(info.annotation, *info.metadata)]]
+
+
+class Configure(_Message):
+    type: Literal["configure"]
+    config: TrainConfig
+    csv_id: Optional[str] = Field(None, min_length=1, max_length=64, description="id from POST /api/csv")
+    run_id: Optional[int] = Field(None, ge=1, description="start from the weights of this saved run")
+
+
+class Play(_Message):
+    type: Literal["play"]
+
+
+class Pause(_Message):
+    type: Literal["pause"]
+
+
+class Step(_Message):
+    type: Literal["step"]
+    n: Optional[int] = Field(None, ge=1, le=limits.MAX_STEP_ITERATIONS)
+    epochs: Optional[int] = Field(None, ge=1, le=limits.MAX_STEP_EPOCHS)
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> "Step":
+        if self.n is not None and self.epochs is not None:
+            raise ValueError("give either n (iterations) or epochs, not both")
+        if self.n is None and self.epochs is None:
+            self.n = 1
+        return self
+
+
+class Reset(_Message):
+    type: Literal["reset"]
+
+
+class Set(_Message):
+    type: Literal["set"]
+    learning_rate: _like(OptimizerConfig, "learning_rate") = None
+    l2: _like(RegularizationConfig, "l2") = None
+    l1: _like(RegularizationConfig, "l1") = None
+    keep_prob: Optional[Union[Annotated[float, Field(gt=0.0, le=1.0)],
+                              list[Annotated[float, Field(gt=0.0, le=1.0)]]]] = None
+    beta: _like(OptimizerConfig, "beta") = None
+    beta1: _like(OptimizerConfig, "beta1") = None
+    beta2: _like(OptimizerConfig, "beta2") = None
+    epsilon: _like(OptimizerConfig, "epsilon") = None
+    bias_correction: Optional[bool] = None
+    schedule: Optional[ScheduleConfig] = None
+    human_error: _like(TrainConfig, "human_error") = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "Set":
+        if not self.changes():
+            raise ValueError("give at least one of " + ", ".join(SET_FIELDS))
+        return self
+
+    def changes(self) -> dict:
+        """The fields the client sent (schedule as a dict)."""
+        return self.model_dump(exclude_unset=True, exclude={"type"}, mode="json")
+
+
+SET_FIELDS = [name for name in Set.model_fields if name != "type"]
+
+
+class Speed(_Message):
+    type: Literal["speed"]
+    steps_per_frame: Optional[Union[Literal["max"], Annotated[int, Field(ge=1, le=limits.MAX_STEPS_PER_FRAME)]]] = None
+    fps: Optional[int] = Field(None, ge=1, le=limits.MAX_FPS)
+
+    @model_validator(mode="after")
+    def _something(self) -> "Speed":
+        if self.steps_per_frame is None and self.fps is None:
+            raise ValueError("give steps_per_frame and/or fps")
+        return self
+
+
+class PredictGrid(_Message):
+    type: Literal["predict_grid"]
+    resolution: int = Field(ge=limits.MIN_RESOLUTION, le=limits.MAX_RESOLUTION)
+
+
+class Ready(_Message):
+    type: Literal["ready"]
+
+
+class Gradcheck(_Message):
+    type: Literal["gradcheck"]
+
+
+class Save(_Message):
+    type: Literal["save"]
+    name: str = Field(min_length=1, max_length=100)
+
+
+MESSAGE_MODELS: dict[str, type[_Message]] = {
+    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
+    for m in (Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save)
+}
+ClientMessage = Annotated[Union[tuple(MESSAGE_MODELS.values())], Field(discriminator="type")]
+_ADAPTER: TypeAdapter = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(text: str) -> _Message:
+    """Validate one JSON text message; raise ProtocolError naming the field and its allowed range."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError("", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("", "a message must be a JSON object with a 'type'")
+    kind = data.get("type")
+    if kind not in MESSAGE_MODELS:
+        raise ProtocolError("type", f"unknown message type {kind!r}: allowed " + ", ".join(MESSAGE_MODELS))
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as err:
+        raise validation_problem(err, MESSAGE_MODELS[kind], request_type=kind) from None
+
+
+# --- error messages that name the allowed range ------------------------------------------------
+
+_UNION_TAGS = ("literal[", "function-", "int", "float", "str", "bool", "list[", "constrained-")
+
+
+def validation_problem(err: ValidationError, model: type[BaseModel], request_type: Optional[str] = None,
+                       prefix: str = "", strip_tag: bool = True) -> ProtocolError:
+    """The first problem of a ValidationError as a ProtocolError with a dotted field path."""
+    errors = err.errors()
+    # In a union every member reports; a broken bound says more than "should be 'max'".
+    first = next((e for e in errors if not e["type"].endswith(("_type", "_error", "_parsing"))), errors[0])
+    loc = list(first["loc"])
+    if strip_tag and loc and loc[0] == request_type:
+        loc = loc[1:]  # the discriminated union puts the tag first
+    path = [str(p) for p in loc if not (isinstance(p, str) and p.startswith(_UNION_TAGS))]
+    field = ".".join(([prefix] if prefix else []) + path)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "field required"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown field"
+    allowed = allowed_values(model, path)
+    if allowed:
+        message += f"; allowed: {allowed}"
+    if "input" in first and first["type"] not in ("missing", "extra_forbidden") and _short(first["input"]):
+        message += f" (got {json.dumps(first['input'])})"
+    return ProtocolError(field, message, request_type)
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, (int, float, str, bool)) and len(str(value)) <= 40
+
+
+def allowed_values(model: type[BaseModel], path: list[str]) -> str:
+    """Human description of what the schema allows at `path`, e.g. '1 ≤ n ≤ 10000' ('' if unknown)."""
+    if not path:
+        return ""
+    schema = _schema(model)
+    node: Optional[dict] = schema
+    for part in path:
+        node = _child(schema, node, part)
+        if node is None:
+            return ""
+    name = next((p for p in reversed(path) if not p.isdigit()), "value")
+    return _describe(schema, node, name + ("[i]" if path[-1].isdigit() else ""))
+
+
+_SCHEMAS: dict[type, dict] = {}
+
+
+def _schema(model: type[BaseModel]) -> dict:
+    if model not in _SCHEMAS:
+        _SCHEMAS[model] = model.model_json_schema()
+    return _SCHEMAS[model]
+
+
+def _resolve(root: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _child(root: dict, node: Optional[dict], part: str) -> Optional[dict]:
+    if node is None:
+        return None
+    node = _resolve(root, node)
+    for option in [node, *node.get("anyOf", [])]:
+        option = _resolve(root, option)
+        if part.isdigit() and "items" in option:
+            return option["items"]
+        if part in option.get("properties", {}):
+            return option["properties"][part]
+    return None
+
+
+def _describe(root: dict, node: dict, name: str) -> str:
+    node = _resolve(root, node)
+    parts = []
+    for option in node.get("anyOf", [node]):
+        option = _resolve(root, option)
+        if option.get("type") == "null":
+            continue
+        if "items" in option:
+            inner = _describe(root, option["items"], name + "[i]")
+            text = f"a list ({inner})" if inner else "a list"
+            if "maxItems" in option:
+                text += f" of at most {option['maxItems']} items"
+            parts.append(text)
+            continue
+        if "const" in option:
+            parts.append(json.dumps(option["const"]))
+        elif "enum" in option:
+            parts.append(" | ".join(json.dumps(v) for v in option["enum"]))
+        elif option.get("type") in ("integer", "number"):
+            low = (f"{option['minimum']:g} ≤ " if "minimum" in option else
+                   f"{option['exclusiveMinimum']:g} < " if "exclusiveMinimum" in option else "")
+            high = (f" ≤ {option['maximum']:g}" if "maximum" in option else
+                    f" < {option['exclusiveMaximum']:g}" if "exclusiveMaximum" in option else "")
+            parts.append(f"{low}{name}{high}" if low or high else option["type"])
+        elif option.get("type") == "string" and ("minLength" in option or "maxLength" in option):
+            parts.append(f"text of {option.get('minLength', 0)}..{option.get('maxLength', '∞')} characters")
+        elif option.get("type") == "object":
+            parts.append(f"a {option['title']} object" if "title" in option else "an object")
+        elif option.get("type") in ("boolean", "string"):
+            parts.append(option["type"])
+    return " or ".join(parts)

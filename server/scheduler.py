@@ -1,0 +1,284 @@
+"""The scheduler inside a worker process: many sessions, fair round-robin chunks of training
+steps, frames paced per session and produced only when the connection can take one.
+
+Pacing rules (docs/protocol.md "Speed and frames"):
+- a session emits a frame when its connection wants one (`want`, sent by the main process while
+  the client has credits), something changed since the last frame, and 1/fps has passed;
+- steps_per_frame = N: N iterations, then wait for the next frame; "max": train continuously,
+  frames are taken in between, so the step rate does not depend on the frame rate;
+- every call of `tick()` first emits the frames that are due, then trains ONE chunk (≤ 4 ms) of
+  the next session in round-robin order, so a frame is never late by more than one chunk and
+  every running session gets the same share of the CPU.
+Replies that answer a command (state, frame after configure/step/reset, gradcheck, ...) are
+emitted at once. `emit(sid, kind, body)` hands bytes to the transport (server/workers.py).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from typing import Any, Callable, Optional
+
+from pydantic import ValidationError
+
+from engine.config import format_errors
+from server import limits
+from server.frames import NonFiniteFrame
+from server.sessions import Session
+
+TEXT, FRAME, SAVE, INFO = b"T", b"F", b"S", b"I"
+CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
+ROUND_SECONDS = 0.012   # ... shrunk so a round over all running sessions stays near this (< 1/60 s)
+
+
+class Slot:
+    """A connection's place in the worker: its session (once configured) and its pacing state."""
+
+    def __init__(self, sid: int, fps: float, steps_per_frame: Optional[int]):
+        self.sid = sid
+        self.fps = fps
+        self.steps_per_frame = steps_per_frame  # None = "max"
+        self.resolution = limits.DEFAULT_RESOLUTION
+        self.session: Optional[Session] = None
+        self.playing = False
+        self.want = False        # the connection can take a frame
+        self.fresh = False       # trained since the last frame
+        self.budget = 0          # iterations left before the next frame (steps_per_frame mode)
+        self.requested = 0       # iterations left of a `step` request
+        self.next_frame = -math.inf  # frames keep a steady cadence of 1/fps
+        self.rate = 1000.0       # measured iterations per second, sizes the chunks
+
+    def trainable(self) -> bool:
+        if self.session is None or self.session.finished:
+            return False
+        if self.requested > 0:
+            return True
+        return self.playing and (self.steps_per_frame is None or self.budget > 0)
+
+    def frame_due(self, now: float) -> bool:
+        return (self.want and self.fresh and self.playing
+                and (self.steps_per_frame is None or self.budget == 0)
+                and now >= self.next_frame)
+
+    def speed(self) -> dict:
+        return {"steps_per_frame": "max" if self.steps_per_frame is None else self.steps_per_frame,
+                "fps": self.fps, "resolution": self.resolution}
+
+
+def _engine_error_field(message: str) -> tuple[str, str]:
+    """Engine ValueErrors start with the key they are about ('data.split: ...') when they can."""
+    match = re.match(r"^([a-z_]+(?:\.[a-z_0-9]+)*): (.*)$", message, re.S)
+    if match and match.group(1).split(".")[0] in ("data", "network", "regularization", "optimizer",
+                                                  "schedule", "features", "batch_size", "early_stopping"):
+        return "config." + match.group(1), match.group(2)
+    return "config", message
+
+
+class Scheduler:
+    def __init__(self, emit: Callable[[int, bytes, bytes], None], clock: Callable[[], float] = time.monotonic):
+        self.emit = emit
+        self.clock = clock
+        self.slots: dict[int, Slot] = {}
+        self._turn = 0  # round-robin position
+        self._running = 0  # sessions playing, for the chunk size
+
+    # ------------------------------------------------------------------ output
+    def _text(self, sid: int, message: dict | str) -> None:
+        body = message if isinstance(message, str) else json.dumps(message)
+        self.emit(sid, TEXT, body.encode())
+
+    def _error(self, slot: Slot, field: str, message: str, request_type: Optional[str]) -> None:
+        self._text(slot.sid, {"type": "error", "field": field, "message": message, "request_type": request_type})
+
+    def _state(self, slot: Slot) -> None:
+        self._text(slot.sid, slot.session.state_text(slot.playing, {"speed": slot.speed()}))
+
+    def _frame(self, slot: Slot) -> None:
+        session = slot.session
+        if session.trainer.status == "diverged":
+            return  # parameters were restored, but a diverged run shows `diverged`, not frames
+        try:
+            frame = session.frame(session.status(slot.playing), slot.resolution)
+        except NonFiniteFrame as exc:
+            self._diverged(slot, f" ({exc})")
+            return
+        slot.want = slot.fresh = False
+        now = self.clock()
+        interval = 1.0 / slot.fps
+        # next = previous due time + interval, so small delays do not add up; restart the cadence
+        # after a pause or a slow client rather than bursting to catch up.
+        slot.next_frame = slot.next_frame + interval if now - slot.next_frame < interval else now + interval
+        if slot.steps_per_frame is not None:
+            slot.budget = slot.steps_per_frame
+        self.emit(slot.sid, FRAME, frame)
+
+    def _diverged(self, slot: Slot, detail: str = "") -> None:
+        t = slot.session.trainer
+        slot.playing, slot.requested = False, 0
+        self._text(slot.sid, {
+            "type": "diverged", "iteration": t.diverged_at if t.diverged_at is not None else t.iteration,
+            "epoch": t.epoch, "restored_iteration": t.restored_iteration,
+            "hint": f"the cost became NaN or infinite: lower the learning rate (now {t.learning_rate:g}) "
+                    f"and press reset{detail}",
+        })
+
+    def _finished(self, slot: Slot) -> None:
+        """After a chunk that ended the run: `diverged`, or `done` + state + a last frame."""
+        status = slot.session.trainer.status
+        if status == "diverged":
+            self._diverged(slot)
+            return
+        slot.playing, slot.requested = False, 0
+        self._text(slot.sid, {"type": "done", "status": status, "epochs_run": slot.session.trainer.epoch})
+        self._state(slot)
+        self._frame(slot)
+
+    # ------------------------------------------------------------------ commands
+    def handle(self, sid: int, op: str, args: dict) -> None:
+        """Run one command from the main process; failures become `error` replies."""
+        if op == "open":
+            self.slots[sid] = Slot(sid, args["fps"], args["steps_per_frame"])
+            return
+        if op == "close":
+            self.slots.pop(sid, None)
+            return
+        if op == "stats":
+            self.emit(sid, INFO, json.dumps({"sessions": len(self.slots)}).encode())
+            return
+        slot = self.slots.get(sid)
+        if slot is None:
+            return  # closed meanwhile
+        try:
+            getattr(self, "_op_" + op)(slot, **args)
+        except ValidationError as err:
+            field, _, message = format_errors(err)[0].partition(": ")
+            self._error(slot, field, message, op)
+        except ValueError as exc:
+            self._error(slot, *_engine_error_field(str(exc)), op)
+
+    def _need_session(self, slot: Slot, op: str, train: bool = False) -> bool:
+        if slot.session is None:
+            self._error(slot, "type", "no training session yet: send `configure` first", op)
+            return False
+        if train and slot.session.finished:
+            status = slot.session.trainer.status
+            why = ("the run diverged: lower the learning rate and press reset" if status == "diverged"
+                   else f"training is over ({status}): press reset, or configure more epochs")
+            self._error(slot, "type", why, op)
+            return False
+        return True
+
+    def _op_want(self, slot: Slot) -> None:
+        slot.want = True
+
+    def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None) -> None:
+        slot.session = Session(config, csv=csv, init_parameters=init_parameters)
+        slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
+        self._state(slot)
+        self._frame(slot)
+
+    def _op_play(self, slot: Slot) -> None:
+        if self._need_session(slot, "play", train=True):
+            slot.playing, slot.requested = True, 0
+            slot.budget = slot.steps_per_frame or 0
+            self._state(slot)
+
+    def _op_pause(self, slot: Slot) -> None:
+        if self._need_session(slot, "pause"):
+            slot.playing, slot.requested = False, 0
+            self._state(slot)
+            if slot.fresh:
+                self._frame(slot)  # show where training stopped
+
+    def _op_step(self, slot: Slot, n: Optional[int] = None, epochs: Optional[int] = None) -> None:
+        if self._need_session(slot, "step", train=True):
+            slot.playing = False
+            slot.requested = n if n is not None else slot.session.iterations_for_epochs(epochs)
+
+    def _op_reset(self, slot: Slot) -> None:
+        if self._need_session(slot, "reset"):
+            slot.session.reset()
+            slot.playing, slot.requested, slot.fresh = False, 0, False
+            self._state(slot)
+            self._frame(slot)
+
+    def _op_set(self, slot: Slot, changes: dict) -> None:
+        if self._need_session(slot, "set"):
+            slot.session.set(changes)
+            slot.fresh = True
+            self._state(slot)
+
+    def _op_speed(self, slot: Slot, steps_per_frame: Any = None, fps: Optional[int] = None) -> None:
+        if steps_per_frame is not None:
+            slot.steps_per_frame = None if steps_per_frame == "max" else int(steps_per_frame)
+            slot.budget = slot.steps_per_frame or 0
+        if fps is not None:
+            slot.fps = fps
+
+    def _op_predict_grid(self, slot: Slot, resolution: int) -> None:
+        slot.resolution = resolution
+        if slot.session is not None:
+            self._frame(slot)
+
+    def _op_gradcheck(self, slot: Slot) -> None:
+        if self._need_session(slot, "gradcheck"):
+            try:
+                self._text(slot.sid, slot.session.gradcheck())
+            except ValueError as exc:  # dropout on
+                self._error(slot, "config.regularization.keep_prob", str(exc), "gradcheck")
+
+    def _op_save(self, slot: Slot, name: str) -> None:
+        if self._need_session(slot, "save"):
+            self.emit(slot.sid, SAVE, json.dumps(slot.session.record(name)).encode())
+
+    # ------------------------------------------------------------------ training
+    def tick(self) -> Optional[float]:
+        """Emit due frames, then train one chunk of the next session. Returns how long the caller
+        may wait for commands before calling again: 0, seconds, or None (until a command)."""
+        now = self.clock()
+        for slot in self.slots.values():
+            if slot.session is not None and slot.frame_due(now):
+                self._frame(slot)
+        order = list(self.slots.values())
+        self._running = sum(slot.playing for slot in order)
+        for i in range(len(order)):
+            slot = order[(self._turn + i) % len(order)]
+            if slot.trainable():
+                self._turn = (self._turn + i + 1) % len(order)
+                self._chunk(slot)
+                return 0.0
+        waits = [slot.next_frame - now for slot in order
+                 if slot.session is not None and slot.want and slot.fresh and slot.playing]
+        return max(0.0, min(waits)) if waits else None
+
+    def _chunk(self, slot: Slot) -> None:
+        """A time-sized batch of iterations for one session (the rate is measured as it goes)."""
+        # "max" sessions share a round by time; a frame's worth of steps (or a step request) is
+        # run in one go when it fits a chunk: each engine step() call also computes a snapshot.
+        continuous = slot.requested == 0 and slot.steps_per_frame is None
+        seconds = min(CHUNK_SECONDS, ROUND_SECONDS / max(1, self._running)) if continuous else CHUNK_SECONDS
+        n = max(1, int(slot.rate * seconds))
+        if slot.requested > 0:
+            n = min(n, slot.requested)
+        elif slot.steps_per_frame is not None:
+            n = min(n, slot.budget)
+        session = slot.session
+        before = session.trainer.iteration
+        started = time.perf_counter()
+        session.step(n)
+        elapsed = time.perf_counter() - started
+        done = session.trainer.iteration - before
+        if done > 0 and elapsed > 0:
+            slot.rate = 0.7 * slot.rate + 0.3 * (done / elapsed)
+        slot.fresh = True
+        if session.finished:
+            self._finished(slot)
+            return
+        if slot.requested > 0:
+            slot.requested -= n
+            if slot.requested <= 0:
+                slot.requested = 0
+                self._frame(slot)
+        elif slot.steps_per_frame is not None:
+            slot.budget -= n

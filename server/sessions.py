@@ -1,0 +1,184 @@
+"""A training session: config (+ CSV) → engine Trainer → `state` messages and frame bytes.
+
+No sockets and no scheduling here (server/scheduler.py decides when to step and when to draw;
+server/connections.py delivers), so one session's frames could go to many viewers.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from engine.config import TrainConfig
+from engine.gradcheck import gradient_check
+from engine.snapshot import Snapshot
+from engine.trainer import Trainer
+from server import limits
+from server.frames import NonFiniteFrame, encode_frame
+from server.runs import HISTORY_COLUMNS
+
+TERMINAL = ("done", "stopped_early", "diverged")
+
+
+class History:
+    """Cost history, one row per recorded snapshot (HISTORY_COLUMNS), bounded in memory: when
+    `cap` rows are reached every other row is dropped and the recording stride doubles."""
+
+    def __init__(self, cap: int = limits.MAX_HISTORY_ROWS):
+        self.cap, self.stride, self.rows = cap, 1, []
+
+    def add(self, snap: Snapshot) -> None:
+        if self.rows and snap.iteration - self.rows[-1][0] < self.stride:
+            return
+        d = snap.to_dict()
+        train, dev = d["train"] or {}, d["dev"] or {}
+        self.rows.append([d["iteration"], d["epoch"], d["learning_rate"], d["minibatch_cost"],
+                          train.get("cost"), train.get("data_cost"), train.get("reg_cost"), train.get("accuracy"),
+                          dev.get("cost"), dev.get("data_cost"), dev.get("reg_cost"), dev.get("accuracy")])
+        if len(self.rows) >= self.cap:
+            self.rows = self.rows[::2]
+            self.stride *= 2
+
+    def as_dict(self) -> dict:
+        return {"columns": list(HISTORY_COLUMNS), "rows": [list(r) for r in self.rows]}
+
+
+def _numbers_json(values: np.ndarray) -> str:
+    """A JSON list of 6-significant-digit numbers (compact; the points are for plotting)."""
+    if values.dtype.kind in "iu":
+        return json.dumps(values.tolist())
+    return "[" + ",".join(np.char.mod("%.6g", values.astype(np.float64)).tolist()) + "]"
+
+
+class Session:
+    def __init__(self, config: TrainConfig, csv: Any = None, init_parameters: Optional[dict] = None):
+        self.csv = csv
+        self.trainer = Trainer(config, csv=csv, init_parameters=init_parameters)
+        self.history = History()
+        self.seq = 0
+        self.snapshot = self.trainer.snapshot()
+        self._data_json = self._encode_data()
+        self._painter: Optional[Trainer] = None
+
+    # ------------------------------------------------------------------ training
+    @property
+    def config(self) -> TrainConfig:
+        return self.trainer.config  # includes live `set` changes
+
+    @property
+    def finished(self) -> bool:
+        return self.trainer.status in TERMINAL
+
+    def step(self, n: int) -> Snapshot:
+        """n iterations (fewer if training ends or diverges); the snapshot is kept for frames."""
+        self.snapshot = self.trainer.step(n)
+        self.history.add(self.snapshot)
+        return self.snapshot
+
+    def iterations_for_epochs(self, epochs: int) -> int:
+        """Iterations that finish the current epoch and `epochs - 1` more (an epoch is ⌈m/b⌉ iterations)."""
+        per_epoch = self.trainer.batch_count
+        return (self.trainer.epoch + epochs) * per_epoch - self.trainer.iteration
+
+    def set(self, changes: dict) -> None:
+        """Live hyperparameter change (raises pydantic.ValidationError naming the key)."""
+        self.trainer.set(**changes)
+        self.snapshot = self.trainer.snapshot()
+
+    def reset(self) -> None:
+        """Fresh weights and optimizer state; same config (with live changes) and same data."""
+        self.trainer = Trainer(self.trainer.config, prepared=self.trainer.prepared)
+        self._painter = None
+        self.history = History()
+        self.snapshot = self.trainer.snapshot()
+
+    def status(self, playing: bool) -> str:
+        status = self.trainer.status
+        if status in TERMINAL:
+            return status
+        if playing:
+            return "running"
+        return "ready" if self.trainer.iteration == 0 else "paused"
+
+    # ------------------------------------------------------------------ messages
+    def _encode_data(self) -> str:
+        """The `data` part of `state` as JSON text, built once (points do not change)."""
+        p = self.trainer.prepared
+        sets = {name: "{" + ",".join(f'"{k}":{_numbers_json(np.asarray(v))}' for k, v in points.items()) + "}"
+                for name, points in p.raw.items()}
+        head = json.dumps({"kind": p.kind, "classes": p.classes,
+                           "domain": list(p.domain) if p.domain is not None else None})
+        return head[:-1] + "," + ",".join(f'"{name}":{text}' for name, text in sets.items()) + "}"
+
+    def state_text(self, playing: bool, extra: dict) -> str:
+        """The `state` message as JSON text (docs/protocol.md), plus `extra` keys (speed, ...)."""
+        t = self.trainer
+        head = {
+            "type": "state", "status": self.status(playing),
+            "iteration": t.iteration, "epoch": t.epoch,
+            "config": self.config.model_dump(mode="json"),
+            "network": {"layers": list(t.layer_dims), "inputs": list(t.prepared.feature_names)},
+            "limits": limits.LIMITS, **extra,
+        }
+        return json.dumps(head)[:-1] + ',"data":' + self._data_json + "}"
+
+    def frame(self, status: str, resolution: int) -> bytes:
+        """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
+        snap = self.snapshot.to_dict()
+        self.seq += 1
+        params = self.trainer.network.params
+        header = {
+            "type": "frame", "seq": self.seq, "server_time": round(time.time() * 1000.0, 1),
+            "iteration": snap["iteration"], "epoch": snap["epoch"], "learning_rate": snap["learning_rate"],
+            "status": status, "minibatch_cost": snap["minibatch_cost"], "train": snap["train"], "dev": snap["dev"],
+            "grad_norms": snap["grad_norms"], "weight_norms": snap["weight_norms"],
+            "weights": {name: np.round(np.asarray(value, dtype=np.float64), 6).tolist()
+                        for name, value in params.items()},
+            "diagnosis": snap["diagnosis"],
+        }
+        arrays = {}
+        if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
+            painter = self._paint()
+            arrays["boundary"] = painter.grid(resolution)[2]
+            hidden = painter.neuron_grids(limits.NEURON_RESOLUTION)
+            t = limits.NEURON_RESOLUTION
+            arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t))
+        return encode_frame(header, arrays)
+
+    def _paint(self) -> Trainer:
+        """The trainer whose grid()/neuron_grids() draw the frame: a float32 twin holding a copy of
+        the current parameters. Frames carry float32 anyway, and a float32 forward pass over the
+        100×100 grid costs several times less than a float64 one (the biggest part of a frame)."""
+        if self.config.dtype == "float32":
+            return self.trainer
+        if self._painter is None:
+            twin_config = self.config.model_copy(update={"dtype": "float32"})
+            self._painter = Trainer(twin_config, prepared=self.trainer.prepared)
+        try:
+            self._painter.network.set_parameters(self.trainer.network.get_parameters())
+        except ValueError as exc:  # non-finite parameters
+            raise NonFiniteFrame(str(exc)) from None
+        return self._painter
+
+    def gradcheck(self) -> dict:
+        """The `gradcheck` reply: backprop vs two-sided differences on ≤ GRADCHECK_EXAMPLES
+        training examples (raises ValueError with dropout on)."""
+        X, Y = self.trainer.prepared.train
+        k = min(limits.GRADCHECK_EXAMPLES, X.shape[1])
+        reg = self.config.regularization
+        result = gradient_check(self.trainer.network, X[:, :k], Y[:, :k], l2=reg.l2, l1=reg.l1,
+                                keep_probs=self.config.keep_probs())
+        return {"type": "gradcheck", "difference": float(result.difference), "verdict": result.verdict,
+                "message": result.message, "examples": int(k)}
+
+    def record(self, name: str) -> dict:
+        """What `save` stores: config, cost history, final weights and a summary (JSON-safe)."""
+        snap = self.snapshot.to_dict()
+        weights = {k: np.asarray(v, dtype=np.float64).tolist()
+                   for k, v in self.trainer.network.get_parameters().items()}
+        summary = {"iteration": snap["iteration"], "epoch": snap["epoch"], "status": self.trainer.status,
+                   "train": snap["train"], "dev": snap["dev"], "layers": list(self.trainer.layer_dims)}
+        return {"name": name, "config": self.config.model_dump(mode="json"),
+                "history": self.history.as_dict(), "weights": weights, "summary": summary}

@@ -1,0 +1,35 @@
+"""Server settings: one dataclass filled from the command line (server/__main__.py) or by tests."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.limits import DEFAULT_FPS, MAX_FPS
+
+DEFAULT_DB_PATH = Path.home() / ".nn-playground" / "runs.sqlite3"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_path: Path = DEFAULT_DB_PATH          # created (with its folder) on the first saved run
+    allow_origins: list[str] = field(default_factory=list)  # extra websocket origins, e.g. "http://lab:8000"
+    fps: int = DEFAULT_FPS                  # default frame rate of a session (the client may change it)
+    workers: int = 0                        # training processes; 0 = one per CPU core
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+
+    def __post_init__(self) -> None:
+        self.db_path = Path(self.db_path).expanduser()
+        if not 1 <= self.fps <= MAX_FPS:
+            raise ValueError(f"fps must be in [1, {MAX_FPS}] (got {self.fps})")
+        if self.workers < 0:
+            raise ValueError(f"workers must be ≥ 0 (got {self.workers})")
+        self.allow_origins = [o.rstrip("/") for o in self.allow_origins]
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)

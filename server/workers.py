@@ -1,0 +1,233 @@
+"""Worker processes that host the training sessions; the event loop only relays bytes.
+
+Why processes: small-matrix NumPy holds the GIL most of the time, so training threads would
+share about one core. Each worker (one per core by default) runs a server.scheduler.Scheduler
+for many sessions. Main ↔ worker traffic goes over one socket pair per worker, in the framing of
+multiprocessing.Connection (4-byte big-endian length + body) so the worker can use
+Connection.send_bytes / recv_bytes / poll and the main process asyncio streams:
+- main → worker: pickle of (sid, op, args);
+- worker → main: 4-byte little-endian sid, 1-byte kind (T text, F frame, S saved-run record,
+  I info), then the body, already the bytes the client gets (text JSON or a binary frame).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import pickle
+import socket
+import struct
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+from server.scheduler import FRAME, INFO, SAVE, TEXT, Scheduler
+
+log = logging.getLogger("nn_playground.workers")
+WORKER_NICE = 5  # training yields the CPU to the relaying event loop under load
+_HEAD = struct.Struct("<IB")
+_INFO_IDS = 1 << 31
+
+
+class Sink(Protocol):
+    """What a worker's output is delivered to (server.connections.Connection)."""
+
+    def on_text(self, text: str) -> None: ...
+    def on_frame(self, frame: bytes) -> None: ...
+    def on_save(self, record: bytes) -> None: ...
+
+
+# ---------------------------------------------------------------------- worker process side
+
+def worker_main(conn: Any) -> None:
+    """Entry point of a worker process: serve commands and train until the pipe closes."""
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:
+        pass
+
+    def emit(sid: int, kind: bytes, body: bytes) -> None:
+        conn.send_bytes(_HEAD.pack(sid, kind[0]) + body)
+
+    scheduler = Scheduler(emit)
+    try:
+        while True:
+            timeout = scheduler.tick()
+            if conn.poll(timeout):
+                while True:
+                    sid, op, args = pickle.loads(conn.recv_bytes())
+                    scheduler.handle(sid, op, args)
+                    if not conn.poll(0):
+                        break
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # the main process went away
+
+
+if __name__ == "__main__":  # python -m server.workers FD (started by Worker.start)
+    worker_main(Connection(int(sys.argv[1])))
+
+
+# ---------------------------------------------------------------------- main process side
+
+class Worker:
+    """The main process's handle on one worker process."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.sessions: set[int] = set()
+        self.process: Optional[subprocess.Popen] = None
+        self.started = 0.0
+        self.writer: Optional[asyncio.StreamWriter] = None
+        self.reader_task: Optional[asyncio.Task] = None
+
+    async def start(self, pool: "WorkerPool") -> None:
+        # A plain subprocess (not multiprocessing's spawn): it never re-imports the caller's
+        # __main__, so any script, test runner or server can create the app.
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.workers", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], cwd=str(Path(__file__).resolve().parent.parent),
+        )
+        theirs.close()
+        self.started = time.monotonic()
+        reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        self.reader_task = asyncio.create_task(pool._read(self, reader))
+
+    def send(self, sid: int, op: str, args: dict) -> None:
+        if self.writer is None or self.writer.is_closing():
+            return
+        body = pickle.dumps((sid, op, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(struct.pack("!i", len(body)) + body)
+
+    async def stop(self) -> None:
+        """Closing the socket ends the worker (it reads EOF); killed if it does not exit."""
+        if self.writer is not None:
+            self.writer.close()
+        if self.reader_task is not None and self.reader_task is not asyncio.current_task():
+            self.reader_task.cancel()
+        if self.process is not None:
+            for _ in range(40):
+                if self.process.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class WorkerPool:
+    """Places each session on the least busy worker and routes the worker's output to its sink."""
+
+    def __init__(self, count: int, fps: int, steps_per_frame: Optional[int]):
+        self.workers = [Worker(i) for i in range(count)]
+        self.fps, self.steps_per_frame = fps, steps_per_frame
+        self.sinks: dict[int, Sink] = {}
+        self.placement: dict[int, Worker] = {}
+        self._ids = itertools.count(1)
+        self._info: dict[int, asyncio.Future] = {}
+        self._closing = False
+
+    async def start(self) -> None:
+        for worker in self.workers:
+            await worker.start(self)
+
+    async def stop(self) -> None:
+        self._closing = True
+        for worker in self.workers:
+            await worker.stop()
+
+    @property
+    def session_count(self) -> int:
+        return len(self.sinks)
+
+    def open(self, sink: Sink) -> int:
+        sid = next(self._ids)
+        worker = min(self.workers, key=lambda w: len(w.sessions))
+        worker.sessions.add(sid)
+        self.sinks[sid] = sink
+        self.placement[sid] = worker
+        worker.send(sid, "open", {"fps": self.fps, "steps_per_frame": self.steps_per_frame})
+        return sid
+
+    def send(self, sid: int, op: str, **args: Any) -> None:
+        worker = self.placement.get(sid)
+        if worker is not None:
+            worker.send(sid, op, args)
+
+    def close(self, sid: int) -> None:
+        worker = self.placement.pop(sid, None)
+        self.sinks.pop(sid, None)
+        if worker is not None:
+            worker.sessions.discard(sid)
+            worker.send(sid, "close", {})
+
+    async def stats(self) -> list[dict]:
+        """Per worker: pid, alive, sessions the main process placed there, sessions the worker holds."""
+        out = []
+        for worker in self.workers:
+            key = _INFO_IDS + worker.index  # session ids stay far below
+            future = asyncio.get_running_loop().create_future()
+            self._info[key] = future
+            worker.send(key, "stats", {})
+            try:
+                info = await asyncio.wait_for(future, timeout=5)
+            except asyncio.TimeoutError:
+                info = {"sessions": None}
+            finally:
+                self._info.pop(key, None)
+            out.append({"pid": worker.process.pid if worker.process else None, "alive": worker.alive,
+                        "placed": len(worker.sessions), "sessions": info["sessions"]})
+        return out
+
+    async def _read(self, worker: Worker, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                (length,) = struct.unpack("!i", await reader.readexactly(4))
+                body = await reader.readexactly(length)
+                sid, kind = _HEAD.unpack_from(body)
+                self._deliver(sid, kind, memoryview(body)[_HEAD.size:])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        if not self._closing:
+            await self._restart(worker)
+
+    def _deliver(self, sid: int, kind: int, body: memoryview) -> None:
+        if kind == INFO[0]:
+            future = self._info.get(sid)
+            if future is not None and not future.done():
+                future.set_result(json.loads(bytes(body)))
+            return
+        sink = self.sinks.get(sid)
+        if sink is None:
+            return  # the connection closed meanwhile
+        if kind == FRAME[0]:
+            sink.on_frame(bytes(body))
+        elif kind == TEXT[0]:
+            sink.on_text(bytes(body).decode())
+        elif kind == SAVE[0]:
+            sink.on_save(bytes(body))
+
+    async def _restart(self, worker: Worker) -> None:
+        """A worker died (e.g. killed): its sessions are lost; tell their clients, start a new one."""
+        lived = time.monotonic() - worker.started
+        log.error("training worker %d stopped unexpectedly after %.1f s; restarting it", worker.index, lived)
+        lost = list(worker.sessions)
+        await worker.stop()
+        if lived < 1.0:
+            await asyncio.sleep(2.0)  # crashing at start-up: do not spin
+        await worker.start(self)
+        for sid in lost:
+            worker.send(sid, "open", {"fps": self.fps, "steps_per_frame": self.steps_per_frame})
+            sink = self.sinks.get(sid)
+            if sink is not None:
+                sink.on_text('{"type":"error","field":"","message":"the training worker stopped '
+                             'unexpectedly: send configure again","request_type":null}')

@@ -1,0 +1,153 @@
+"""Fixtures: a real server (`python -m server` on a free loopback port) for websocket tests, an
+in-process TestClient for HTTP routes, and a small frame decoder written from docs/protocol.md
+(independent of server/frames.py, so an encoder bug cannot hide behind its own decoder)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOWED_ORIGIN = "http://allowed.example:9999"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """Binary frame → (header, {name: float32 array}) following docs/protocol.md."""
+    assert data[:4] == b"NNPF", "bad magic"
+    (length,) = struct.unpack("<I", data[4:8])
+    header = json.loads(data[8:8 + length].decode("utf-8"))
+    start = 8 + length
+    start += -start % 4  # zero padding to a multiple of 4
+    assert set(data[8 + length:start]) <= {0}
+    arrays = {}
+    for name, meta in header["arrays"].items():
+        assert meta["dtype"] == "float32" and meta["offset"] % 4 == 0
+        count = int(np.prod(meta["shape"]))
+        arr = np.frombuffer(data, dtype="<f4", count=count, offset=start + meta["offset"])
+        arrays[name] = arr.reshape(meta["shape"])
+    return header, arrays
+
+
+class Client:
+    """A websocket client with timeouts: frames are decoded, JSON messages parsed."""
+
+    def __init__(self, url: str, **kwargs):
+        self.ws = connect(url, open_timeout=10, max_size=None, proxy=None, compression=None, **kwargs).__enter__()
+
+    def send(self, message: dict | str) -> None:
+        self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    def recv(self, timeout: float = 10.0):
+        data = self.ws.recv(timeout=timeout)
+        if isinstance(data, bytes):
+            return decode_frame(data)
+        return json.loads(data)
+
+    def until(self, kind: str, timeout: float = 10.0, ready: bool = True):
+        """Read until a message of `kind` ('frame' or a JSON type); answer frames with `ready`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if isinstance(message, tuple):
+                if ready:
+                    self.send({"type": "ready"})
+                if kind == "frame":
+                    return message
+            elif message["type"] == kind:
+                return message
+
+    def configure(self, **config) -> tuple[dict, tuple]:
+        config.setdefault("epochs", 100000)
+        self.send({"type": "configure", "config": config})
+        state = self.until("state")
+        frame = self.until("frame")
+        return state, frame
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, port: int, db: Path):
+        self.process, self.port, self.db = process, port, db
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws"
+
+    def client(self, **kwargs) -> Client:
+        return Client(self.ws_url, **kwargs)
+
+    def health(self) -> dict:
+        return httpx.get(self.http + "/healthz", timeout=10).json()
+
+    def wait_idle(self, timeout: float = 5.0) -> dict:
+        """/healthz once no connection and no worker session is left (or the last reading)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            health = self.health()
+            idle = health["connections"] == 0 and all(w["sessions"] == 0 for w in health["workers"])
+            if idle or time.monotonic() > deadline:
+                return health
+            time.sleep(0.05)
+
+    def threads(self) -> int:
+        with open(f"/proc/{self.process.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    port = free_port()
+    db = tmp_path_factory.mktemp("runs") / "runs.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", str(port), "--db", str(db), "--workers", "2",
+         "--allow-origin", ALLOWED_ORIGIN],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    first_line = process.stdout.readline()
+    srv = Server(process, port, db)
+    srv.first_line = first_line
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(srv.http + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {first_line}{process.stdout.read() if process.poll() is not None else ''}")
+        time.sleep(0.1)
+    yield srv
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture()
+def client(server):
+    with server.client() as c:
+        yield c

@@ -1,0 +1,304 @@
+"""The optimizer lab's websocket (/ws/lab) and HTTP previews, on a small app holding only the lab
+router. Expected numbers are worked by hand from the course's formulas (docs/lab.md)."""
+import json
+import math
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import server.lab as lab
+from server.lab import Mailbox
+
+QUAD = {"name": "quadratic", "condition": 20, "rotation": 0}
+THREE = [
+    {"id": "gd", "name": "gd", "learning_rate": 0.01},
+    {"id": "mom", "name": "momentum", "learning_rate": 0.01, "beta": 0.9},
+    {"id": "adam", "name": "adam", "learning_rate": 0.1},
+]
+
+
+@pytest.fixture(scope="module")
+def lab_client():
+    app = FastAPI()
+    app.include_router(lab.router)
+    with TestClient(app) as c:
+        yield c
+
+
+def strict_json(text):
+    """json.loads that refuses NaN / Infinity (the lab must never send them)."""
+    def refuse(name):
+        raise AssertionError(f"non-finite number {name} on the wire")
+    return json.loads(text, parse_constant=refuse)
+
+
+def recv(ws):
+    return strict_json(ws.receive_text())
+
+
+def recv_until(ws, pred, limit=2000):
+    """Messages up to and including the first one for which pred is true."""
+    seen = []
+    for _ in range(limit):
+        msg = recv(ws)
+        seen.append(msg)
+        if pred(msg):
+            return seen
+    raise AssertionError(f"condition not met in {limit} messages; last: {str(seen[-1])[:300]}")
+
+
+def configure(ws, optimizers=THREE, surface=QUAD, **extra):
+    ws.send_json({"type": "configure", "surface": surface, "optimizers": optimizers, **extra})
+    msgs = recv_until(ws, lambda m: m["type"] == "frame")
+    kinds = [m["type"] for m in msgs]
+    assert kinds[-3:] == ["surface", "state", "frame"], kinds
+    return msgs[-3], msgs[-2], msgs[-1]
+
+
+def by_id(frame):
+    return {p["id"]: p for p in frame["paths"]}
+
+
+def test_configure_sends_grid_state_and_start_frame(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        surface, state, frame = configure(ws, resolution=21)
+    assert surface["domain"] == [-2.0, 2.0, -2.0, 2.0]
+    assert len(surface["x"]) == 21 and len(surface["y"]) == 21 and len(surface["z"]) == 21
+    # grid row i is w2 = y[i], column j is w1 = x[j]; J = ½(w1² + κ w2²) for rotation 0
+    i, j = 3, 17
+    w1, w2 = surface["x"][j], surface["y"][i]
+    assert surface["z"][i][j] == pytest.approx(0.5 * (w1 ** 2 + 20 * w2 ** 2), rel=1e-5)
+    assert state["status"] == "ready" and [o["id"] for o in state["optimizers"]] == ["gd", "mom", "adam"]
+    paths = by_id(frame)
+    assert set(paths) == {"gd", "mom", "adam"}
+    for p in paths.values():
+        assert p["points"] == [[-1.8, 0.9]] and p["steps"] == 0
+        assert p["cost"] == pytest.approx(0.5 * (1.8 ** 2 + 20 * 0.9 ** 2))
+
+
+def test_step_grows_every_path_with_hand_checked_updates(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws)
+        ws.send_json({"type": "step", "n": 2})
+        frame = recv_until(ws, lambda m: m["type"] == "frame")[-1]
+    paths = by_id(frame)
+    for p in paths.values():
+        assert p["points_from"] == 1 and len(p["points"]) == 2 and p["steps"] == 2
+    # GD: w := w - α A w with A = diag(1, 20): w1 *= 0.99, w2 *= 0.8 each step
+    assert paths["gd"]["points"][1] == pytest.approx([-1.8 * 0.99 ** 2, 0.9 * 0.8 ** 2])
+    # momentum: V1 = 0.1 dW1, V2 = 0.9 V1 + 0.1 dW2 (dW = A w)
+    d1 = [-1.8, 18.0]
+    w_1 = [-1.8 - 0.01 * 0.1 * d1[0], 0.9 - 0.01 * 0.1 * d1[1]]
+    v2 = [0.9 * 0.1 * d1[k] + 0.1 * [w_1[0], 20 * w_1[1]][k] for k in range(2)]
+    assert paths["mom"]["points"][1] == pytest.approx([w_1[0] - 0.01 * v2[0], w_1[1] - 0.01 * v2[1]])
+    # Adam's first bias-corrected step moves each coordinate by ≈ α against its gradient sign
+    assert paths["adam"]["points"][0] == pytest.approx([-1.7, 0.8], abs=1e-6)
+
+
+def test_play_streams_paced_frames_and_paths_grow_for_each_optimizer(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, max_steps=10_000)
+        ws.send_json({"type": "speed", "steps_per_frame": 3, "fps": 30})
+        ws.send_json({"type": "play"})
+        counts = {"gd": 1, "mom": 1, "adam": 1}
+        started = time.monotonic()
+        frames = 0
+        while min(counts.values()) < 60:
+            msg = recv(ws)
+            if msg["type"] != "frame":
+                continue
+            frames += 1
+            for p in msg["paths"]:
+                assert p["points_from"] == counts[p["id"]]  # each point is sent exactly once
+                counts[p["id"]] += len(p["points"])
+        elapsed = time.monotonic() - started
+        ws.send_json({"type": "pause"})
+        state = recv_until(ws, lambda m: m["type"] == "state" and m["status"] == "paused")[-1]
+    assert min(counts.values()) >= 60 and frames >= 5
+    assert elapsed > 0.3  # paced at ~30 ticks/s of 3 steps: 60 steps cannot arrive at once
+    assert state["step"] >= 59
+
+
+def test_live_learning_rate_change_keeps_the_path(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, optimizers=[{"id": "g", "name": "gd", "learning_rate": 0.01}])
+        ws.send_json({"type": "step", "n": 1})
+        recv_until(ws, lambda m: m["type"] == "frame")
+        ws.send_json({"type": "set", "id": "g", "learning_rate": 0.05})
+        state = recv_until(ws, lambda m: m["type"] == "state")[-1]
+        assert state["optimizers"][0]["learning_rate"] == 0.05
+        ws.send_json({"type": "step", "n": 1})
+        frame = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 2)[-1]
+    p = frame["paths"][0]
+    assert p["learning_rate"] == 0.05 and p["points_from"] == 2
+    w = [-1.8 * 0.99, 0.9 * 0.8]                      # after the step at α = 0.01
+    assert p["points"][-1] == pytest.approx([w[0] * 0.95, w[1] * (1 - 0.05 * 20)])
+
+
+def test_normalization_toggle_changes_the_contour_grid(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        raw, _, _ = configure(ws, surface={"name": "logistic", "normalized": False}, resolution=30)
+        norm, _, _ = configure(ws, surface={"name": "logistic", "normalized": True}, resolution=30)
+    assert raw["params"]["normalized"] is False and norm["params"]["normalized"] is True
+    assert raw["generation"] < norm["generation"]
+    assert raw["z"] != norm["z"] and raw["domain"] != norm["domain"]
+    # unnormalized: w1 multiplies x1 ~ 500, so its plotted range is ~1000× narrower than w2's
+    def aspect(d):
+        return (d[1] - d[0]) / (d[3] - d[2])
+    assert aspect(raw["domain"]) < 0.01 < 0.5 < aspect(norm["domain"]) < 2
+
+
+def test_minibatch_surface_streams_a_noisy_path_and_its_batch_twin(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        surface = {"name": "logistic", "normalized": True, "batch_size": 8}
+        s, _, frame = configure(ws, surface=surface, optimizers=[{"id": "g", "name": "gd", "learning_rate": 0.5}])
+        assert s["minibatch"] is True and frame["paths"][0]["batch_points"] == [[0.0, 0.0]]
+        ws.send_json({"type": "step", "n": 20})
+        p = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] > 0)[-1]["paths"][0]
+    assert len(p["points"]) == 20 and len(p["batch_points"]) == 20
+    assert p["points"] != p["batch_points"]  # mini-batch gradients differ from the full gradient
+    assert p["batch_cost"] is not None and p["batch_status"] in ("running", "converged")
+
+
+VALIDATION_CASES = [
+    ({"type": "configure", "optimizers": [{"id": f"o{i}"} for i in range(7)]}, "optimizers", "at most 6"),
+    ({"type": "configure", "surface": {"condition": 0.5}, "optimizers": [{"id": "a"}]}, "surface.condition", "1 ≤ condition ≤ 1000"),
+    ({"type": "configure", "optimizers": [{"id": "a", "learning_rate": 0}]}, "optimizers.0.learning_rate", "0 < learning_rate ≤ 100"),
+    ({"type": "configure", "optimizers": [{"id": "a", "name": "sgd"}]}, "optimizers.0.name", '"adam"'),
+    ({"type": "configure", "optimizers": [{"id": "a"}, {"id": "a"}]}, "optimizers", "unique"),
+    ({"type": "speed", "steps_per_frame": 1001}, "steps_per_frame", "1 ≤ steps_per_frame ≤ 1000"),
+    ({"type": "step", "n": 0}, "n", "1 ≤ n ≤ 1000"),
+    ({"type": "set", "id": "gd", "beta2": 1.0}, "beta2", "0 ≤ beta2 < 1"),
+    ({"type": "set", "id": "nobody", "learning_rate": 0.1}, "id", "allowed gd, mom, adam"),
+    ({"type": "start_point", "x": 5, "y": 0}, "x", "-2 ≤ w1 ≤ 2"),
+    ({"type": "warp"}, "type", "allowed configure"),
+]
+
+
+def test_validation_errors_name_the_field_and_range_and_keep_the_connection(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        ws.send_json({"type": "play"})
+        err = recv(ws)
+        assert err["type"] == "error" and "configure" in err["message"]
+        configure(ws)
+        for message, field, words in VALIDATION_CASES:
+            ws.send_json(message)
+            err = recv_until(ws, lambda m: m["type"] == "error")[-1]
+            assert err["field"] == field, (message, err)
+            assert words in err["message"], (message, err)
+        ws.send_text("{not json")
+        assert recv_until(ws, lambda m: m["type"] == "error")[-1]["field"] == "message"
+        ws.send_bytes(b"\x00\x01")
+        assert "binary" in recv_until(ws, lambda m: m["type"] == "error")[-1]["message"]
+        ws.send_text(json.dumps({"type": "pause", "pad": "x" * 70_000}))
+        assert "at most 65536 bytes" in recv_until(ws, lambda m: m["type"] == "error")[-1]["message"]
+        # still open, state kept: the earlier race steps on
+        ws.send_json({"type": "step", "n": 1})
+        frame = recv_until(ws, lambda m: m["type"] == "frame")[-1]
+        assert {p["id"] for p in frame["paths"]} == {"gd", "mom", "adam"} and frame["step"] == 1
+
+
+def test_divergence_is_reported_per_optimizer_and_never_streamed(lab_client):
+    racers = [{"id": "wild", "name": "gd", "learning_rate": 0.2},   # α > 2/κ = 0.1: diverges
+              {"id": "calm", "name": "gd", "learning_rate": 0.05}]
+    with lab_client.websocket_connect("/ws/lab") as ws:  # recv() rejects any NaN/inf on the wire
+        recv(ws)
+        configure(ws, optimizers=racers)
+        ws.send_json({"type": "step", "n": 200})
+        msgs = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] > 0)
+        diverged = [m for m in msgs if m["type"] == "diverged"]
+        assert len(diverged) == 1 and diverged[0]["id"] == "wild" and "learning rate" in diverged[0]["hint"]
+        paths = by_id(msgs[-1])
+        assert paths["wild"]["status"] == "diverged" and paths["calm"]["status"] == "converged"
+        assert all(math.isfinite(v) for pt in paths["wild"]["points"] for v in pt)
+        # |1 - α κ| = 3 per step across the valley: 0.9·3^k leaves the ±202 box after 5 steps
+        assert diverged[0]["step"] == 6 and paths["wild"]["steps"] == 5
+        # a non-finite cost (Rosenbrock with a huge step overflows) is caught the same way
+        configure(ws, surface={"name": "rosenbrock"}, optimizers=[{"id": "boom", "name": "gd", "learning_rate": 100}])
+        ws.send_json({"type": "step", "n": 50})
+        msgs = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] > 0 or m["type"] == "state" and m["status"] == "done")
+        assert any(m["type"] == "diverged" and m["id"] == "boom" for m in msgs)
+
+
+def test_reset_and_start_point_restart_every_path(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        _, _, first = configure(ws)
+        ws.send_json({"type": "step", "n": 5})
+        recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 5)
+        ws.send_json({"type": "start_point", "x": 1.5, "y": -1.0})
+        msgs = recv_until(ws, lambda m: m["type"] == "frame")
+        state, frame = msgs[-2], msgs[-1]
+        assert state["start"] == [1.5, -1.0] and frame["generation"] > first["generation"]
+        assert all(p["points"] == [[1.5, -1.0]] and p["points_from"] == 0 for p in frame["paths"])
+        ws.send_json({"type": "reset"})
+        frame = recv_until(ws, lambda m: m["type"] == "frame")[-1]
+        assert all(p["points"] == [[1.5, -1.0]] for p in frame["paths"])
+
+
+def test_a_dropped_connection_frees_its_tasks(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, max_steps=20_000)
+        ws.send_json({"type": "play"})
+        recv_until(ws, lambda m: m["type"] == "frame" and m["step"] > 0)
+        assert len(lab.CONNECTIONS) == 1
+        conn = next(iter(lab.CONNECTIONS))
+    deadline = time.monotonic() + 5
+    while lab.CONNECTIONS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not lab.CONNECTIONS
+    assert conn.runner.done() and conn.sender.done()
+
+
+def test_foreign_origin_is_refused(lab_client):
+    from starlette.websockets import WebSocketDisconnect
+    with pytest.raises(WebSocketDisconnect):
+        with lab_client.websocket_connect("/ws/lab", headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_text()
+
+
+def test_mailbox_keeps_only_the_latest():
+    box = Mailbox()
+    box.put("a")
+    box.put("b")
+    assert box.take() == "b" and box.take() is None
+
+
+def test_schedule_preview_hand_worked(lab_client):
+    r = lab_client.get("/api/lab/schedules", params={"alpha0": 0.2, "epochs": 3, "decay_rate": 1, "base": 0.5, "k": 2})
+    assert r.status_code == 200
+    alpha = {s["name"]: s["alpha"] for s in r.json()["schedules"]}
+    assert alpha["constant"] == pytest.approx([0.2, 0.2, 0.2])
+    assert alpha["inverse_time"] == pytest.approx([0.2, 0.1, 0.2 / 3])
+    assert alpha["exponential"] == pytest.approx([0.2, 0.1, 0.05])
+    assert alpha["inverse_sqrt"] == pytest.approx([0.4, 0.4 / math.sqrt(2), 0.4 / math.sqrt(3)])
+    r = lab_client.get("/api/lab/schedules", params={"alpha0": 0.2, "epochs": 5, "interval": 2})
+    assert [a for s in r.json()["schedules"] if s["name"] == "inverse_time" for a in s["alpha"]] == \
+        pytest.approx([0.2, 0.2, 0.1, 0.1, 0.2 / 3])
+    bad = lab_client.get("/api/lab/schedules", params={"base": 0})
+    assert bad.status_code == 400 and bad.json()["field"] == "base" and "0 < base ≤ 1" in bad.json()["message"]
+
+
+def test_ewma_explorer_hand_worked(lab_client):
+    r = lab_client.get("/api/lab/ewma", params={"betas": "0.5,0.9", "days": 10, "seed": 3})
+    assert r.status_code == 200
+    body = r.json()
+    theta = body["temperature"]
+    half = body["curves"][0]
+    assert half["reading"] == "≈ 2 days" and body["curves"][1]["reading"] == "≈ 10 days"
+    v1 = 0.5 * theta[0]
+    v2 = 0.5 * v1 + 0.5 * theta[1]
+    assert half["uncorrected"][:2] == pytest.approx([v1, v2], abs=1e-3)
+    assert half["corrected"][:2] == pytest.approx([v1 / 0.5, v2 / 0.75], abs=1e-3)
+    bad = lab_client.get("/api/lab/ewma", params={"betas": "0.5,1"})
+    assert bad.status_code == 400 and bad.json()["field"] == "betas.1" and "0.999" in bad.json()["message"]
