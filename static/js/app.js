@@ -1,0 +1,230 @@
+// Wires the page: the store (state.js) and the connection (socket.js) on one side, the panels
+// on the other. Store changes become protocol messages (`configure` for data/architecture,
+// `set` for live hyperparameters); server messages and frames are handed to the panels.
+import { $ } from './dom.js';
+import { Store, parseHash, toConfig, liveFields, needsReset } from './state.js';
+import { Connection, socketUrl } from './socket.js';
+import { History } from './history.js';
+import { clearFieldErrors, showFieldError, keyForField } from './widgets.js';
+import { createControls, presenterToggle } from './panels/controls.js';
+import { createHyperparams } from './panels/hyperparams.js';
+import { createDataPanel } from './panels/data.js';
+import { createNetwork } from './panels/network.js';
+import { createBoundary } from './panels/boundary.js';
+import { createCurves } from './panels/curves.js';
+import { createGradientGauge, createBiasVarianceCard } from './panels/cards.js';
+import { createLessons } from './panels/lessons.js';
+import { createRuns } from './panels/runs.js';
+import { createBanners } from './panels/banners.js';
+
+const FPS = 30;
+const SET_DEBOUNCE_MS = 80;
+
+const store = new Store(parseHash(location.hash));
+store.writeHash();
+const conn = new Connection(socketUrl());
+const history = new History();
+
+let status = 'connecting';
+let latest = null;        // newest frame not drawn yet
+let unacknowledged = 0;   // frames received since the last `ready` credits
+let hovered = null;       // {index, label} of the hidden neuron shown on the big plot
+let frameShown = null;    // last drawn frame (for hover previews)
+let pendingRunId = null;  // a loaded run's weights, sent with the next configure
+let pendingSave = null;   // {resolve, reject} of a `save` waiting for `saved`
+let dataKey = '';         // identity of the data last drawn (every `state` repeats the data)
+
+const banners = createBanners($('#banners'));
+const controls = createControls($('#transport'), store, { togglePlay, step, reset });
+$('#topbar-right').append(presenterToggle(store));
+createHyperparams($('#hyperparams'), store);
+const dataPanel = createDataPanel($('#data-panel'), store);
+const network = createNetwork($('#network-panel'), store, { previewNeuron, setWeight });
+const boundary = createBoundary($('#boundary-panel'), store);
+const curves = createCurves($('#curves-panel'), store, history);
+const gauge = createGradientGauge($('#gradient-card'));
+const biasVariance = createBiasVarianceCard($('#bias-card'), store);
+const lessons = createLessons($('#lesson-menu-root'), $('#lesson-card-root'), store, { gradcheck: () => conn.send({ type: 'gradcheck' }) });
+createRuns($('#runs-menu-root'), store, {
+  save: saveRun,
+  load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true }); },
+  plots: () => ({ boundary: boundary.plot, ...curves.plots }),
+});
+
+// ---------------------------------------------------------------- commands
+function setStatus(value) {
+  status = value;
+  controls.setStatus(value);
+}
+
+function togglePlay() {
+  if (status === 'running') { conn.send({ type: 'pause' }); setStatus('paused'); return; }
+  if (status === 'invalid' || status === 'connecting') return;
+  if (status === 'diverged' || status === 'done' || status === 'stopped_early') reset();
+  if (conn.send({ type: 'play' })) setStatus('running');
+}
+
+function step() {
+  if (status === 'running') conn.send({ type: 'pause' });
+  if (status === 'diverged' || status === 'done' || status === 'stopped_early') return;
+  conn.send({ type: 'step', n: 1 });
+}
+
+function reset() {
+  history.clear();
+  banners.hide('diverged');
+  conn.send({ type: 'reset' });
+}
+
+function sendSpeed() {
+  const s = store.get('speed');
+  conn.send({ type: 'speed', steps_per_frame: s === 'max' ? 'max' : Number(s), fps: FPS });
+}
+
+function configure() {
+  history.clear();
+  clearFieldErrors();
+  banners.hide('diverged');
+  banners.hide('error');
+  const message = { type: 'configure', config: toConfig(store.state) };
+  if (store.get('dataset') === 'csv' && store.get('csv_id')) message.csv_id = store.get('csv_id');
+  if (pendingRunId) message.run_id = pendingRunId;
+  pendingRunId = null;
+  conn.send(message);
+}
+
+function previewNeuron(neuron) {
+  hovered = neuron;
+  showPreview();
+}
+
+function showPreview() {
+  const neurons = frameShown?.arrays.neurons;
+  if (hovered === null || !neurons || hovered.index >= neurons.shape[0]) { boundary.preview(null); return; }
+  const [, t] = neurons.shape;
+  const grid = neurons.data.subarray(hovered.index * t * t, (hovered.index + 1) * t * t);
+  boundary.preview({ grid, t, label: hovered.label });
+}
+
+function setWeight(layer, row, col, value) {
+  conn.send({ type: 'set_weight', layer, row, col, value });
+}
+
+function saveRun(name) {
+  return new Promise((resolve, reject) => {
+    if (!conn.send({ type: 'save', name })) { reject(new Error('Not connected to the server.')); return; }
+    pendingSave?.reject(new Error('superseded by a newer save'));
+    const timer = setTimeout(() => { pendingSave = null; reject(new Error('The server did not answer the save.')); }, 15000);
+    pendingSave = {
+      resolve: (id) => { clearTimeout(timer); pendingSave = null; resolve(id); },
+      reject: (err) => { clearTimeout(timer); pendingSave = null; reject(err); },
+    };
+  });
+}
+
+// ---------------------------------------------------------------- store -> server
+let configureTimer = null;
+let liveKeys = new Set();
+let liveTimer = null;
+
+store.subscribe((changed) => {
+  if (needsReset(changed)) {
+    const resume = status === 'running' && !changed.includes('lesson');
+    clearTimeout(configureTimer);
+    configureTimer = setTimeout(() => {
+      configure();
+      if (resume) conn.send({ type: 'play' });
+    }, 0);
+    return;
+  }
+  for (const key of changed) liveKeys.add(key);
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(() => {
+    const fields = liveFields([...liveKeys], store.state);
+    liveKeys = new Set();
+    if (fields) conn.send({ type: 'set', ...fields });
+  }, SET_DEBOUNCE_MS);
+  if (changed.includes('speed')) sendSpeed();
+});
+
+// A URL pasted or edited by hand: start over from it.
+window.addEventListener('hashchange', () => location.reload());
+
+// ---------------------------------------------------------------- server -> panels
+function draw() {
+  const frame = latest;
+  latest = null;
+  if (frame) {
+    const { header } = frame;
+    history.push(header);
+    controls.setCounters(header);
+    // A frame drawn after `diverged` (already in flight) must not hide the divergence.
+    if (header.status && status !== 'diverged') setStatus(header.status);
+    network.update(frame);
+    boundary.update(frame);
+    curves.update(frame);
+    gauge.update(frame);
+    biasVariance.update(frame);
+    frameShown = frame;
+    if (hovered !== null) showPreview();
+  }
+  for (; unacknowledged > 0; unacknowledged--) conn.send({ type: 'ready' });
+}
+
+conn.on('frame', (frame) => {
+  unacknowledged += 1;
+  const scheduled = latest !== null;
+  latest = frame;
+  if (!scheduled) requestAnimationFrame(draw);
+});
+
+const handlers = {
+  state(m) {
+    setStatus(m.status);
+    if (m.iteration !== undefined) controls.setCounters({ epoch: m.epoch, iteration: m.iteration, learning_rate: m.config?.optimizer?.learning_rate });
+    if (m.status !== 'diverged') banners.hide('diverged');
+    // Redraw the points only for new data: a `set` reply repeats it, and redrawing would also
+    // drop the boundary until the next frame.
+    const key = m.data && JSON.stringify([m.config?.data, m.data.kind, m.data.classes, m.data.domain,
+      m.data.train?.x1?.length, m.data.train?.x1?.slice(0, 8)]);
+    if (m.data && key !== dataKey) {
+      dataKey = key;
+      boundary.setData(m.data);
+      dataPanel.setData(m.data);
+      curves.setKind(m.data.kind);
+    }
+    network.setState(m);
+  },
+  error(m) {
+    if (m.request_type === 'save') { pendingSave?.reject(new Error(m.message)); return; }
+    if (m.request_type === 'gradcheck') { lessons.showGradcheckError(m.message); return; }
+    if (m.request_type === 'configure') setStatus('invalid'); // nothing to train until the settings are fixed
+    const key = keyForField(m.field);
+    if (key === 'csv_id') { dataPanel.showCsvError(m.message); return; }
+    if (key && showFieldError(key, m.message)) return;
+    banners.show('error', 'The server refused that.', `${m.field ? `${m.field}: ` : ''}${m.message}`);
+  },
+  diverged(m) {
+    setStatus('diverged');
+    banners.show('diverged', 'Training diverged.',
+      `${m.hint || 'Lower the learning rate and reset.'} (iteration ${m.iteration}, epoch ${m.epoch})`,
+      { label: 'Reset', run: reset });
+  },
+  done(m) { setStatus(m.status); },
+  gradcheck(m) { lessons.showGradcheck(m); },
+  saved(m) { pendingSave?.resolve(m.id); },
+};
+
+conn.on('message', (m) => handlers[m.type]?.(m));
+conn.on('open', () => {
+  banners.hide('disconnected');
+  configure();
+  sendSpeed();
+});
+conn.on('close', ({ retryIn }) => {
+  setStatus('connecting');
+  unacknowledged = 0;
+  banners.show('disconnected', 'Connection to the server lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s… (the run restarts from its URL settings)`,
+    { label: 'Reconnect now', run: () => conn.reconnect() });
+});
+conn.connect();

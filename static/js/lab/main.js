@@ -1,0 +1,183 @@
+// Wires the optimizer lab: the store (hash state) and the /ws/lab connection on one side, the
+// setup column, race plot, results table and the two previews on the other. Surface or optimizer
+// changes restart the race (`configure`); learning rates, β, ε and bias correction apply live (`set`).
+import { h, $, fmt, fmtInt } from '../dom.js';
+import { Connection, socketUrl } from '../socket.js';
+import { createBanners } from '../panels/banners.js';
+import { LabStore, parseHash, serializeHash, configureMessage, displayNames, SPEEDS } from './state.js';
+import { createSetup } from './setup.js';
+import { createRace } from './race.js';
+import { createResults } from './results.js';
+import { createConvergence } from './convergence.js';
+import { createSchedules } from './schedules.js';
+import { createEwma } from './ewma.js';
+
+const CONFIGURE_DEBOUNCE_MS = 150;
+const SET_INTERVAL_MS = 60;
+const RACE_KEYS = ['surface', 'condition', 'rotation', 'normalized', 'batch', 'tol', 'start', 'optimizers'];
+const LESSONS = {
+  quadratic: 'Gradient descent zig-zags across the narrow valley: the steep direction (curvature κ) caps α below 2/κ, so it crawls along the flat one. Momentum averages the gradients (VdW) — the zig-zag cancels, the steady push adds up. RMSprop divides each parameter’s step by its typical gradient size √SdW — best when the valley lies along an axis (try rotation 0°). Adam does both. Raise κ or α until GD diverges.',
+  rosenbrock: 'A curved, flat-bottomed valley with its minimum at (1, 1): every optimizer drops into the valley quickly, then crawls along its floor where the gradient is tiny. Adam’s momentum and rescaled steps carry it along the floor first; at these α the others need thousands of steps — raise their α and watch them bounce out of the valley.',
+  saddle: 'The start lies almost on the ridge through the saddle point (0, 0): along w₂ the gradient there is nearly zero, so gradient descent slides towards the saddle and lingers on the plateau — w₂ only grows by a factor 1 + α per step — before escaping to a minimum at (0, ±1). RMSprop and Adam divide by the gradient’s typical size, so even a tiny gradient gives a full step: they escape almost at once.',
+  logistic: 'Unnormalized, x₁ is about 500× larger than x₂, so the cost is about 10⁶× steeper along w₁: the contours are extremely elongated, GD needs a tiny α and crawls. Tick "Normalize inputs": the contours turn round and the paths run straight to the minimum. Lower the batch size to compare the noisy mini-batch paths (solid) with the full-batch ones (dotted).',
+};
+const STATUS_TEXT = { connecting: 'Connecting…', idle: 'Connecting…', ready: 'Ready', running: 'Racing', paused: 'Paused', done: 'Finished' };
+const ICONS = { play: 'M8 5v14l11-7z', pause: 'M6 5h4v14H6zM14 5h4v14h-4z', step: 'M6 5v14l9-7zM16 5h3v14h-3z', reset: 'M12 5V1L7 6l5 5V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z' };
+const icon = (name) => h('svg:svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, h('svg:path', { d: ICONS[name] }));
+
+const store = new LabStore(parseHash(location.hash));
+history.replaceState(null, '', `#${serializeHash(store.state)}`);
+const conn = new Connection(socketUrl('/ws/lab'));
+const banners = createBanners($('#banners'));
+const setup = createSetup($('#setup'), store);
+const race = createRace($('#race-plot'), { onStart: (p) => store.update({ start: p }, { click: true }) });
+const results = createResults($('#results-root'));
+const PLOT_STYLE = {
+  margin: { l: 58, r: 12, t: 8, b: 40 }, paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#fff',
+  font: { family: getComputedStyle(document.body).fontFamily, size: 12, color: '#3d4650' },
+  legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 12 } }, hovermode: 'closest',
+  xaxis: { gridcolor: '#eceff2', zeroline: false, linecolor: '#9aa5ae', ticks: 'outside', tickcolor: '#9aa5ae' },
+  yaxis: { gridcolor: '#eceff2', zeroline: false, linecolor: '#9aa5ae', ticks: 'outside', tickcolor: '#9aa5ae' },
+};
+const schedules = createSchedules($('#schedules-root'), store, PLOT_STYLE);
+const ewma = createEwma($('#ewma-root'), store, PLOT_STYLE);
+const convergence = createConvergence($('#convergence-root'), PLOT_STYLE);
+
+let status = 'connecting';
+let configured = false; // a `surface` arrived for the current configuration
+
+// ---------------------------------------------------------------- top bar
+const play = h('button', { class: 'btn-play', id: 'play', type: 'button', title: 'Play / pause (space)', 'aria-label': 'Play', onclick: togglePlay }, icon('play'));
+const stepBtn = h('button', { class: 'btn-round', id: 'step', type: 'button', title: 'One update of every optimizer (→)', 'aria-label': 'Step', onclick: step }, icon('step'));
+const resetBtn = h('button', { class: 'btn-round', id: 'reset', type: 'button', title: 'Every optimizer back to the start', 'aria-label': 'Reset', onclick: reset }, icon('reset'));
+const speed = h('select', { id: 'speed', onchange: (e) => store.update({ speed: Number(e.target.value) }) },
+  SPEEDS.map((v) => h('option', { value: v, selected: v === store.state.speed }, `${v} step${v > 1 ? 's' : ''} / frame`)));
+const stepCounter = h('output', { class: 'counter-value', id: 'step-count', 'aria-labelledby': 'step-count-label' }, '0');
+const statusPill = h('span', { class: 'status', id: 'status', role: 'status' }, STATUS_TEXT.connecting);
+$('#transport').append(
+  h('div', { class: 'transport' }, resetBtn, play, stepBtn,
+    h('div', { class: 'field field-inline' }, h('label', { for: 'speed' }, 'Speed'), speed)),
+  h('div', { class: 'counters' },
+    h('div', { class: 'counter' }, h('span', { class: 'counter-label', id: 'step-count-label' }, 'Step'), stepCounter), statusPill),
+);
+
+function setStatus(value) {
+  status = value;
+  const running = value === 'running';
+  play.replaceChildren(icon(running ? 'pause' : 'play'));
+  play.setAttribute('aria-label', running ? 'Pause' : 'Play');
+  play.classList.toggle('playing', running);
+  statusPill.textContent = STATUS_TEXT[value] ?? value;
+  statusPill.dataset.status = value;
+}
+
+function togglePlay() {
+  if (status === 'running') { conn.send({ type: 'pause' }); setStatus('paused'); return; }
+  if (status === 'done') conn.send({ type: 'reset' });
+  conn.send({ type: 'play' });
+}
+function step() { conn.send({ type: 'step', n: 1 }); }
+function reset() { banners.hide('diverged'); conn.send({ type: 'reset' }); }
+
+document.addEventListener('keydown', (event) => {
+  const t = event.target;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (t.closest && t.closest('input, select, textarea, button, a')) return;
+  if (event.key === ' ') { event.preventDefault(); togglePlay(); }
+  else if (event.key === 'ArrowRight') { event.preventDefault(); step(); }
+});
+
+// ---------------------------------------------------------------- store -> server
+let configureTimer = null;
+function configure() {
+  clearTimeout(configureTimer);
+  configureTimer = setTimeout(() => {
+    const resume = status === 'running';
+    setup.clearErrors();
+    banners.hide('diverged');
+    banners.hide('error');
+    configured = false;
+    conn.send(configureMessage(store.state));
+    if (resume) conn.send({ type: 'play' });
+  }, CONFIGURE_DEBOUNCE_MS);
+}
+
+const pendingSets = new Map(); // optimizer id -> fields not sent yet
+let setTimer = null;
+function sendSets() {
+  setTimer = null;
+  for (const [id, fields] of pendingSets) conn.send({ type: 'set', id, ...fields });
+  pendingSets.clear();
+}
+
+store.subscribe((changed, s, meta) => {
+  if (changed.includes('speed')) conn.send({ type: 'speed', steps_per_frame: s.speed });
+  if (meta.live) {
+    const o = s.optimizers.find((x) => x.id === meta.optimizer);
+    const fields = Object.fromEntries(meta.fields.map((k) => [k, o[k]]));
+    pendingSets.set(o.id, { ...(pendingSets.get(o.id) || {}), ...fields });
+    if ('learning_rate' in fields) results.setLearningRate(o.id, o.learning_rate);
+    if (!setTimer) setTimer = setTimeout(sendSets, SET_INTERVAL_MS);
+    return;
+  }
+  if (meta.click) {
+    conn.send({ type: 'start_point', x: s.start[0], y: s.start[1] });
+    race.setStart(s.start);
+    return;
+  }
+  if (RACE_KEYS.some((k) => changed.includes(k))) configure();
+});
+
+// ---------------------------------------------------------------- server -> page
+conn.on('open', () => {
+  banners.hide('connection');
+  conn.send({ type: 'speed', steps_per_frame: store.state.speed });
+  conn.send(configureMessage(store.state));
+});
+conn.on('close', ({ retryIn }) => {
+  setStatus('connecting');
+  banners.show('connection', 'Connection lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s…`,
+    { label: 'Reconnect now', run: () => conn.reconnect() });
+});
+conn.on('message', (msg) => {
+  const s = store.state;
+  if (msg.type === 'surface') {
+    configured = true;
+    const names = displayNames(s.optimizers);
+    race.setSurface(msg, s.start, s.optimizers, names);
+    results.setRacers(s.optimizers, names, msg.tolerance);
+    convergence.setRacers(s.optimizers, names);
+    $('#lesson-text').textContent = LESSONS[msg.name];
+    $('#plot-caption').textContent = caption(msg);
+    $('#minibatch-key').hidden = !msg.minibatch;
+  } else if (msg.type === 'state') {
+    if (msg.status !== 'idle') setStatus(msg.status);
+    stepCounter.textContent = fmtInt(msg.step ?? 0);
+  } else if (msg.type === 'frame') {
+    if (!configured) return;
+    race.frame(msg);
+    results.frame(msg);
+    convergence.frame(msg);
+    stepCounter.textContent = fmtInt(msg.step);
+    $('#race-plot').dataset.points = JSON.stringify(race.counts());
+  } else if (msg.type === 'diverged') {
+    const name = displayNames(s.optimizers)[msg.id] ?? msg.id;
+    banners.show('diverged', `${name} diverged at step ${fmtInt(msg.step)}:`, `${msg.reason} — ${msg.hint.replace(msg.id, name)}.`,
+      { label: 'Reset', run: reset });
+  } else if (msg.type === 'error') {
+    if (!setup.showError(msg.field, msg.message)) banners.show('error', 'The server refused a change:', `${msg.field || msg.request_type}: ${msg.message}`);
+  }
+});
+
+function caption(msg) {
+  if (msg.name === 'quadratic') return `J = ½ wᵀA w · κ = ${fmt(msg.params.condition, 3)} · rotation ${fmt(msg.params.rotation)}°`;
+  if (msg.name === 'rosenbrock') return 'J = (1 − w₁)² + 100 (w₂ − w₁²)²';
+  if (msg.name === 'saddle') return 'J = w₁²/2 + w₂⁴/4 − w₂²/2';
+  const batch = msg.params.batch_size ? `batch ${msg.params.batch_size}` : 'full batch';
+  return `cross-entropy of σ(w₁x₁ + w₂x₂) · ${msg.params.normalized ? 'normalized' : 'raw'} inputs · ${batch}`;
+}
+
+setStatus('connecting');
+conn.connect();
+schedules.refresh();
+ewma.refresh();

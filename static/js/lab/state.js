@@ -1,0 +1,213 @@
+// The optimizer lab's state: defaults, the URL hash (the whole experiment lives there, so copying
+// the URL reproduces it) and the `configure` message it describes (docs/lab.md).
+//
+// Hash: surface=quadratic&condition=50&rotation=30&normalized=0&batch=0&start=-1.8,0.9&tol=0.0001
+//       &speed=2&opt=gd,lr:0.035&opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1
+//       &alpha0=0.1&epochs=100&decay_rate=1&interval=0&base=0.95&k=1&betas=0.5,0.9,0.98&uncorrected=1
+import { PALETTE } from '../colors.js';
+
+export const SURFACES = ['quadratic', 'rosenbrock', 'saddle', 'logistic'];
+export const SURFACE_LABELS = {
+  quadratic: 'Elongated bowl', rosenbrock: 'Rosenbrock', saddle: 'Saddle point', logistic: 'Logistic model',
+};
+export const OPTIMIZERS = ['gd', 'momentum', 'rmsprop', 'adam'];
+export const OPTIMIZER_LABELS = { gd: 'Gradient descent', momentum: 'Momentum', rmsprop: 'RMSprop', adam: 'Adam' };
+export const SHORT_LABELS = { gd: 'GD', momentum: 'Momentum', rmsprop: 'RMSprop', adam: 'Adam' };
+// The hyperparameters each update rule reads (the others are kept but unused).
+export const USES = { gd: [], momentum: ['beta'], rmsprop: ['beta2', 'epsilon'], adam: ['beta1', 'beta2', 'epsilon', 'bias_correction'] };
+export const BATCH_SIZES = [0, 64, 32, 16, 8, 1]; // 0 = full batch (m = 200)
+export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+export const MAX_OPTIMIZERS = 6;
+export const LOGISTIC_M = 200;
+
+// Hyperparameter ranges (the engine's OptimizerConfig; the server checks them again).
+export const RANGES = {
+  learning_rate: { min: 1e-6, max: 100, label: 'α' },
+  beta: { min: 0, max: 0.9999, label: 'β' },
+  beta1: { min: 0, max: 0.9999, label: 'β₁' },
+  beta2: { min: 0, max: 0.99999, label: 'β₂' },
+  epsilon: { min: 1e-12, max: 1, label: 'ε' },
+};
+
+const DEFAULT_LR = { gd: 0.035, momentum: 0.035, rmsprop: 0.05, adam: 0.1 };
+// Learning rates that show each surface's lesson (loaded when the surface is switched): on raw
+// logistic inputs GD only survives a tiny α, which is the point of normalizing.
+const SUGGESTED_LR = {
+  quadratic: DEFAULT_LR,
+  rosenbrock: { gd: 0.002, momentum: 0.002, rmsprop: 0.005, adam: 0.05 },
+  saddle: { gd: 0.1, momentum: 0.1, rmsprop: 0.05, adam: 0.1 },
+  logistic_raw: { gd: 5e-6, momentum: 5e-6, rmsprop: 1e-3, adam: 3e-3 },
+  logistic: { gd: 0.5, momentum: 0.5, rmsprop: 0.05, adam: 0.1 },
+};
+
+/** The optimizers with the suggested α of `surface` (raw or normalized logistic inputs). */
+export function withSuggestedRates(optimizers, surface, normalized) {
+  const table = SUGGESTED_LR[surface === 'logistic' && !normalized ? 'logistic_raw' : surface];
+  return optimizers.map((o) => ({ ...o, learning_rate: table[o.name] }));
+}
+const HASH_KEYS = { lr: 'learning_rate', b: 'beta', b1: 'beta1', b2: 'beta2', eps: 'epsilon', bc: 'bias_correction' };
+
+export function newOptimizer(name, existing = []) {
+  const used = new Set(existing.map((o) => o.id));
+  const colours = new Set(existing.map((o) => o.color));
+  let n = 1;
+  while (used.has(`o${n}`)) n += 1;
+  return {
+    id: `o${n}`, name, learning_rate: DEFAULT_LR[name], beta: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
+    bias_correction: true, color: PALETTE.find((c) => !colours.has(c)) ?? PALETTE[existing.length % PALETTE.length],
+  };
+}
+
+export function defaults() {
+  const optimizers = [];
+  for (const name of OPTIMIZERS) optimizers.push(newOptimizer(name, optimizers));
+  return {
+    surface: 'quadratic', condition: 50, rotation: 30, normalized: false, batch: 0, start: null,
+    tol: 1e-4, speed: 2, optimizers,
+    alpha0: 0.1, epochs: 100, decay_rate: 1, interval: 0, base: 0.95, k: 1,
+    betas: [0.5, 0.9, 0.98], uncorrected: true,
+  };
+}
+
+const num = (raw, min, max) => {
+  const x = Number(raw);
+  return raw !== '' && raw !== null && Number.isFinite(x) && x >= min && x <= max ? x : undefined;
+};
+const int = (raw, min, max) => { const x = num(raw, min, max); return Number.isInteger(x) ? x : undefined; };
+const bool = (raw) => (raw === '1' || raw === 'true' ? true : raw === '0' || raw === 'false' ? false : undefined);
+
+// key -> parser of a hash value (undefined = invalid, keep the default)
+const FIELDS = {
+  surface: (v) => (SURFACES.includes(v) ? v : undefined),
+  condition: (v) => num(v, 1, 1000),
+  rotation: (v) => num(v, -180, 180),
+  normalized: bool,
+  batch: (v) => int(v, 0, LOGISTIC_M),
+  start: (v) => {
+    const xy = String(v).split(',').map(Number);
+    return xy.length === 2 && xy.every(Number.isFinite) ? xy : undefined;
+  },
+  tol: (v) => num(v, 1e-12, 10),
+  speed: (v) => int(v, 1, 1000),
+  alpha0: (v) => num(v, 1e-6, 100),
+  epochs: (v) => int(v, 1, 1000),
+  decay_rate: (v) => num(v, 0, 1000),
+  interval: (v) => int(v, 0, 100000),
+  base: (v) => num(v, 1e-4, 1),
+  k: (v) => num(v, 1e-4, 1000),
+  betas: (v) => {
+    const bs = String(v).split(',').filter((s) => s !== '').map(Number);
+    return bs.length >= 1 && bs.length <= 6 && bs.every((b) => Number.isFinite(b) && b >= 0 && b <= 0.999) ? bs : undefined;
+  },
+  uncorrected: bool,
+};
+
+/** One optimizer from its hash form "adam,lr:0.1,b1:0.9" (undefined if invalid). */
+function parseOptimizer(text, existing) {
+  const [name, ...pairs] = String(text).split(',');
+  if (!OPTIMIZERS.includes(name)) return undefined;
+  const opt = newOptimizer(name, existing);
+  for (const pair of pairs) {
+    const [short, raw] = pair.split(':');
+    const key = HASH_KEYS[short];
+    if (!key) return undefined;
+    const value = key === 'bias_correction' ? bool(raw) : num(raw, RANGES[key].min, RANGES[key].max);
+    if (value === undefined) return undefined;
+    opt[key] = value;
+  }
+  return opt;
+}
+
+/** The lab state of a location hash; unknown keys and invalid values fall back to the defaults. */
+export function parseHash(hash) {
+  const state = defaults();
+  const params = new URLSearchParams(String(hash || '').replace(/^#/, ''));
+  const opts = [];
+  for (const [key, raw] of params) {
+    if (key === 'opt') {
+      if (opts.length >= MAX_OPTIMIZERS) continue;
+      const opt = parseOptimizer(raw, opts);
+      if (opt) opts.push(opt);
+    } else if (FIELDS[key]) {
+      const value = FIELDS[key](raw);
+      if (value !== undefined) state[key] = value;
+    }
+  }
+  state.optimizers = opts.length ? opts : withSuggestedRates(state.optimizers, state.surface, state.normalized);
+  return state;
+}
+
+function optimizerHash(o) {
+  const parts = [o.name, `lr:${o.learning_rate}`];
+  if (o.name === 'momentum') parts.push(`b:${o.beta}`);
+  if (o.name === 'adam') parts.push(`b1:${o.beta1}`);
+  if (o.name === 'rmsprop' || o.name === 'adam') parts.push(`b2:${o.beta2}`, `eps:${o.epsilon}`);
+  if (o.name === 'adam') parts.push(`bc:${o.bias_correction ? 1 : 0}`);
+  return parts.join(',');
+}
+
+export function serializeHash(s) {
+  const parts = [
+    `surface=${s.surface}`, `condition=${s.condition}`, `rotation=${s.rotation}`, `normalized=${s.normalized ? 1 : 0}`,
+    `batch=${s.batch}`, ...(s.start ? [`start=${s.start.map((v) => Number(v.toPrecision(6))).join(',')}`] : []),
+    `tol=${s.tol}`, `speed=${s.speed}`,
+    ...s.optimizers.map((o) => `opt=${optimizerHash(o)}`),
+    `alpha0=${s.alpha0}`, `epochs=${s.epochs}`, `decay_rate=${s.decay_rate}`, `interval=${s.interval}`,
+    `base=${s.base}`, `k=${s.k}`, `betas=${s.betas.join(',')}`, `uncorrected=${s.uncorrected ? 1 : 0}`,
+  ];
+  return parts.join('&');
+}
+
+/** The `configure` message of the race part of the state. */
+export function configureMessage(s) {
+  return {
+    type: 'configure',
+    surface: {
+      name: s.surface, condition: s.condition, rotation: s.rotation, normalized: s.normalized,
+      batch_size: s.batch > 0 && s.batch < LOGISTIC_M ? s.batch : null,
+    },
+    optimizers: s.optimizers.map((o) => ({
+      id: o.id, name: o.name, learning_rate: o.learning_rate, beta: o.beta, beta1: o.beta1,
+      beta2: o.beta2, epsilon: o.epsilon, bias_correction: o.bias_correction,
+    })),
+    start: s.start,
+    tolerance: s.tol,
+    resolution: s.surface === 'rosenbrock' ? 160 : 100, // its valley floor is very narrow
+  };
+}
+
+/** Display names: "Adam", or "Adam 2" when the same optimizer races more than once. */
+export function displayNames(optimizers) {
+  const seen = {};
+  const total = {};
+  for (const o of optimizers) total[o.name] = (total[o.name] || 0) + 1;
+  return Object.fromEntries(optimizers.map((o) => {
+    seen[o.name] = (seen[o.name] || 0) + 1;
+    return [o.id, total[o.name] > 1 ? `${SHORT_LABELS[o.name]} ${seen[o.name]}` : SHORT_LABELS[o.name]];
+  }));
+}
+
+/** Holds the state, writes the hash, tells subscribers which keys changed. */
+export class LabStore {
+  constructor(state) {
+    this.state = state;
+    this.listeners = [];
+  }
+
+  subscribe(fn) { this.listeners.push(fn); }
+
+  update(patch, meta = {}) {
+    const changed = Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(this.state[k]));
+    if (!changed.length) return;
+    this.state = { ...this.state, ...patch };
+    const hash = '#' + serializeHash(this.state);
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+    for (const fn of this.listeners) fn(changed, this.state, meta);
+  }
+
+  /** Replace one optimizer's fields (by id). */
+  updateOptimizer(id, fields, meta = {}) {
+    this.update({ optimizers: this.state.optimizers.map((o) => (o.id === id ? { ...o, ...fields } : o)) },
+      { ...meta, optimizer: id, fields: Object.keys(fields) });
+  }
+}

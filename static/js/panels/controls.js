@@ -1,0 +1,86 @@
+// Top bar: play/pause/step/reset, speed, the epoch · iteration · learning-rate counters, the
+// status and the presenter toggle; keyboard shortcuts (space = play/pause, → = step).
+import { h, fmt } from '../dom.js';
+import { control } from '../widgets.js';
+
+const ICONS = {
+  play: 'M8 5v14l11-7z',
+  pause: 'M6 5h4v14H6zM14 5h4v14h-4z',
+  step: 'M6 5v14l9-7zM16 5h3v14h-3z',
+  reset: 'M12 5V1L7 6l5 5V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z',
+};
+
+const icon = (name) => h('svg:svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' },
+  h('svg:path', { d: ICONS[name] }));
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…', ready: 'Ready', running: 'Training', paused: 'Paused',
+  diverged: 'Diverged', done: 'Finished', stopped_early: 'Stopped early', invalid: 'Invalid settings',
+};
+
+const pad = (n, width) => String(Math.max(0, Math.round(n))).padStart(width, '0').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+function counter(label, id) {
+  return h('div', { class: 'counter' }, h('span', { class: 'counter-label', id: `${id}-label` }, label),
+    h('output', { class: 'counter-value', id, 'aria-labelledby': `${id}-label` }, '–'));
+}
+
+/** Build the transport and counters into `root`; `actions` = {togglePlay, step, reset}. */
+export function createControls(root, store, actions) {
+  const play = h('button', { class: 'btn-play', id: 'play', type: 'button', title: 'Play / pause (space)', 'aria-label': 'Play', onclick: actions.togglePlay }, icon('play'));
+  const step = h('button', { class: 'btn-round', id: 'step', type: 'button', title: 'Step one iteration (→)', 'aria-label': 'Step', onclick: actions.step }, icon('step'));
+  const reset = h('button', { class: 'btn-round', id: 'reset', type: 'button', title: 'Reset the weights', 'aria-label': 'Reset', onclick: actions.reset }, icon('reset'));
+  const status = h('span', { class: 'status', id: 'status', role: 'status' }, STATUS_TEXT.connecting);
+  const epoch = counter('Epoch', 'epoch');
+  const iteration = counter('Iteration', 'iteration');
+  const lr = counter('Learning rate', 'lr');
+  const speed = control(store, 'speed', { label: 'Speed', className: 'field-inline' });
+  root.append(
+    h('div', { class: 'transport' }, reset, play, step, speed),
+    h('div', { class: 'counters' }, epoch, iteration, lr, status),
+  );
+
+  document.addEventListener('keydown', (event) => {
+    const t = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (t.closest && t.closest('input, select, textarea, [contenteditable], dialog')) return;
+    if (event.key === ' ' && !t.closest('button, a')) {
+      event.preventDefault();
+      actions.togglePlay();
+    } else if (event.key === 'ArrowRight') {
+      event.preventDefault();
+      actions.step();
+    }
+  });
+
+  return {
+    setStatus(value) {
+      const running = value === 'running';
+      play.replaceChildren(icon(running ? 'pause' : 'play'));
+      play.setAttribute('aria-label', running ? 'Pause' : 'Play');
+      play.classList.toggle('playing', running);
+      status.textContent = STATUS_TEXT[value] ?? value;
+      status.dataset.status = value;
+    },
+    setCounters({ epoch: e, iteration: i, learning_rate: rate }) {
+      epoch.lastChild.textContent = pad(e, 6);
+      iteration.lastChild.textContent = pad(i, 6);
+      lr.lastChild.textContent = fmt(rate, 3);
+    },
+  };
+}
+
+/** The presenter-mode toggle button, bound to the `presenter` state key. */
+export function presenterToggle(store) {
+  const button = h('button', { class: 'btn-text', id: 'presenter', type: 'button', 'aria-pressed': 'false',
+    title: 'Large type and plots for a projector', onclick: () => store.update({ presenter: !store.get('presenter') }) },
+  h('svg:svg', { viewBox: '0 0 24 24', class: 'icon', 'aria-hidden': 'true' },
+    h('svg:path', { d: 'M3 4h18v12H3zM5 6v8h14V6zM11 17h2v2h4v2H7v-2h4z' })), 'Presenter');
+  const sync = (state) => {
+    button.setAttribute('aria-pressed', String(state.presenter));
+    document.documentElement.classList.toggle('presenter', state.presenter);
+  };
+  sync(store.state);
+  store.subscribe((changed, state) => { if (changed.includes('presenter')) sync(state); });
+  return button;
+}

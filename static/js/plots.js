@@ -1,0 +1,41 @@
+// What the Plotly plots share: the page's font (scaled in presenter mode) and resizing with
+// their container (Plotly's `responsive` only follows the window).
+
+/** Plotly `font` for the current mode: the page's family, 11 px (×1.5 in presenter mode). */
+export function plotFont(store) {
+  return { family: getComputedStyle(document.body).fontFamily, size: 11 * (store.get('presenter') ? 1.5 : 1), color: '#4a5056' };
+}
+
+/** Keep a plot sized to its element whenever the element's size changes. */
+export function resizeWithContainer(el) {
+  let pending = false;
+  new ResizeObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (window.Plotly && el.data && el.offsetWidth) window.Plotly.Plots.resize(el);
+    });
+  }).observe(el);
+}
+
+/** Coalesce redraw requests: `draw` runs at most once per `minInterval` ms and never takes more
+ *  than about a third of the time (the gap grows to twice its last duration), so a slow machine
+ *  plots less often instead of falling behind the frames. Returns `request()`. */
+export function throttled(draw, minInterval) {
+  let timer = null;
+  let last = 0;
+  let cost = 0;
+  const run = () => {
+    timer = null;
+    const t = performance.now();
+    draw();
+    last = performance.now();
+    cost = last - t;
+  };
+  return () => {
+    if (timer) return;
+    const wait = Math.max(0, last + Math.max(minInterval, 2 * cost) - performance.now());
+    timer = setTimeout(run, wait);
+  };
+}

@@ -1,0 +1,99 @@
+// The websocket to /ws: connection, automatic reconnect with back-off, JSON messages and the
+// binary frame decoding of docs/protocol.md.
+
+const MAGIC = 'NNPF';
+const MAX_PER_SECOND = 50;
+const decoder = new TextDecoder();
+
+/** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}}. */
+export function decodeFrame(buffer) {
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
+  if (magic !== MAGIC) throw new Error(`not a frame (magic ${JSON.stringify(magic)})`);
+  const headerLength = view.getUint32(4, true);
+  const header = JSON.parse(decoder.decode(new Uint8Array(buffer, 8, headerLength)));
+  const payload = (8 + headerLength + 3) & ~3; // zero padding to a multiple of 4
+  const arrays = {};
+  for (const [name, spec] of Object.entries(header.arrays || {})) {
+    if (spec.dtype !== 'float32') throw new Error(`frame array ${name}: unsupported dtype ${spec.dtype}`);
+    const length = spec.shape.reduce((a, b) => a * b, 1);
+    arrays[name] = { data: new Float32Array(buffer, payload + spec.offset, length), shape: spec.shape };
+  }
+  return { header, arrays };
+}
+
+/** A websocket that reconnects by itself. Events: open, close, message (JSON object), frame. */
+export class Connection {
+  constructor(url) {
+    this.url = url;
+    this.handlers = {};
+    this.retryDelay = 500;
+    this.timer = null;
+    this.ws = null;
+    this.queue = [];
+    this.sent = [];
+    this.flushTimer = null;
+  }
+
+  on(event, fn) {
+    (this.handlers[event] ??= []).push(fn);
+    return this;
+  }
+
+  emit(event, arg) {
+    for (const fn of this.handlers[event] || []) fn(arg);
+  }
+
+  get open() { return this.ws?.readyState === WebSocket.OPEN; }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retryDelay = 500;
+      this.emit('open');
+    };
+    ws.onmessage = (event) => {
+      if (typeof event.data === 'string') this.emit('message', JSON.parse(event.data));
+      else this.emit('frame', decodeFrame(event.data));
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.queue = [];
+      this.emit('close', { retryIn: this.retryDelay });
+      this.timer = setTimeout(() => this.connect(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 10000);
+    };
+  }
+
+  /** Reconnect now (the banner's button) instead of waiting for the back-off. */
+  reconnect() {
+    this.retryDelay = 500;
+    this.connect();
+  }
+
+  /** Send a JSON message; above the server's rate limit (60/s) messages wait their turn. */
+  send(message) {
+    if (!this.open) return false;
+    this.queue.push(JSON.stringify(message));
+    this.flush();
+    return true;
+  }
+
+  flush() {
+    const now = performance.now();
+    while (this.sent.length && now - this.sent[0] > 1000) this.sent.shift();
+    while (this.queue.length && this.sent.length < MAX_PER_SECOND && this.open) {
+      this.ws.send(this.queue.shift());
+      this.sent.push(now);
+    }
+    if (this.queue.length && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => { this.flushTimer = null; this.flush(); }, 1000 - (now - this.sent[0]));
+    }
+  }
+}
+
+export const socketUrl = (path = '/ws') => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;

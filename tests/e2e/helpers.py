@@ -1,0 +1,56 @@
+"""Small helpers shared by the browser tests: open the page, read counters and plots."""
+from __future__ import annotations
+
+import urllib.parse
+
+TIMEOUT = 15_000  # ms
+
+
+def open_playground(page, server_url: str, hash_: str = "") -> None:
+    """Load the page (optionally with a URL-hash state) and wait until the server's first frame is drawn."""
+    page.goto(f"{server_url}/{('#' + hash_) if hash_ else ''}")
+    wait_ready(page)
+
+
+def wait_ready(page) -> None:
+    """Wait for a fresh session: status Ready and a decision boundary on the plot."""
+    page.wait_for_function(
+        "document.getElementById('status').dataset.status === 'ready'"
+        " && document.getElementById('boundary').data?.[0]?.type === 'heatmap'", timeout=TIMEOUT)
+
+
+def iteration(page) -> int:
+    return int(page.locator("#iteration").text_content().replace(",", ""))
+
+
+def wait_iteration_above(page, n: int) -> None:
+    page.wait_for_function(
+        f"Number(document.getElementById('iteration').textContent.replace(/,/g, '')) > {n}", timeout=TIMEOUT)
+
+
+def cost_series(page, trace: int = 2) -> list:
+    """y values of a cost-plot trace (0 raw mini-batch, 1 EWMA, 2 train, 3 dev), nulls dropped."""
+    return page.evaluate(
+        f"(document.getElementById('cost-plot').data?.[{trace}]?.y || []).filter((v) => v !== null)")
+
+
+def boundary_sample(page) -> list:
+    """Every 10th row and column of the decision-boundary heatmap."""
+    return page.evaluate(
+        "document.getElementById('boundary').data[0].z.filter((_, i) => i % 10 === 0)"
+        ".map((row) => row.filter((_, j) => j % 10 === 0))")
+
+
+def hash_state(page) -> dict:
+    """The URL hash as a dict of strings."""
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).fragment, keep_blank_values=True))
+
+
+def select_label(page, key: str, label: str) -> None:
+    page.select_option(f"#ctl-{key}", label=label)
+
+
+def selected_label(page, key: str) -> str:
+    """What the control of `key` shows: a select's chosen option, an input's value or checked state."""
+    return page.eval_on_selector(f"#ctl-{key}", """(el) => el.tagName === 'SELECT' ? el.options[el.selectedIndex].textContent
+        : el.type === 'checkbox' ? String(el.checked) : el.value""")

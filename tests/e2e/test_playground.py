@@ -1,0 +1,190 @@
+"""The main view: loading, training, live changes, architecture changes, divergence, keyboard,
+hover and link editing, presenter mode, and the screenshots a person looks at."""
+from __future__ import annotations
+
+from tests.e2e.helpers import (hash_state, TIMEOUT, boundary_sample, cost_series, iteration, open_playground,
+                               select_label, wait_iteration_above, wait_ready)
+
+
+def test_page_loads_without_console_errors(page, server_url):
+    open_playground(page, server_url)
+    assert page.locator(".dataset-tile").count() >= 10
+    assert page.locator(".node.neuron").count() == 6  # default hidden layers [4, 2]
+    assert page.locator("#boundary-legend").inner_text().startswith("class 0")
+    # every visible control has a label
+    unlabeled = page.evaluate("""[...document.querySelectorAll('select, input:not([type=file])')]
+        .filter((el) => el.offsetParent && !el.labels?.length && !el.getAttribute('aria-label')).map((el) => el.id)""")
+    assert unlabeled == []
+    assert page.console_errors == []
+
+
+def test_play_trains_and_every_view_follows(page, server_url, artifacts):
+    open_playground(page, server_url, "speed=30")
+    before = boundary_sample(page)
+    page.click("#play")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'running'", timeout=TIMEOUT)
+    wait_iteration_above(page, 150)
+    first = iteration(page)
+    wait_iteration_above(page, first + 50)  # the counter keeps rising
+    page.wait_for_function("(document.getElementById('cost-plot').data?.[2]?.y || []).length > 10", timeout=TIMEOUT)
+    costs = cost_series(page)
+    assert costs[-1] < 0.8 * costs[0], costs  # the train cost falls
+    assert boundary_sample(page) != before    # the decision boundary moved
+    assert page.locator("#grad-gauge .gauge-row").count() == 3
+    page.click("#play")  # pause
+    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / "main-1280x720.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(artifacts / "main-1920x1080.png"))
+    assert page.console_errors == []
+
+
+def test_keyboard_and_a_live_learning_rate_change(page, server_url):
+    open_playground(page, server_url, "speed=10")
+    page.keyboard.press("ArrowRight")  # → steps one iteration
+    page.wait_for_function("document.getElementById('iteration').textContent === '000,001'", timeout=TIMEOUT)
+    page.keyboard.press(" ")           # space plays
+    page.wait_for_function("document.getElementById('status').dataset.status === 'running'", timeout=TIMEOUT)
+    wait_iteration_above(page, 50)
+    points = len(cost_series(page))
+    select_label(page, "learning_rate", "0.1")
+    page.wait_for_function("document.getElementById('lr').textContent === '0.1'", timeout=TIMEOUT)
+    after = iteration(page)
+    wait_iteration_above(page, after + 20)
+    assert after > 50, "a live change must not reset the run"
+    assert len(cost_series(page)) > points, "the curves keep their history"
+    assert hash_state(page)["learning_rate"] == "0.1"
+    page.keyboard.press(" ")           # space pauses
+    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
+
+
+def test_network_view_layers_hover_and_weights(page, server_url):
+    open_playground(page, server_url)
+    page.click("button[aria-label='Add a hidden layer']")
+    page.wait_for_function("document.querySelectorAll('.layer-col').length === 3", timeout=TIMEOUT)
+    wait_ready(page)
+    assert page.locator("#layer-count").text_content() == "3 hidden layers"
+    assert page.locator(".node.neuron").count() == 8
+    # links: 2 inputs→4, 4→2, 2→2, 2→1 output
+    page.wait_for_function("document.querySelectorAll('.link-hit').length === 2*4 + 4*2 + 2*2 + 2*1", timeout=TIMEOUT)
+    assert hash_state(page)["hidden"] == "4,2,2"
+    page.click("button[aria-label='Add a neuron to layer 3']")
+    page.wait_for_function("document.querySelectorAll('.node.neuron').length === 9", timeout=TIMEOUT)
+    wait_ready(page)
+    # the weights of the new shape arrive and style the links
+    page.wait_for_function("[...document.querySelectorAll('.link')].every((p) => p.getAttribute('stroke') !== '#cfd3d6')", timeout=TIMEOUT)
+    # hovering a neuron shows its output on the big plot; clicking a link opens its weight
+    page.locator(".node.neuron").first.hover()
+    caption = page.locator("#boundary-caption")
+    caption.wait_for(state="visible", timeout=TIMEOUT)
+    assert caption.text_content() == "Layer 1, neuron 1"
+    page.wait_for_function("document.getElementById('boundary').data[0].z.length === 20", timeout=TIMEOUT)  # its 20×20 grid
+    page.mouse.move(5, 700)
+    caption.wait_for(state="hidden", timeout=TIMEOUT)
+    page.locator(".link-hit").first.dispatch_event("click", {"clientX": 500, "clientY": 400})
+    editor = page.locator(".weight-editor")
+    editor.wait_for(state="visible", timeout=TIMEOUT)
+    assert "W[1] row 1, col 1" in editor.inner_text()
+    float(page.locator("#weight-value").input_value())  # shows the current weight
+    page.keyboard.press("Escape")
+    editor.wait_for(state="hidden", timeout=TIMEOUT)
+    assert page.console_errors == []
+
+
+def test_huge_learning_rate_shows_the_divergence_banner(page, server_url):
+    open_playground(page, server_url, "activation=linear&optimizer=momentum&speed=10")
+    page.click("#play")
+    wait_iteration_above(page, 5)
+    select_label(page, "learning_rate", "100")
+    banner = page.locator("#banner-diverged")
+    banner.wait_for(state="visible", timeout=TIMEOUT)
+    assert "learning rate" in banner.inner_text()
+    assert page.locator("#status").text_content() == "Diverged"
+    banner.get_by_role("button", name="Reset").click()
+    page.wait_for_function("document.getElementById('status').dataset.status === 'ready'", timeout=TIMEOUT)
+    assert not banner.is_visible()
+    assert page.console_errors == []
+
+
+def test_invalid_values_are_marked_next_to_their_control(page, server_url):
+    open_playground(page, server_url)
+    page.fill("#ctl-epsilon", "abc")
+    page.press("#ctl-epsilon", "Enter")
+    error = page.locator("[data-key=epsilon] .field-error")
+    error.wait_for(state="visible", timeout=TIMEOUT)
+    assert "ε must be a number" in error.text_content()
+    # a value the browser accepts but the server's limits refuse: the server's message, by the network
+    page.goto("about:blank")
+    page.goto(f"{server_url}/#hidden=20")
+    slot = page.locator("[data-error-for=hidden]")
+    slot.wait_for(state="visible", timeout=TIMEOUT)
+    assert "16" in slot.text_content()
+
+
+def test_presenter_mode_scales_up_and_hides_secondary_controls(page, server_url, artifacts):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_playground(page, server_url, "dataset=spiral&hidden=8,8,4&activation=tanh&speed=30&lesson=activations")
+    page.click("#play")
+    wait_iteration_above(page, 150)
+    page.click("#presenter")
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "21px"
+    assert not page.locator("[data-key=l1]").is_visible()
+    assert not page.locator("#runs-menu").is_visible()
+    assert page.locator("[data-key=learning_rate]").is_visible()
+    assert hash_state(page)["presenter"] == "true"
+    page.click("#play")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(artifacts / "presenter-1920x1080.png"))
+    assert page.console_errors == []
+
+
+def test_frame_decoding_matches_the_server_encoder(page, server_url):
+    """socket.js decodes what server/frames.py encodes: header, padding, float32 views."""
+    import base64
+
+    import numpy as np
+
+    from server.frames import encode_frame
+
+    page.goto(f"{server_url}/static/js/socket.js")  # same origin, no app running
+    for pad in ("", "x", "xy", "xyz"):  # every header length mod 4
+        boundary = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+        neurons = -np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+        frame = encode_frame({"type": "frame", "iteration": 7, "note": pad}, {"boundary": boundary, "neurons": neurons})
+        decoded = page.evaluate("""async (b64) => {
+            const { decodeFrame } = await import('/static/js/socket.js');
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const { header, arrays } = decodeFrame(bytes.buffer);
+            return { header, boundary: [...arrays.boundary.data], shape: arrays.boundary.shape, neurons: [...arrays.neurons.data] };
+        }""", base64.b64encode(frame).decode())
+        assert decoded["header"]["iteration"] == 7 and decoded["header"]["note"] == pad
+        assert decoded["shape"] == [3, 4]
+        assert np.allclose(decoded["boundary"], boundary.ravel())
+        assert np.allclose(decoded["neurons"], neurons.ravel())
+
+
+def test_state_schema_maps_to_the_server_config_and_back(page, server_url):
+    """state.js: toConfig gives a valid TrainConfig, and every lesson survives config → state → config."""
+    from engine.config import TrainConfig
+    from server.presets import PRESETS
+
+    page.goto(f"{server_url}/static/js/state.js")
+    result = page.evaluate("""async (presets) => {
+        const s = await import('/static/js/state.js');
+        const roundTrip = presets.map((p) => s.toConfig(s.parseHash(s.serializeHash(s.fromConfig(p.config))).state));
+        return { defaults: s.toConfig(s.defaults()), roundTrip };
+    }""", PRESETS)
+    TrainConfig.model_validate(result["defaults"])
+    for preset, config in zip(PRESETS, result["roundTrip"]):
+        expected = TrainConfig.model_validate(preset["config"]).model_dump()
+        got = TrainConfig.model_validate(config).model_dump()
+        # fields the page does not expose keep their defaults
+        for key in ("dtype", "backend"):
+            got[key] = expected[key]
+        for key in ("leaky_slope", "bn_momentum", "bn_epsilon"):
+            got["network"][key] = expected["network"][key]
+        if expected["features"] is None:
+            expected["features"] = ["x1", "x2"]
+        assert got == expected, preset["id"]
