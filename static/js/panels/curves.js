@@ -82,6 +82,5 @@ export function createCurves(root, store, history) {
       accValues.textContent = t?.accuracy != null ? `train ${fmtPct(t.accuracy)}${d?.accuracy != null ? ` · dev ${fmtPct(d.accuracy)}` : ''}` : '';
       schedule();
     },
-    redraw: draw,
   };
 }
