@@ -15,10 +15,11 @@ All functions work in place where noted, to avoid temporaries on large layers.
 from __future__ import annotations
 
 
-def forward_train(xp, Z, gamma, beta, epsilon: float):
+def forward_train(xp, Z, gamma, beta, epsilon: float, out=None):
     """Normalize Z with its own batch statistics.
 
-    Overwrites Z with Z_norm. Returns (Z̃, Z_norm, inv_std, μ, σ²) with inv_std = 1/√(σ² + ε).
+    Overwrites Z with Z_norm. Returns (Z̃, Z_norm, inv_std, μ, σ²) with inv_std = 1/√(σ² + ε);
+    Z̃ is written into `out` when given (an array shaped like Z), else a new array.
     """
     inv_m = 1.0 / Z.shape[1]
     mu = Z.sum(axis=1, keepdims=True)
@@ -28,7 +29,7 @@ def forward_train(xp, Z, gamma, beta, epsilon: float):
     var *= inv_m
     inv_std = 1.0 / xp.sqrt(var + epsilon)
     Z *= inv_std
-    Zt = Z * gamma
+    Zt = xp.multiply(Z, gamma, out=out)
     Zt += beta
     return Zt, Z, inv_std, mu, var
 

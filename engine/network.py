@@ -33,6 +33,8 @@ from engine.backend import get_backend, host_rng, to_numpy
 from engine.initializers import INITS, init_weights
 from engine.losses import loss_for_output
 from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
+from engine.parallel import by_rows
+from engine.workspace import POOL_MIN, Workspace
 
 
 class ForwardCache:
@@ -43,19 +45,27 @@ class ForwardCache:
     masks[l-1]  = scaled dropout mask D/keep_prob of hidden layer l, or None
     bn[l-1]     = (Z_norm, 1/√(σ²+ε)) of a batch-norm hidden layer l in train mode, or None
     ZL, AL      = Z[L] and A[L] = ŷ
+    augs[l-1]   = [inputs[l-1]; 1ᵀ], the input of layer l with a row of ones, when layer l computes
+                  W_aug A_aug = [W | b] [A; 1ᵀ] = W A + b in one matmul (None: bias added apart)
     """
 
-    __slots__ = ("inputs", "acts", "masks", "bn", "ZL", "AL")
+    __slots__ = ("inputs", "acts", "masks", "bn", "ZL", "AL", "augs")
 
-    def __init__(self, inputs, acts, masks, bn, ZL, AL):
+    def __init__(self, inputs, acts, masks, bn, ZL, AL, augs=None):
         self.inputs, self.acts, self.masks, self.bn, self.ZL, self.AL = inputs, acts, masks, bn, ZL, AL
+        self.augs = augs
+
+
+def _outer(w_column, out, dz_row, multiply):
+    """out = w dz, the outer product of a column and a row, as a broadcast multiply."""
+    multiply(w_column, dz_row, out=out)
 
 
 class _Layer:
     """Views and functions of one layer, precomputed so the hot loops only read attributes."""
 
-    __slots__ = ("W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
-                 "running_mean", "running_var")
+    __slots__ = ("n", "W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
+                 "running_mean", "running_var", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug")
 
 
 class Network:
@@ -136,8 +146,25 @@ class Network:
             layer.running_mean, layer.running_var = self.running.get(f"mu{l}"), self.running.get(f"var{l}")
             g = hidden_g if l < L else make_activation(output, xp)
             layer.g, layer.g_back = g.forward, g.backward
+            layer.n = dims[l]
+            # Bias fused into the matmul: Z = [W | b] [A; 1ᵀ] and [dW | db] = dZ [A; 1ᵀ]ᵀ, which
+            # saves the passes Z += b and db = Σ_cols dZ over the (n[l], m) arrays.
+            layer.feeds_aug = l < L and not bn_layer[l]  # the next layer takes [A[l]; 1ᵀ]
+            layer.Waug = None if layer.bn else self.be.zeros((dims[l], dims[l - 1] + 1))
+            if layer.Waug is not None:
+                layer.dWaug = self.be.zeros((dims[l], dims[l - 1] + 1))
+                layer.dWaug_W, layer.dWaug_b = layer.dWaug[:, :-1], layer.dWaug[:, -1:]
             self._layers.append(layer)
         self._hidden, self._out = self._layers[:-1], self._layers[-1]
+        # X is copied into [X; 1ᵀ] only when that copy is smaller than the Z[1] passes it saves.
+        self._aug_input = not bn_layer[0] and dims[0] <= dims[1]
+        numpy_backend = self.be.name == "numpy"
+        self._work = Workspace(xp, self.be.dtype, slots=1 + 3 * (L - 1), scratch_rows=dims[1:-1],
+                               pooled=numpy_backend)
+        # Passes with m·max(n[l]) >= POOL_MIN values use reused buffers, the fused bias and
+        # threads for element-wise steps (engine.parallel); CuPy has its own pool and async kernels.
+        self._pool_min = POOL_MIN if numpy_backend else float("inf")
+        self._widest = max(dims)
 
     def _view(self, buffer, name):
         start, stop, shape = self.layout[name]
@@ -163,44 +190,88 @@ class Network:
         train=True: batch norm uses the batch's own μ, σ² (and updates the running averages unless
         update_running=False); dropout on hidden layer l with keep_probs[l-1] (a number = every
         layer) using `rng` (a Generator; the network's own seeded one when None).
+        Large passes (m·max(n[l]) >= POOL_MIN values) run in buffers reused by later calls with
+        the same m once nothing refers to them any more (engine.workspace), with the bias fused
+        into the matmul; A[L] and Z[L] are always new arrays.
         """
         xp = self.be.xp
-        matmul = xp.matmul
+        matmul, concatenate = xp.matmul, xp.concatenate
         X = self._as_array(X, self.layer_dims[0], "X")
         probs = self._keep_probs(keep_probs) if train and keep_probs is not None else None
-        if train and X.shape[1] == 0:
+        m = X.shape[1]
+        if train and m == 0:
             raise ValueError("forward in train mode needs at least one example (m >= 1)")
-        inputs, acts = [X], []
+        # Small passes (the playground) allocate fresh arrays: that is cheaper than the bookkeeping.
+        small = m * self._widest < self._pool_min
+        work = None if small else self._work.buffers(m)
+        inputs, acts, augs = [X], [], [None] * self.L
         masks = [None] * (self.L - 1) if probs is not None else None
         bn_cache = [None] * (self.L - 1) if self.batch_norm else None
         A = X
+        if not small and self._aug_input:
+            augs[0] = work.take(0, X.shape[0], ones_row=True)
+            xp.copyto(augs[0][:-1], X)
         for i, layer in enumerate(self._hidden):
-            Z = matmul(layer.W, A)
+            dropped = probs is not None and probs[i] < 1.0
+            if small:
+                dest = A_out = Z = Zn = None  # out=None: NumPy allocates
+            else:
+                dest, A_out, Z, Zn = self._buffers_of(work, i, layer, dropped, train)
             if layer.bn:
                 if train:
-                    Zt, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Z, layer.gamma, layer.beta, self.bn_epsilon)
+                    Zn = matmul(layer.W, A, out=Zn)
+                    Z, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Zn, layer.gamma, layer.beta,
+                                                                      self.bn_epsilon, out=Z)
                     bn_cache[i] = (Zn, inv_std)
                     if update_running:
                         batchnorm.update_running(layer.running_mean, layer.running_var, mu, var, self.bn_momentum)
-                    Z = Zt
                 else:
+                    Z = matmul(layer.W, A, out=Z)
                     batchnorm.forward_test(xp, Z, layer.gamma, layer.beta, layer.running_mean,
                                            layer.running_var, self.bn_epsilon)
+            elif augs[i] is not None:
+                matmul(concatenate((layer.W, layer.b), axis=1, out=layer.Waug), augs[i], out=Z)
             else:
-                Z += layer.b
-            A = layer.g(Z, Z)  # in place: Z[l] is not needed once A[l] is known
+                Z = matmul(layer.W, A, out=Z)
+                if small:
+                    Z += layer.b
+                else:
+                    by_rows(xp.add, Z, layer.b, Z)
+            # A[l] = g(Z[l]) in place: Z[l] is not needed once A[l] is known
+            if small:
+                A = layer.g(Z, Z)
+            else:
+                by_rows(layer.g, Z, Z)
+                A = Z
             acts.append(A)
-            if probs is not None and probs[i] < 1.0:
+            if dropped:
                 mask = dropout_mask(xp, rng if rng is not None else self._rng, A.shape, probs[i], self.be.dtype)
                 masks[i] = mask
-                A = A * mask
+                A = xp.multiply(A, mask, out=A_out)
             inputs.append(A)
+            if not small and layer.feeds_aug:
+                augs[i + 1] = dest
         out = self._out
-        ZL = matmul(out.W, A)
-        ZL += out.b
+        if augs[-1] is not None:
+            ZL = matmul(concatenate((out.W, out.b), axis=1, out=out.Waug), augs[-1])
+        else:
+            ZL = matmul(out.W, A)
+            ZL += out.b
         AL = out.g(ZL)
         self._last_out = (AL, ZL)
-        return AL, ForwardCache(inputs, acts, masks, bn_cache, ZL, AL)
+        return AL, ForwardCache(inputs, acts, masks, bn_cache, ZL, AL, augs)
+
+    @staticmethod
+    def _buffers_of(work, i, layer, dropped, train):
+        """(dest, A_out, Z, Z_norm) of hidden layer i in the BufferSet `work`: dest holds the next
+        layer's input ([A[l]; 1ᵀ] when that layer fuses its bias), A_out its top n[l] rows,
+        Z the array that becomes g(Z[l]) (A_out unless dropout follows), Z_norm for batch norm."""
+        n, slot = layer.n, 1 + 3 * i
+        dest = work.take(slot, n, ones_row=layer.feeds_aug)
+        A_out = dest[:n] if layer.feeds_aug else dest
+        Z = work.take(slot + 1, n) if dropped else A_out
+        Zn = work.take(slot + 2, n) if layer.bn and train else None
+        return dest, A_out, Z, Zn
 
     def _keep_probs(self, keep_probs):
         """check_keep_probs, memoized on the value (the trainer passes the same list every step)."""
@@ -214,41 +285,69 @@ class Network:
 
         dZ[L] = (A[L] - Y)/m, then per layer the formulas of the module docstring, dropout masks
         on dA[l], batch norm through engine.batchnorm.backward; L2 adds (λ/m)W, L1 (λ/m)sign(W).
+        The cache is only read, so backward may be repeated on it (e.g. with another λ).
         """
         AL = cache.AL
         if type(Y) is not type(AL) or Y.dtype != AL.dtype:
             Y = self.be.asarray(Y)
         if Y.shape != AL.shape:
             raise ValueError(f"Y must have shape {AL.shape} (n_y, m) like A[L], got {Y.shape}")
-        matmul, inputs = self.be.xp.matmul, cache.inputs
+        xp, inputs = self.be.xp, cache.inputs
+        matmul, multiply = xp.matmul, xp.multiply
+        augs = cache.augs or [None] * self.L
         m = AL.shape[1]
         dZ = AL - Y
         dZ *= 1.0 / m
         out = self._out
-        matmul(dZ, inputs[-1].T, out=out.dW)
-        dZ.sum(axis=1, keepdims=True, out=out.db)
+        if augs[-1] is None:
+            matmul(dZ, inputs[-1].T, out=out.dW)
+            dZ.sum(axis=1, keepdims=True, out=out.db)
+        else:
+            self._fused_grads(out, dZ, augs[-1])
         W_next = out.W
         masks, bn_cache, acts = cache.masks, cache.bn, cache.acts
+        scratch = self._work.scratch(m) if m * self._widest >= self._pool_min else None
         for i in range(self.L - 2, -1, -1):
             layer = self._hidden[i]
-            dA = matmul(W_next.T, dZ)
+            if scratch is None:  # small pass: new arrays
+                dA = matmul(W_next.T, dZ)
+            elif W_next.shape[0] == 1:  # dA = W[l+1]ᵀ dZ[l+1] is an outer product: broadcasting beats BLAS
+                dA = scratch[i]
+                by_rows(_outer, W_next.T, dA, shared=(dZ, multiply))
+            else:
+                dA = matmul(W_next.T, dZ, out=scratch[i])
             if masks is not None and masks[i] is not None:
                 dA *= masks[i]
-            dZ = layer.g_back(dA, acts[i])
+            if scratch is None:
+                dZ = layer.g_back(dA, acts[i])
+            else:  # dZ[l] = dA[l] * g'(Z[l]) in place
+                by_rows(layer.g_back, dA, acts[i])
+                dZ = dA
             if layer.bn:
                 if bn_cache[i] is None:
                     raise ValueError("backward through batch norm needs a forward pass with train=True")
                 Zn, inv_std = bn_cache[i]
                 dZ = batchnorm.backward(dZ, Zn, inv_std, layer.gamma, layer.dgamma, layer.dbeta)
-            else:
+                matmul(dZ, inputs[i].T, out=layer.dW)
+            elif augs[i] is None:
+                matmul(dZ, inputs[i].T, out=layer.dW)
                 dZ.sum(axis=1, keepdims=True, out=layer.db)
-            matmul(dZ, inputs[i].T, out=layer.dW)
+            else:
+                self._fused_grads(layer, dZ, augs[i])
             W_next = layer.W
         if l2:
             l2_grad(self._dw, self._w, l2, m)
         if l1:
-            l1_grad(self.be.xp, self._dw, self._w, l1, m)
+            l1_grad(xp, self._dw, self._w, l1, m)
         return self.grads
+
+    def _fused_grads(self, layer, dZ, A_aug):
+        """dW[l] = dZ[l] A[l-1]ᵀ and db[l] = Σ_cols dZ[l] from one matmul [dW | db] = dZ A_augᵀ,
+        A_aug = [A[l-1]; 1ᵀ]."""
+        xp = self.be.xp
+        xp.matmul(dZ, A_aug.T, out=layer.dWaug)
+        xp.copyto(layer.dW, layer.dWaug_W)
+        xp.copyto(layer.db, layer.dWaug_b)
 
     def cost(self, AL, Y, l2=0.0, l1=0.0):
         """(data_cost, reg_cost) as floats: the loss of the output (engine.losses, from Z[L] when AL

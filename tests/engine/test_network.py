@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from engine import parallel
 from engine.backend import get_backend
 from engine.network import Network
 
@@ -220,3 +221,116 @@ def test_constructor_errors(kwargs, message):
     kwargs = {"layer_dims": [2, 3, 1], **kwargs}
     with pytest.raises(ValueError, match=message):
         Network(**kwargs)
+
+
+# ------------------------------------------------------------------ fast paths (fused bias, reused buffers, threads)
+def _reference_grads(net, X, Y):
+    """A[L] and (dW[l], db[l]) of a sigmoid/softmax net without batch norm or dropout, from the
+    module docstring's formulas in plain NumPy (bias added apart, no buffers, one thread)."""
+    p = net.get_parameters()
+    g = {"relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0) * 1.0),
+         "tanh": (np.tanh, lambda a: 1 - a * a)}[net.activation]
+    As = [X]
+    for l in range(1, net.L):
+        As.append(g[0](p[f"W{l}"] @ As[-1] + p[f"b{l}"]))
+    ZL = p[f"W{net.L}"] @ As[-1] + p[f"b{net.L}"]
+    if net.output == "sigmoid":
+        AL = 1 / (1 + np.exp(-ZL))
+    else:
+        E = np.exp(ZL - ZL.max(axis=0))
+        AL = E / E.sum(axis=0)
+    dZ, grads = (AL - Y) / X.shape[1], {}
+    for l in range(net.L, 0, -1):
+        grads[f"dW{l}"], grads[f"db{l}"] = dZ @ As[l - 1].T, dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dZ = (p[f"W{l}"].T @ dZ) * g[1](As[l - 1])
+    return AL, grads
+
+
+@pytest.mark.parametrize("dims, activation, output", [
+    ([3, 300, 300, 1], "relu", "sigmoid"),   # 300 × 1000 ≥ MIN_SIZE: threaded passes, outer product
+    ([3, 300, 280, 3], "tanh", "softmax"),   # dA[L-1] = W[L]ᵀ dZ[L] through BLAS
+    ([400, 300, 1], "relu", "sigmoid"),      # n_x > n[1]: bias of layer 1 added apart, threaded
+    ([2, 8, 8, 1], "tanh", "sigmoid"),       # playground size: everything inline
+    ([5, 3, 4, 1], "relu", "sigmoid"),       # n_x > n[1] on a small net
+])
+def test_fast_paths_match_the_formulas(dims, activation, output, monkeypatch):
+    net = Network(dims, activation=activation, output=output, seed=4)
+    rng = np.random.default_rng(5)
+    net.theta[...] = rng.normal(0.0, 0.1, net.size)  # non-zero biases
+    m = 1000
+    X = rng.standard_normal((dims[0], m))
+    Y = np.eye(dims[-1])[:, rng.integers(0, dims[-1], m)] if output == "softmax" else (rng.random((1, m)) > 0.5) * 1.0
+    AL_ref, ref = _reference_grads(net, X, Y)
+    for _ in range(2):  # the second pass runs in reused buffers
+        AL, cache = net.forward(X, train=True)
+        net.backward(cache, Y)
+        np.testing.assert_allclose(AL, AL_ref, rtol=1e-10)
+        for name, expected in ref.items():
+            np.testing.assert_allclose(net.dparams[name], expected, rtol=1e-9, atol=1e-15, err_msg=name)
+    threaded = net.grads.copy()
+    monkeypatch.setattr(parallel, "MIN_SIZE", float("inf"))  # every element-wise step on one thread
+    net.backward(net.forward(X, train=True)[1], Y)
+    np.testing.assert_array_equal(net.grads, threaded)
+
+
+def test_gradient_check_when_the_input_is_wider_than_the_first_layer():
+    from engine.gradcheck import gradient_check
+
+    rng = np.random.default_rng(0)
+    net = Network([6, 3, 4, 1], activation="tanh", seed=0)
+    net.theta[...] = rng.normal(0.0, 0.8, net.size)
+    X, Y = rng.standard_normal((6, 7)), (rng.random((1, 7)) > 0.5) * 1.0
+    assert gradient_check(net, X, Y, l2=0.3).difference < 1e-7
+
+
+@pytest.mark.parametrize("batch_norm, keep_probs", [(False, None), (False, 0.6), (True, None), (True, 0.6)])
+def test_a_kept_cache_or_hidden_output_is_never_overwritten(batch_norm, keep_probs):
+    net = Network([2, 5, 4, 1], activation="relu", batch_norm=batch_norm, seed=1)
+    net._pool_min = 0  # the large-pass path (reused buffers) at this small size
+    rng = np.random.default_rng(0)
+    X1, X2, Y = rng.standard_normal((2, 9)), rng.standard_normal((2, 9)), np.ones((1, 9))
+    AL1, c1 = net.forward(X1, train=True, keep_probs=keep_probs, rng=np.random.default_rng(1),
+                          update_running=False)
+    kept = [a.copy() for a in c1.inputs + c1.acts]
+    net.backward(c1, Y)
+    grads1 = net.grads.copy()
+    hidden = net.hidden_outputs(X1)
+    hidden_kept = [a.copy() for a in hidden]
+    for _ in range(3):  # later passes with the same m, train and test mode
+        net.backward(net.forward(X2, train=True, keep_probs=keep_probs, update_running=False)[1], Y)
+        net.hidden_outputs(X2)
+    for a, b in zip(c1.inputs + c1.acts, kept):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(hidden, hidden_kept):
+        np.testing.assert_array_equal(a, b)
+    net.backward(c1, Y)  # still a valid cache
+    np.testing.assert_array_equal(net.grads, grads1)
+
+
+def test_work_buffers_are_reused_once_nothing_refers_to_them():
+    import weakref
+
+    net = Network([2, 6, 6, 1], seed=0)
+    X, Y = np.random.default_rng(0).standard_normal((2, 3000)), np.ones((1, 3000))  # 6·3000 ≥ POOL_MIN
+    AL, cache = net.forward(X, train=True)
+    net.backward(cache, Y)
+    buffer = weakref.ref(cache.inputs[1].base)
+    del cache
+    AL, cache = net.forward(X, train=True)
+    assert cache.inputs[1].base is buffer()  # the same memory again, not a new array
+    _, other = net.forward(X, train=True)    # `cache` is alive: another buffer
+    assert other.inputs[1].base is not buffer()
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "linear"])
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_gradient_check_on_the_large_pass_path(activation, output, batch_norm):
+    """The buffered, bias-fused path that large passes take, forced at gradient-check size."""
+    from engine.gradcheck import gradient_check
+    from tests.engine.test_gradients import make_case
+
+    net, X, Y, _ = make_case(activation, output, batch_norm, hidden=2)
+    net._pool_min = 0
+    assert gradient_check(net, X, Y, l2=0.7).difference < 1e-7
