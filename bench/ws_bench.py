@@ -111,16 +111,21 @@ async def run_clients(url: str, n: int, speed, fps: int, seconds: float) -> list
     return results
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the server process and its workers (Linux /proc)."""
+def server_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU time of the server's main process and of its workers (Linux /proc)."""
     def own(p: int) -> float:
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return own(pid) + sum(own(int(c)) for c in children)
+        return own(pid), sum(own(int(c)) for c in children)
     except OSError:
-        return float("nan")
+        return float("nan"), float("nan")
+
+
+def client_cpu_seconds() -> float:
+    """CPU time of this benchmark process (the simulated browsers share the machine's cores)."""
+    return time.process_time()
 
 
 def p95(values: list[float]) -> float:
@@ -191,18 +196,25 @@ def main() -> None:
             for speed in speeds:
                 print(f"\nN clients at speed {speed}, {args.fps} fps requested:")
                 print(f"{'clients':>8} {'median fps/client':>18} {'min fps':>8} {'p95 age ms':>11} "
-                      f"{'median age ms':>14} {'iterations/s, all':>18} {'server CPU ms/frame':>12}")
+                      f"{'median age ms':>14} {'iterations/s, all':>18} {'server CPU ms/frame':>20} "
+                      f"{'(main + workers)':>17} {'bench clients CPU':>18}")
                 for n in counts:
-                    cpu = server_cpu_seconds(server.pid)
+                    main_cpu, worker_cpu = server_cpu_seconds(server.pid)
+                    client_cpu = client_cpu_seconds()
                     results = asyncio.run(run_clients(url, n, speed, args.fps, args.seconds))
-                    cpu = server_cpu_seconds(server.pid) - cpu
+                    client_cpu = client_cpu_seconds() - client_cpu
+                    main_after, worker_after = server_cpu_seconds(server.pid)
+                    main_cpu, worker_cpu = main_after - main_cpu, worker_after - worker_cpu
+                    cpu = main_cpu + worker_cpu
                     frames = sum(r["frames"] for r in results)
                     fps = [r["fps"] for r in results]
                     ages = [a for r in results for a in r["ages"]]
                     many.setdefault(n, (statistics.median(fps), p95(ages)))  # goals: the first speed
                     print(f"{n:>8} {statistics.median(fps):>18.1f} {min(fps):>8.1f} {p95(ages):>11.0f} "
                           f"{statistics.median(ages) if ages else float('nan'):>14.0f} "
-                          f"{sum(r['steps_per_s'] for r in results):>18,.0f} {1000 * cpu / max(frames, 1):>12.2f}")
+                          f"{sum(r['steps_per_s'] for r in results):>18,.0f} {1000 * cpu / max(frames, 1):>20.2f} "
+                          f"{1000 * main_cpu / max(frames, 1):>8.2f} + {1000 * worker_cpu / max(frames, 1):<6.2f} "
+                          f"{1000 * client_cpu / max(frames, 1):>18.2f}")
             print(f"(streaming scenarios took {time.monotonic() - started:.0f} s)")
         finally:
             server.terminate()

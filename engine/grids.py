@@ -1,34 +1,90 @@
-"""The plotting grid over the data's domain, for the decision boundary and neuron thumbnails.
+"""The plotting grid over the data's domain, for the decision boundary and neuron thumbnails, and
+the lower-precision copy of the network that may evaluate it.
 
 Point (i, j) of a res×res grid is x1 = xs[j], x2 = ys[i] (row = x2 from ymin up, column = x1),
 xs = linspace(xmin, xmax, res), ys = linspace(ymin, ymax, res) over prepared.domain, in RAW input
 space. The network sees prepared.transform(points) (feature map + train-set normalization); that
-transformed (n_x, res²) array is computed once per resolution and cached, so a frame costs one
-forward pass over the grid.
+transformed (n_x, res²) array is computed once per (resolution, dtype) and cached, so a frame
+costs one forward pass over the grid.
+
+Why a float32 copy: a picture needs ~3 significant digits, and a float32 forward pass over a
+100×100 grid costs several times less than a float64 one. `NetworkCopy` holds a Network of the
+same architecture in another dtype; `sync()` copies θ (one flat buffer) and the batch-norm running
+statistics into it, θ32 = float32(θ64), so it computes the same function up to rounding.
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import numpy as np  # builds the raw grid on the host, like engine.data builds datasets
+
+from engine.backend import DTYPES
+
+
+def check_dtype(dtype: Optional[str]) -> None:
+    if dtype is not None and dtype not in DTYPES:
+        raise ValueError(f"dtype = {dtype!r}: allowed None (the config's dtype) or one of {list(DTYPES)}")
 
 
 class DomainGrid:
-    """res -> (xs, ys, G) with G = prepared.transform(grid points) as a backend array (cached)."""
+    """(res, dtype) -> (xs, ys, G) with G = prepared.transform(grid points) as a backend array of
+    that dtype (default: the backend's), cached for the `keep` latest keys."""
 
     def __init__(self, prepared, backend, keep: int = 4):
         self.prepared, self.backend, self.keep = prepared, backend, keep
-        self._cache: dict[int, tuple] = {}
+        self._cache: dict[tuple, tuple] = {}
+        self._joined: dict[tuple, object] = {}
 
-    def points(self, resolution: int):
+    def points(self, resolution: int, dtype: Optional[str] = None):
         if self.prepared.domain is None:
             raise ValueError("no plotting grid: the raw inputs are not 2-D (prepared.domain is None)")
         if not 2 <= resolution <= 1000:
             raise ValueError(f"resolution = {resolution}: must be in [2, 1000]")
-        if resolution not in self._cache:
-            if len(self._cache) >= self.keep:  # drop the oldest resolution
+        check_dtype(dtype)
+        key = (resolution, dtype or str(self.backend.dtype))
+        if key not in self._cache:
+            if len(self._cache) >= self.keep:  # drop the oldest key
                 self._cache.pop(next(iter(self._cache)))
             xmin, xmax, ymin, ymax = self.prepared.domain
             xs, ys = np.linspace(xmin, xmax, resolution), np.linspace(ymin, ymax, resolution)
             raw = np.stack([np.tile(xs, resolution), np.repeat(ys, resolution)])  # (2, res²), row-major
-            G = self.backend.xp.asarray(self.prepared.transform(raw), dtype=self.backend.dtype)
-            self._cache[resolution] = (xs, ys, G)
-        return self._cache[resolution]
+            # transformed in float64 (features, normalization), then stored in the requested dtype
+            G = self.backend.xp.asarray(self.prepared.transform(raw), dtype=key[1])
+            self._cache[key] = (xs, ys, G)
+        return self._cache[key]
+
+    def joined(self, resolution: int, other: int, dtype: Optional[str] = None):
+        """[G_resolution | G_other]: both grids' transformed points side by side (cached), for one
+        forward pass that draws the boundary and the neuron thumbnails."""
+        check_dtype(dtype)
+        key = ("joined", resolution, other, dtype or str(self.backend.dtype))
+        if key not in self._joined:
+            G, T = self.points(resolution, dtype)[2], self.points(other, dtype)[2]
+            self._joined = {key: self.backend.xp.concatenate([G, T], axis=1)}  # the latest pair only
+        return self._joined[key]
+
+
+class NetworkCopy:
+    """A Network in another dtype, refreshed from the trained one on every `sync()`.
+
+    make(backend) builds a Network of the trained one's architecture on `backend`; it is called
+    once, on the first sync.
+    """
+
+    def __init__(self, source, backend, make: Callable):
+        self.source, self.backend, self._make = source, backend, make
+        self.network = None
+
+    def sync(self):
+        """The copy with θ' = θ and running' = running cast to the copy's dtype, or None when a
+        value does not fit that dtype (|θ| beyond float32's 3.4e38): then use the source itself."""
+        if self.network is None:
+            self.network = self._make(self.backend)
+        net, xp = self.network, self.backend.xp
+        with np.errstate(over="ignore"):  # out-of-range values become inf, detected below
+            net.theta[...] = self.source.theta
+            finite = bool(xp.isfinite(net.theta).all())
+            for key, value in self.source.running.items():
+                net.running[key][...] = value
+                finite = finite and bool(xp.isfinite(net.running[key]).all())
+        return net if finite else None

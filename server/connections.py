@@ -28,6 +28,9 @@ from server.uploads import CsvUploads
 from server.workers import WorkerPool
 
 log = logging.getLogger("nn_playground.connections")
+# `ready` is most of the client's traffic (one per frame): its usual spellings skip pydantic.
+_READY_TEXTS = frozenset(('{"type":"ready"}', '{"type": "ready"}'))
+_READY = Ready(type="ready")
 
 
 def origin_allowed(origin: Optional[str], host: Optional[str], extra: list[str]) -> bool:
@@ -111,7 +114,7 @@ class Connection:
     def _ask_for_frame(self) -> None:
         if self.credits > 0 and not self.asked and self.mailbox is None and not self.closed:
             self.asked = True
-            self.pool.send(self.sid, "want")
+            self.pool.want(self.sid)
 
     async def _send_loop(self) -> None:
         try:
@@ -147,7 +150,7 @@ class Connection:
                                          f"{limits.MAX_MESSAGE_BYTES} bytes", None))
                 continue
             try:
-                request = parse_client_message(text)
+                request = _READY if text in _READY_TEXTS else parse_client_message(text)
                 if not self._within_rate(request):
                     continue
                 await self._dispatch(request)

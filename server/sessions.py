@@ -29,10 +29,12 @@ class History:
     def __init__(self, cap: int = limits.MAX_HISTORY_ROWS):
         self.cap, self.stride, self.rows = cap, 1, []
 
-    def add(self, snap: Snapshot) -> None:
-        if self.rows and snap.iteration - self.rows[-1][0] < self.stride:
+    def add(self, snap: Snapshot | dict) -> None:
+        """Record a Snapshot (or its to_dict(), when the caller already has it)."""
+        iteration = snap["iteration"] if isinstance(snap, dict) else snap.iteration
+        if self.rows and iteration - self.rows[-1][0] < self.stride:
             return
-        d = snap.to_dict()
+        d = snap if isinstance(snap, dict) else snap.to_dict()
         train, dev = d["train"] or {}, d["dev"] or {}
         self.rows.append([d["iteration"], d["epoch"], d["learning_rate"], d["minibatch_cost"],
                           train.get("cost"), train.get("data_cost"), train.get("reg_cost"), train.get("accuracy"),
@@ -53,14 +55,20 @@ def _numbers_json(values: np.ndarray) -> str:
 
 
 class Session:
+    """One Trainer and what its messages need. Training steps do not compute the engine's
+    Snapshot (three full-set passes, more than a few iterations of a playground net): `snapshot`
+    is refreshed only when something reads it (a frame, `save`) and at least every
+    HISTORY_SECONDS of training, so the cost history keeps rows while no frame is drawn."""
+
+    HISTORY_SECONDS = 0.25
+
     def __init__(self, config: TrainConfig, csv: Any = None, init_parameters: Optional[dict] = None):
         self.csv = csv
         self.trainer = Trainer(config, csv=csv, init_parameters=init_parameters)
         self.history = History()
         self.seq = 0
-        self.snapshot = self.trainer.snapshot()
+        self._take_snapshot()
         self._data_json = self._encode_data()
-        self._painter: Optional[Trainer] = None
 
     # ------------------------------------------------------------------ training
     @property
@@ -71,11 +79,33 @@ class Session:
     def finished(self) -> bool:
         return self.trainer.status in TERMINAL
 
-    def step(self, n: int) -> Snapshot:
-        """n iterations (fewer if training ends or diverges); the snapshot is kept for frames."""
-        self.snapshot = self.trainer.step(n)
-        self.history.add(self.snapshot)
-        return self.snapshot
+    @property
+    def snapshot(self) -> Snapshot:
+        """The engine's Snapshot of the current parameters (computed now if training moved on)."""
+        if self._stale:
+            self._take_snapshot()
+        return self._snapshot
+
+    @property
+    def snapshot_dict(self) -> dict:
+        """snapshot.to_dict(), computed once per snapshot."""
+        if self._stale:
+            self._take_snapshot()
+        return self._snapshot_dict
+
+    def _take_snapshot(self) -> None:
+        self._snapshot = self.trainer.snapshot()
+        self._snapshot_dict = self._snapshot.to_dict()
+        self._stale = False
+        self._snapshot_time = time.monotonic()
+        self.history.add(self._snapshot_dict)
+
+    def step(self, n: int) -> None:
+        """n iterations (fewer if training ends or diverges)."""
+        self.trainer.step(n, report=False)
+        self._stale = True
+        if self.finished or time.monotonic() - self._snapshot_time >= self.HISTORY_SECONDS:
+            self._take_snapshot()
 
     def iterations_for_epochs(self, epochs: int) -> int:
         """Iterations that finish the current epoch and `epochs - 1` more (an epoch is ⌈m/b⌉ iterations)."""
@@ -85,14 +115,13 @@ class Session:
     def set(self, changes: dict) -> None:
         """Live hyperparameter change (raises pydantic.ValidationError naming the key)."""
         self.trainer.set(**changes)
-        self.snapshot = self.trainer.snapshot()
+        self._stale = True  # costs include the new λ
 
     def reset(self) -> None:
         """Fresh weights and optimizer state; same config (with live changes) and same data."""
         self.trainer = Trainer(self.trainer.config, prepared=self.trainer.prepared)
-        self._painter = None
         self.history = History()
-        self.snapshot = self.trainer.snapshot()
+        self._take_snapshot()
 
     def status(self, playing: bool) -> str:
         status = self.trainer.status
@@ -126,7 +155,7 @@ class Session:
 
     def frame(self, status: str, resolution: int) -> bytes:
         """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
-        snap = self.snapshot.to_dict()
+        snap = self.snapshot_dict
         self.seq += 1
         params = self.trainer.network.params
         header = {
@@ -140,27 +169,12 @@ class Session:
         }
         arrays = {}
         if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
-            painter = self._paint()
-            arrays["boundary"] = painter.grid(resolution)[2]
-            hidden = painter.neuron_grids(limits.NEURON_RESOLUTION)
+            # float32 copy of the network (engine.grids.NetworkCopy): frames carry float32 anyway,
+            # and a float32 pass over the grid costs several times less than a float64 one.
             t = limits.NEURON_RESOLUTION
-            arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t))
+            arrays["boundary"], hidden = self.trainer.grids(resolution, t, dtype="float32")
+            arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t), dtype=np.float32)
         return encode_frame(header, arrays)
-
-    def _paint(self) -> Trainer:
-        """The trainer whose grid()/neuron_grids() draw the frame: a float32 twin holding a copy of
-        the current parameters. Frames carry float32 anyway, and a float32 forward pass over the
-        100×100 grid costs several times less than a float64 one (the biggest part of a frame)."""
-        if self.config.dtype == "float32":
-            return self.trainer
-        if self._painter is None:
-            twin_config = self.config.model_copy(update={"dtype": "float32"})
-            self._painter = Trainer(twin_config, prepared=self.trainer.prepared)
-        try:
-            self._painter.network.set_parameters(self.trainer.network.get_parameters())
-        except ValueError as exc:  # non-finite parameters
-            raise NonFiniteFrame(str(exc)) from None
-        return self._painter
 
     def gradcheck(self) -> dict:
         """The `gradcheck` reply: backprop vs two-sided differences on ≤ GRADCHECK_EXAMPLES
@@ -175,7 +189,7 @@ class Session:
 
     def record(self, name: str) -> dict:
         """What `save` stores: config, cost history, final weights and a summary (JSON-safe)."""
-        snap = self.snapshot.to_dict()
+        snap = self.snapshot_dict
         weights = {k: np.asarray(v, dtype=np.float64).tolist()
                    for k, v in self.trainer.network.get_parameters().items()}
         summary = {"iteration": snap["iteration"], "epoch": snap["epoch"], "status": self.trainer.status,

@@ -31,6 +31,7 @@ from server.scheduler import FRAME, INFO, SAVE, TEXT, Scheduler
 log = logging.getLogger("nn_playground.workers")
 WORKER_NICE = 5  # training yields the CPU to the relaying event loop under load
 _HEAD = struct.Struct("<IB")
+_LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _INFO_IDS = 1 << 31
 
 
@@ -74,6 +75,12 @@ if __name__ == "__main__":  # python -m server.workers FD (started by Worker.sta
 
 # ---------------------------------------------------------------------- main process side
 
+def command_bytes(sid: int, op: str, args: dict) -> bytes:
+    """A main → worker message: 4-byte big-endian length + pickle of (sid, op, args)."""
+    body = pickle.dumps((sid, op, args), protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("!i", len(body)) + body
+
+
 class Worker:
     """The main process's handle on one worker process."""
 
@@ -99,10 +106,13 @@ class Worker:
         self.reader_task = asyncio.create_task(pool._read(self, reader))
 
     def send(self, sid: int, op: str, args: dict) -> None:
+        self.write(command_bytes(sid, op, args))
+
+    def write(self, message: bytes) -> None:
+        """Send a message built by command_bytes."""
         if self.writer is None or self.writer.is_closing():
             return
-        body = pickle.dumps((sid, op, args), protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(struct.pack("!i", len(body)) + body)
+        self.writer.write(message)
 
     async def stop(self) -> None:
         """Closing the socket ends the worker (it reads EOF); killed if it does not exit."""
@@ -132,6 +142,7 @@ class WorkerPool:
         self.fps, self.steps_per_frame = fps, steps_per_frame
         self.sinks: dict[int, Sink] = {}
         self.placement: dict[int, Worker] = {}
+        self._wants: dict[int, bytes] = {}  # sid -> its `want` message, built once (one per frame)
         self._ids = itertools.count(1)
         self._info: dict[int, asyncio.Future] = {}
         self._closing = False
@@ -163,9 +174,19 @@ class WorkerPool:
         if worker is not None:
             worker.send(sid, op, args)
 
+    def want(self, sid: int) -> None:
+        """The connection can take a frame (sent once per frame: its bytes are kept per session)."""
+        worker = self.placement.get(sid)
+        if worker is not None:
+            message = self._wants.get(sid)
+            if message is None:
+                message = self._wants[sid] = command_bytes(sid, "want", {})
+            worker.write(message)
+
     def close(self, sid: int) -> None:
         worker = self.placement.pop(sid, None)
         self.sinks.pop(sid, None)
+        self._wants.pop(sid, None)
         if worker is not None:
             worker.sessions.discard(sid)
             worker.send(sid, "close", {})
@@ -190,31 +211,32 @@ class WorkerPool:
 
     async def _read(self, worker: Worker, reader: asyncio.StreamReader) -> None:
         try:
-            while True:
-                (length,) = struct.unpack("!i", await reader.readexactly(4))
-                body = await reader.readexactly(length)
-                sid, kind = _HEAD.unpack_from(body)
-                self._deliver(sid, kind, memoryview(body)[_HEAD.size:])
+            while True:  # length + sid + kind first, then the body as its own bytes (no copy)
+                head = await reader.readexactly(_LENGTH.size + _HEAD.size)
+                (length,) = _LENGTH.unpack_from(head)
+                sid, kind = _HEAD.unpack_from(head, _LENGTH.size)
+                body = await reader.readexactly(length - _HEAD.size) if length > _HEAD.size else b""
+                self._deliver(sid, kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         if not self._closing:
             await self._restart(worker)
 
-    def _deliver(self, sid: int, kind: int, body: memoryview) -> None:
+    def _deliver(self, sid: int, kind: int, body: bytes) -> None:
         if kind == INFO[0]:
             future = self._info.get(sid)
             if future is not None and not future.done():
-                future.set_result(json.loads(bytes(body)))
+                future.set_result(json.loads(body))
             return
         sink = self.sinks.get(sid)
         if sink is None:
             return  # the connection closed meanwhile
         if kind == FRAME[0]:
-            sink.on_frame(bytes(body))
+            sink.on_frame(body)
         elif kind == TEXT[0]:
-            sink.on_text(bytes(body).decode())
+            sink.on_text(body.decode())
         elif kind == SAVE[0]:
-            sink.on_save(bytes(body))
+            sink.on_save(body)
 
     async def _restart(self, worker: Worker) -> None:
         """A worker died (e.g. killed): its sessions are lost; tell their clients, start a new one."""
