@@ -132,9 +132,20 @@ class Save(_Message):
     name: str = Field(min_length=1, max_length=100)
 
 
+class SetWeight(_Message):
+    """Edit one weight W[layer][row, col] (layer from 1, row and col from 0), keeping the run."""
+
+    type: Literal["set_weight"]
+    layer: int = Field(ge=1, le=limits.MAX_HIDDEN_LAYERS + 1)
+    row: int = Field(ge=0, lt=limits.MAX_NEURONS)
+    col: int = Field(ge=0, lt=max(limits.MAX_NEURONS, limits.MAX_INPUTS))
+    value: float = Field(ge=-limits.MAX_EDITED_WEIGHT, le=limits.MAX_EDITED_WEIGHT)
+
+
 MESSAGE_MODELS: dict[str, type[_Message]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save)
+    for m in (Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save,
+              SetWeight)
 }
 ClientMessage = Annotated[Union[tuple(MESSAGE_MODELS.values())], Field(discriminator="type")]
 _ADAPTER: TypeAdapter = TypeAdapter(ClientMessage)

@@ -56,11 +56,6 @@ class Slot:
             return True
         return self.playing and (self.steps_per_frame is None or self.budget > 0)
 
-    def frame_due(self, now: float) -> bool:
-        return (self.want and self.fresh and self.playing
-                and (self.steps_per_frame is None or self.budget == 0)
-                and now >= self.next_frame)
-
     def speed(self) -> dict:
         return {"steps_per_frame": "max" if self.steps_per_frame is None else self.steps_per_frame,
                 "fps": self.fps, "resolution": self.resolution}
@@ -76,12 +71,15 @@ def _engine_error_field(message: str) -> tuple[str, str]:
 
 
 class Scheduler:
-    def __init__(self, emit: Callable[[int, bytes, bytes], None], clock: Callable[[], float] = time.monotonic):
+    def __init__(self, emit: Callable[[int, bytes, bytes], None], clock: Callable[[], float] = time.monotonic,
+                 flush: Callable[[], None] = lambda: None):
         self.emit = emit
+        self.flush = flush  # sends what `emit` queued: called before training, so frames never wait
         self.clock = clock
         self.slots: dict[int, Slot] = {}
         self._turn = 0  # round-robin position
         self._running = 0  # sessions playing, for the chunk size
+        self._slot_list: Optional[list[Slot]] = None  # cached list(self.slots.values())
 
     # ------------------------------------------------------------------ output
     def _text(self, sid: int, message: dict | str) -> None:
@@ -139,9 +137,11 @@ class Scheduler:
         """Run one command from the main process; failures become `error` replies."""
         if op == "open":
             self.slots[sid] = Slot(sid, args["fps"], args["steps_per_frame"])
+            self._slot_list = None
             return
         if op == "close":
             self.slots.pop(sid, None)
+            self._slot_list = None
             return
         if op == "stats":
             self.emit(sid, INFO, json.dumps({"sessions": len(self.slots)}).encode())
@@ -209,6 +209,16 @@ class Scheduler:
             slot.fresh = True
             self._state(slot)
 
+    def _op_set_weight(self, slot: Slot, layer: int, row: int, col: int, value: float) -> None:
+        if self._need_session(slot, "set_weight"):
+            try:
+                slot.session.set_weight(layer, row, col, value)
+            except IndexError as exc:
+                self._error(slot, *exc.args, "set_weight")
+                return
+            slot.fresh = True
+            self._frame(slot)
+
     def _op_speed(self, slot: Slot, steps_per_frame: Any = None, fps: Optional[int] = None) -> None:
         if steps_per_frame is not None:
             slot.steps_per_frame = None if steps_per_frame == "max" else int(steps_per_frame)
@@ -237,25 +247,34 @@ class Scheduler:
         """Emit due frames, then train one chunk of the next session. Returns how long the caller
         may wait for commands before calling again: 0, seconds, or None (until a command)."""
         now = self.clock()
-        for slot in self.slots.values():
-            if slot.session is not None and slot.frame_due(now):
+        for slot in self.slots.values():  # due: wanted, trained since the last one, paced (inlined: hot)
+            if (slot.want and slot.fresh and slot.playing and now >= slot.next_frame
+                    and (slot.steps_per_frame is None or slot.budget == 0) and slot.session is not None):
                 self._frame(slot)
-        order = list(self.slots.values())
+        self.flush()
+        order = self._order()
         self._running = sum(slot.playing for slot in order)
         for i in range(len(order)):
             slot = order[(self._turn + i) % len(order)]
             if slot.trainable():
                 self._turn = (self._turn + i + 1) % len(order)
                 self._chunk(slot)
+                self.flush()
                 return 0.0
         waits = [slot.next_frame - now for slot in order
                  if slot.session is not None and slot.want and slot.fresh and slot.playing]
         return max(0.0, min(waits)) if waits else None
 
+    def _order(self) -> list[Slot]:
+        """The slots in round-robin order (the list is rebuilt only when a slot opens or closes)."""
+        if self._slot_list is None:
+            self._slot_list = list(self.slots.values())
+        return self._slot_list
+
     def _chunk(self, slot: Slot) -> None:
         """A time-sized batch of iterations for one session (the rate is measured as it goes)."""
         # "max" sessions share a round by time; a frame's worth of steps (or a step request) is
-        # run in one go when it fits a chunk: each engine step() call also computes a snapshot.
+        # run in one go when it fits a chunk (each step() call has a fixed cost: fewer, larger ones).
         continuous = slot.requested == 0 and slot.steps_per_frame is None
         seconds = min(CHUNK_SECONDS, ROUND_SECONDS / max(1, self._running)) if continuous else CHUNK_SECONDS
         n = max(1, int(slot.rate * seconds))

@@ -117,6 +117,20 @@ class Session:
         self.trainer.set(**changes)
         self._stale = True  # costs include the new λ
 
+    def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
+        """W[layer][row, col] = value, keeping every other parameter and the optimizer state.
+
+        Raises IndexError(field, message) when the weight does not exist in this network."""
+        weights = self.trainer.network.params.get(f"W{layer}")
+        if weights is None:
+            raise IndexError("layer", f"{layer} is out of range: this network has layers 1..{self.trainer.network.L}")
+        rows, cols = weights.shape
+        if not (row < rows and col < cols):
+            raise IndexError("row" if row >= rows else "col",
+                             f"({row}, {col}) is outside W{layer}: rows 0..{rows - 1}, columns 0..{cols - 1}")
+        weights[row, col] = value
+        self._stale = True
+
     def reset(self) -> None:
         """Fresh weights and optimizer state; same config (with live changes) and same data."""
         self.trainer = Trainer(self.trainer.config, prepared=self.trainer.prepared)
