@@ -90,6 +90,17 @@ def test_network_view_layers_hover_and_weights(page, server_url):
     float(page.locator("#weight-value").input_value())  # shows the current weight
     page.keyboard.press("Escape")
     editor.wait_for(state="hidden", timeout=TIMEOUT)
+    # editing it sends set_weight; the next frame carries the new weight, shown when reopened
+    page.locator(".link-hit").first.dispatch_event("click", {"clientX": 500, "clientY": 400})
+    editor.wait_for(state="visible", timeout=TIMEOUT)
+    page.fill("#weight-value", "3.5")
+    page.press("#weight-value", "Enter")
+    page.wait_for_timeout(500)
+    page.keyboard.press("Escape")
+    page.locator(".link-hit").first.dispatch_event("click", {"clientX": 500, "clientY": 400})
+    editor.wait_for(state="visible", timeout=TIMEOUT)
+    assert float(page.locator("#weight-value").input_value()) == 3.5
+    page.keyboard.press("Escape")
     assert page.console_errors == []
 
 
