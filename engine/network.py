@@ -22,6 +22,16 @@ Gradients: dparams["dW1"], ["db1"], ["dgamma1"], ["dbeta1"], ...
 
 Regularization: L2 / L1 penalties (engine.regularization), inverted dropout on hidden layers
 (keep_probs, training only), batch normalization of every hidden layer (engine.batchnorm).
+
+Speed on large passes (m·max(n[l]) >= workspace.POOL_MIN values, NumPy backend), where the
+element-wise passes over (n[l], m) arrays cost as much as the matmuls:
+    - the bias rides in the matmul: Z[l] = [W | b] [A[l-1]; 1ᵀ] and [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ
+      (A[l] is written straight into the top rows of the next layer's [A[l]; 1ᵀ] buffer);
+    - Z/A/dA buffers are reused between calls with the same m (engine.workspace), never while a
+      caller still holds a cache or an A[l] of theirs;
+    - g, g' and the outer product W[L]ᵀ dZ[L] (one output unit) run on row blocks in threads
+      (engine.parallel), as BLAS runs the matmuls.
+Small passes (the playground) take the plain path: fresh arrays, Z += b, db = Σ_cols dZ.
 """
 from __future__ import annotations
 
@@ -31,41 +41,11 @@ from engine import batchnorm
 from engine.activations import HIDDEN, OUTPUTS, make_activation
 from engine.backend import get_backend, host_rng, to_numpy
 from engine.initializers import INITS, init_weights
+from engine.layers import ForwardCache, Layer, outer
 from engine.losses import loss_for_output
-from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
 from engine.parallel import by_rows
+from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
 from engine.workspace import POOL_MIN, Workspace
-
-
-class ForwardCache:
-    """What backward needs from one forward pass.
-
-    inputs[l-1] = A[l-1] fed to layer l (after dropout; inputs[0] = X), l = 1..L
-    acts[l-1]   = g(Z[l]) of hidden layer l before dropout (for g')
-    masks[l-1]  = scaled dropout mask D/keep_prob of hidden layer l, or None
-    bn[l-1]     = (Z_norm, 1/√(σ²+ε)) of a batch-norm hidden layer l in train mode, or None
-    ZL, AL      = Z[L] and A[L] = ŷ
-    augs[l-1]   = [inputs[l-1]; 1ᵀ], the input of layer l with a row of ones, when layer l computes
-                  W_aug A_aug = [W | b] [A; 1ᵀ] = W A + b in one matmul (None: bias added apart)
-    """
-
-    __slots__ = ("inputs", "acts", "masks", "bn", "ZL", "AL", "augs")
-
-    def __init__(self, inputs, acts, masks, bn, ZL, AL, augs=None):
-        self.inputs, self.acts, self.masks, self.bn, self.ZL, self.AL = inputs, acts, masks, bn, ZL, AL
-        self.augs = augs
-
-
-def _outer(w_column, out, dz_row, multiply):
-    """out = w dz, the outer product of a column and a row, as a broadcast multiply."""
-    multiply(w_column, dz_row, out=out)
-
-
-class _Layer:
-    """Views and functions of one layer, precomputed so the hot loops only read attributes."""
-
-    __slots__ = ("n", "W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
-                 "running_mean", "running_var", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug")
 
 
 class Network:
@@ -133,28 +113,9 @@ class Network:
         self._w, self._dw = self.theta[: self.n_weights], self.grads[: self.n_weights]
 
         # Precomputed per-layer views and function references for forward/backward.
-        hidden_g = make_activation(activation, xp, leaky_slope)
-        self._layers = []
-        for l in range(1, L + 1):
-            layer = _Layer()
-            layer.W, layer.dW = self.params[f"W{l}"], self.dparams[f"dW{l}"]
-            layer.bn = bn_layer[l - 1]
-            layer.b = self.params.get(f"b{l}")
-            layer.db = self.dparams.get(f"db{l}")
-            layer.gamma, layer.beta = self.params.get(f"gamma{l}"), self.params.get(f"beta{l}")
-            layer.dgamma, layer.dbeta = self.dparams.get(f"dgamma{l}"), self.dparams.get(f"dbeta{l}")
-            layer.running_mean, layer.running_var = self.running.get(f"mu{l}"), self.running.get(f"var{l}")
-            g = hidden_g if l < L else make_activation(output, xp)
-            layer.g, layer.g_back = g.forward, g.backward
-            layer.n = dims[l]
-            # Bias fused into the matmul: Z = [W | b] [A; 1ᵀ] and [dW | db] = dZ [A; 1ᵀ]ᵀ, which
-            # saves the passes Z += b and db = Σ_cols dZ over the (n[l], m) arrays.
-            layer.feeds_aug = l < L and not bn_layer[l]  # the next layer takes [A[l]; 1ᵀ]
-            layer.Waug = None if layer.bn else self.be.zeros((dims[l], dims[l - 1] + 1))
-            if layer.Waug is not None:
-                layer.dWaug = self.be.zeros((dims[l], dims[l - 1] + 1))
-                layer.dWaug_W, layer.dWaug_b = layer.dWaug[:, :-1], layer.dWaug[:, -1:]
-            self._layers.append(layer)
+        hidden_g, out_g = make_activation(activation, xp, leaky_slope), make_activation(output, xp)
+        self._layers = [Layer(l, dims, bn_layer, self.params, self.dparams, self.running,
+                              hidden_g if l < L else out_g, self.be.zeros) for l in range(1, L + 1)]
         self._hidden, self._out = self._layers[:-1], self._layers[-1]
         # X is copied into [X; 1ᵀ] only when that copy is smaller than the Z[1] passes it saves.
         self._aug_input = not bn_layer[0] and dims[0] <= dims[1]
@@ -190,9 +151,8 @@ class Network:
         train=True: batch norm uses the batch's own μ, σ² (and updates the running averages unless
         update_running=False); dropout on hidden layer l with keep_probs[l-1] (a number = every
         layer) using `rng` (a Generator; the network's own seeded one when None).
-        Large passes (m·max(n[l]) >= POOL_MIN values) run in buffers reused by later calls with
-        the same m once nothing refers to them any more (engine.workspace), with the bias fused
-        into the matmul; A[L] and Z[L] are always new arrays.
+        Large passes reuse buffers once nothing refers to them (module docstring); A[L] and Z[L]
+        are always new arrays.
         """
         xp = self.be.xp
         matmul, concatenate = xp.matmul, xp.concatenate
@@ -216,7 +176,7 @@ class Network:
             if small:
                 dest = A_out = Z = Zn = None  # out=None: NumPy allocates
             else:
-                dest, A_out, Z, Zn = self._buffers_of(work, i, layer, dropped, train)
+                dest, A_out, Z, Zn = layer.buffers(work, i, dropped, train)
             if layer.bn:
                 if train:
                     Zn = matmul(layer.W, A, out=Zn)
@@ -231,12 +191,12 @@ class Network:
                                            layer.running_var, self.bn_epsilon)
             elif augs[i] is not None:
                 matmul(concatenate((layer.W, layer.b), axis=1, out=layer.Waug), augs[i], out=Z)
+            elif small:
+                Z = matmul(layer.W, A)
+                Z += layer.b
             else:
-                Z = matmul(layer.W, A, out=Z)
-                if small:
-                    Z += layer.b
-                else:
-                    by_rows(xp.add, Z, layer.b, Z)
+                matmul(layer.W, A, out=Z)
+                by_rows(xp.add, Z, layer.b, Z)
             # A[l] = g(Z[l]) in place: Z[l] is not needed once A[l] is known
             if small:
                 A = layer.g(Z, Z)
@@ -260,18 +220,6 @@ class Network:
         AL = out.g(ZL)
         self._last_out = (AL, ZL)
         return AL, ForwardCache(inputs, acts, masks, bn_cache, ZL, AL, augs)
-
-    @staticmethod
-    def _buffers_of(work, i, layer, dropped, train):
-        """(dest, A_out, Z, Z_norm) of hidden layer i in the BufferSet `work`: dest holds the next
-        layer's input ([A[l]; 1ᵀ] when that layer fuses its bias), A_out its top n[l] rows,
-        Z the array that becomes g(Z[l]) (A_out unless dropout follows), Z_norm for batch norm."""
-        n, slot = layer.n, 1 + 3 * i
-        dest = work.take(slot, n, ones_row=layer.feeds_aug)
-        A_out = dest[:n] if layer.feeds_aug else dest
-        Z = work.take(slot + 1, n) if dropped else A_out
-        Zn = work.take(slot + 2, n) if layer.bn and train else None
-        return dest, A_out, Z, Zn
 
     def _keep_probs(self, keep_probs):
         """check_keep_probs, memoized on the value (the trainer passes the same list every step)."""
@@ -303,7 +251,7 @@ class Network:
             matmul(dZ, inputs[-1].T, out=out.dW)
             dZ.sum(axis=1, keepdims=True, out=out.db)
         else:
-            self._fused_grads(out, dZ, augs[-1])
+            out.fused_grads(dZ, augs[-1], xp)
         W_next = out.W
         masks, bn_cache, acts = cache.masks, cache.bn, cache.acts
         scratch = self._work.scratch(m) if m * self._widest >= self._pool_min else None
@@ -313,7 +261,7 @@ class Network:
                 dA = matmul(W_next.T, dZ)
             elif W_next.shape[0] == 1:  # dA = W[l+1]ᵀ dZ[l+1] is an outer product: broadcasting beats BLAS
                 dA = scratch[i]
-                by_rows(_outer, W_next.T, dA, shared=(dZ, multiply))
+                by_rows(outer, W_next.T, dA, shared=(dZ, multiply))
             else:
                 dA = matmul(W_next.T, dZ, out=scratch[i])
             if masks is not None and masks[i] is not None:
@@ -333,21 +281,13 @@ class Network:
                 matmul(dZ, inputs[i].T, out=layer.dW)
                 dZ.sum(axis=1, keepdims=True, out=layer.db)
             else:
-                self._fused_grads(layer, dZ, augs[i])
+                layer.fused_grads(dZ, augs[i], xp)
             W_next = layer.W
         if l2:
             l2_grad(self._dw, self._w, l2, m)
         if l1:
             l1_grad(xp, self._dw, self._w, l1, m)
         return self.grads
-
-    def _fused_grads(self, layer, dZ, A_aug):
-        """dW[l] = dZ[l] A[l-1]ᵀ and db[l] = Σ_cols dZ[l] from one matmul [dW | db] = dZ A_augᵀ,
-        A_aug = [A[l-1]; 1ᵀ]."""
-        xp = self.be.xp
-        xp.matmul(dZ, A_aug.T, out=layer.dWaug)
-        xp.copyto(layer.dW, layer.dWaug_W)
-        xp.copyto(layer.db, layer.dWaug_b)
 
     def cost(self, AL, Y, l2=0.0, l1=0.0):
         """(data_cost, reg_cost) as floats: the loss of the output (engine.losses, from Z[L] when AL

@@ -173,7 +173,8 @@ class Connection:
         if isinstance(request, Ready):
             self.credits = min(self.credits + 1, limits.FRAME_CREDITS)
             self._ask_for_frame()
-            self.wake.set()
+            if self.mailbox is not None:  # a frame waited for this credit (else: no wake-up)
+                self.wake.set()
         elif isinstance(request, Configure):
             await self._configure(request)
         elif isinstance(request, Save):

@@ -32,6 +32,7 @@ log = logging.getLogger("nn_playground.workers")
 WORKER_NICE = 5  # training yields the CPU to the relaying event loop under load
 _HEAD = struct.Struct("<IB")
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
+_MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
 _INFO_IDS = 1 << 31
 
 
@@ -52,10 +53,8 @@ def worker_main(conn: Any) -> None:
     except OSError:
         pass
 
-    def emit(sid: int, kind: bytes, body: bytes) -> None:
-        conn.send_bytes(_HEAD.pack(sid, kind[0]) + body)
-
-    scheduler = Scheduler(emit)
+    outbox = Outbox(socket.socket(fileno=os.dup(conn.fileno())))
+    scheduler = Scheduler(outbox.emit, flush=outbox.flush)
     try:
         while True:
             timeout = scheduler.tick()
@@ -65,8 +64,32 @@ def worker_main(conn: Any) -> None:
                     scheduler.handle(sid, op, args)
                     if not conn.poll(0):
                         break
+                outbox.flush()
     except (EOFError, OSError, KeyboardInterrupt):
         return  # the main process went away
+
+
+class Outbox:
+    """Worker → main messages, written together: `emit` queues one (Connection framing: 4-byte
+    big-endian length, then sid + kind + body) and `flush` sends every queued one with a single
+    sendmsg: no copy of the frame bytes, and one wake-up of the main process for several frames."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.parts: list[bytes] = []
+
+    def emit(self, sid: int, kind: bytes, body: bytes) -> None:
+        self.parts += (_LENGTH.pack(_HEAD.size + len(body)) + _HEAD.pack(sid, kind[0]), body)
+
+    def flush(self) -> None:
+        parts, self.parts = self.parts, []
+        while parts:  # a blocking socket, but sendmsg may still send only a part
+            sent = self.sock.sendmsg(parts[:_MAX_PARTS])
+            while parts and sent >= len(parts[0]):
+                sent -= len(parts[0])
+                parts.pop(0)
+            if sent:
+                parts[0] = memoryview(parts[0])[sent:]
 
 
 if __name__ == "__main__":  # python -m server.workers FD (started by Worker.start)
@@ -91,6 +114,7 @@ class Worker:
         self.started = 0.0
         self.writer: Optional[asyncio.StreamWriter] = None
         self.reader_task: Optional[asyncio.Task] = None
+        self._pending: list[bytes] = []  # messages written at the end of this event-loop turn
 
     async def start(self, pool: "WorkerPool") -> None:
         # A plain subprocess (not multiprocessing's spawn): it never re-imports the caller's
@@ -102,6 +126,7 @@ class Worker:
         )
         theirs.close()
         self.started = time.monotonic()
+        self._pending = []  # not for this process: a restarted worker starts with `open`s
         reader, self.writer = await asyncio.open_unix_connection(sock=ours)
         self.reader_task = asyncio.create_task(pool._read(self, reader))
 
@@ -109,10 +134,18 @@ class Worker:
         self.write(command_bytes(sid, op, args))
 
     def write(self, message: bytes) -> None:
-        """Send a message built by command_bytes."""
+        """Send a message built by command_bytes. Messages of one event-loop turn (e.g. the `want`s
+        of many clients' `ready`s) go out in one write: one system call, one worker wake-up."""
         if self.writer is None or self.writer.is_closing():
             return
-        self.writer.write(message)
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(message)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and self.writer is not None and not self.writer.is_closing():
+            self.writer.write(b"".join(pending))
 
     async def stop(self) -> None:
         """Closing the socket ends the worker (it reads EOF); killed if it does not exit."""
