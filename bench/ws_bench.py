@@ -5,9 +5,10 @@ loopback port and prints, in one run:
 2. one client: frames/s received and training iterations/s achieved while streaming;
 3. N = 1, 10, 50, 100 concurrent clients, each training its own session: median frames/s per
    client and p95 frame age (client receipt time - the frame's server_time), plus the server's
-   CPU time (main process + workers, training included) per frame delivered: with a fixed
-   steps_per_frame it shows the capacity, frames/s ≈ cores × 1000 / (ms per frame), whatever
-   else the machine is running.
+   CPU time (main process + workers, training included) per frame delivered, split into the
+   relaying main process and the training workers, and this benchmark's own CPU per frame (the
+   simulated browsers share the cores): with a fixed steps_per_frame it shows the capacity,
+   frames/s ≈ cores × 1000 / (ms per frame, server + clients), whatever else the machine runs.
 
 Every client answers each frame with `ready`, like the browser. Prints the goals and whether they
 were met; never fails on timing. Bounded run time (about a minute).

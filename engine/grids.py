@@ -1,5 +1,6 @@
-"""The plotting grid over the data's domain, for the decision boundary and neuron thumbnails, and
-the lower-precision copy of the network that may evaluate it.
+"""The plotting grid over the data's domain, for the decision boundary and neuron thumbnails: its
+points (DomainGrid), a copy of the network in another dtype (NetworkCopy) and the evaluation of
+the trained network over it (GridPainter, behind Trainer.grid / neuron_grids / grids).
 
 Point (i, j) of a res×res grid is x1 = xs[j], x2 = ys[i] (row = x2 from ymin up, column = x1),
 xs = linspace(xmin, xmax, res), ys = linspace(ymin, ymax, res) over prepared.domain, in RAW input
@@ -18,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np  # builds the raw grid on the host, like engine.data builds datasets
 
-from engine.backend import DTYPES
+from engine.backend import DTYPES, get_backend, to_numpy
 
 
 def check_dtype(dtype: Optional[str]) -> None:
@@ -88,3 +89,55 @@ class NetworkCopy:
                 net.running[key][...] = value
                 finite = finite and bool(xp.isfinite(net.running[key]).all())
         return net if finite else None
+
+
+class GridPainter:
+    """The trained network's outputs over the domain grid (see Trainer.grid for the layout).
+
+    dtype None evaluates the trained network itself; another dtype an up-to-date NetworkCopy (or
+    the trained network when a parameter does not fit that dtype).
+    """
+
+    def __init__(self, network, prepared, backend, output: str, make: Callable):
+        self.network, self.prepared, self.backend, self.output = network, prepared, backend, output
+        self.points = DomainGrid(prepared, backend)
+        self._make = make
+        self._own = str(backend.dtype)  # the trained network's dtype name
+        self._copies: dict[str, NetworkCopy] = {}  # dtype -> copy of the network
+
+    def evaluator(self, dtype: Optional[str]):
+        """(network, its dtype name) that evaluates grids in `dtype`."""
+        own = self._own
+        if dtype is None or dtype == own:
+            return self.network, own
+        check_dtype(dtype)
+        if dtype not in self._copies:
+            self._copies[dtype] = NetworkCopy(self.network, get_backend(self.backend.name, dtype), self._make)
+        copy = self._copies[dtype].sync()
+        return (copy, dtype) if copy is not None else (self.network, own)
+
+    def grid(self, resolution: int, dtype: Optional[str] = None):
+        net, name = self.evaluator(dtype)
+        xs, ys, G = self.points.points(resolution, name)
+        return xs, ys, self.boundary(net.predict_proba(G), resolution)
+
+    def neuron_grids(self, resolution: int, dtype: Optional[str] = None) -> list:
+        net, name = self.evaluator(dtype)
+        hidden = net.hidden_outputs(self.points.points(resolution, name)[2])[:-1]
+        return [to_numpy(A).reshape(A.shape[0], resolution, resolution) for A in hidden]
+
+    def grids(self, resolution: int, neuron_resolution: int, dtype: Optional[str] = None):
+        """Both in one forward pass over [G_res | G_t] (test mode treats columns independently)."""
+        net, name = self.evaluator(dtype)
+        *hidden, AL = net.hidden_outputs(self.points.joined(resolution, neuron_resolution, name))
+        k, t = resolution * resolution, neuron_resolution
+        neurons = [to_numpy(A[:, k:]).reshape(A.shape[0], t, t) for A in hidden]
+        return self.boundary(AL[:, :k], resolution), neurons
+
+    def boundary(self, AL, resolution: int):
+        """What the boundary shows of A[L]: P(y=1), the argmax class, or ŷ, as a (res, res) array."""
+        if self.output == "softmax":
+            values = AL[1] if self.prepared.kind == "binary" else AL.argmax(axis=0)
+        else:
+            values = AL[0]
+        return to_numpy(values).reshape(resolution, resolution)

@@ -33,11 +33,11 @@ from typing import Callable, Optional
 import numpy as np  # host-side random permutations only; all math goes through backend.xp
 
 from engine import data as data_module
-from engine.backend import get_backend, to_numpy
+from engine.backend import get_backend
 from engine.config import TrainConfig, load_config
 from engine.diagnosis import diagnose
 from engine.epochs import EarlyStopping, History
-from engine.grids import DomainGrid, NetworkCopy, check_dtype
+from engine.grids import GridPainter
 from engine.live import OPTIMIZER_HYPER, apply_live_change
 from engine.network import Network
 from engine.optimizers import make_optimizer
@@ -89,8 +89,7 @@ class Trainer:
         self._setup_batches()
         xp = self.backend.xp
         self._good_theta = xp.empty_like(self.network.theta)
-        self._grid = DomainGrid(self.prepared, self.backend)
-        self._copies: dict[str, NetworkCopy] = {}  # dtype -> copy of the network for grids
+        self._painter = GridPainter(self.network, self.prepared, self.backend, self.output, self._make_network)
         self._save_good()
         if init_parameters is not None:
             self.load_parameters(init_parameters)
@@ -358,50 +357,21 @@ class Trainer:
         """(xs, ys, values (res, res)) over prepared.domain in raw input space: row i is x2 = ys[i],
         column j is x1 = xs[j]. Binary: P(y=1); multi-class: argmax class index; regression: ŷ.
 
-        dtype "float32" / "float64" evaluates a copy of the network in that dtype (θ cast once per
+        dtype "float32" / "float64" evaluates a copy of the network in that dtype (θ cast on each
         call, engine.grids.NetworkCopy) and returns values in it; None (default) uses the config's
         dtype. float32 over a float64 run is several times faster and agrees to ~1e-6.
         """
-        net, name = self._evaluator(dtype)
-        xs, ys, G = self._grid.points(resolution, name)
-        return xs, ys, self._boundary(net.predict_proba(G), resolution)
+        return self._painter.grid(resolution, dtype)
 
     def neuron_grids(self, resolution: int = 20, dtype: Optional[str] = None) -> list:
         """Every hidden neuron's output A[l] over the domain grid: one (n[l], res, res) per hidden
         layer. dtype as in grid()."""
-        net, name = self._evaluator(dtype)
-        hidden = net.hidden_outputs(self._grid.points(resolution, name)[2])[:-1]
-        return [to_numpy(A).reshape(A.shape[0], resolution, resolution) for A in hidden]
+        return self._painter.neuron_grids(resolution, dtype)
 
     def grids(self, resolution: int = 100, neuron_resolution: int = 20, dtype: Optional[str] = None):
         """(grid(resolution)[2], neuron_grids(neuron_resolution)) from ONE forward pass over both
-        grids' points side by side (test mode treats columns independently): what a frame draws."""
-        net, name = self._evaluator(dtype)
-        both = self._grid.joined(resolution, neuron_resolution, name)
-        *hidden, AL = net.hidden_outputs(both)
-        k, t = resolution * resolution, neuron_resolution
-        neurons = [to_numpy(A[:, k:]).reshape(A.shape[0], t, t) for A in hidden]
-        return self._boundary(AL[:, :k], resolution), neurons
-
-    def _boundary(self, AL, resolution: int):
-        """What the boundary shows of A[L]: P(y=1), the argmax class, or ŷ, as a (res, res) array."""
-        if self.output == "softmax":
-            values = AL[1] if self.prepared.kind == "binary" else AL.argmax(axis=0)
-        else:
-            values = AL[0]
-        return to_numpy(values).reshape(resolution, resolution)
-
-    def _evaluator(self, dtype: Optional[str]) -> tuple[Network, str]:
-        """(network, its dtype name): the trained network, or its up-to-date copy in `dtype` (the
-        trained network itself when a parameter does not fit that dtype)."""
-        own = self.config.dtype
-        if dtype is None or dtype == own:
-            return self.network, own
-        check_dtype(dtype)
-        if dtype not in self._copies:
-            self._copies[dtype] = NetworkCopy(self.network, get_backend(self.backend.name, dtype), self._make_network)
-        copy = self._copies[dtype].sync()
-        return (copy, dtype) if copy is not None else (self.network, own)
+        grids' points side by side: what a frame draws. dtype as in grid()."""
+        return self._painter.grids(resolution, neuron_resolution, dtype)
 
     def result(self) -> dict:
         """The CLI's result JSON (docs/config.md, "Result JSON"), JSON-safe."""

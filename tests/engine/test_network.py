@@ -334,3 +334,27 @@ def test_gradient_check_on_the_large_pass_path(activation, output, batch_norm):
     net, X, Y, _ = make_case(activation, output, batch_norm, hidden=2)
     net._pool_min = 0
     assert gradient_check(net, X, Y, l2=0.7).difference < 1e-7
+
+
+def test_by_rows_covers_every_row_once_and_keeps_the_callers_errstate():
+    import warnings
+
+    rows = 7
+    a = np.arange(rows * parallel.MIN_SIZE, dtype=float).reshape(rows, -1)
+    out = np.zeros_like(a)
+    seen = []
+
+    def double(block, out_block):
+        seen.append(block.shape[0])
+        np.multiply(block, 2.0, out=out_block)
+
+    parallel.by_rows(double, a, out)
+    np.testing.assert_array_equal(out, 2.0 * a)
+    assert sum(seen) == rows and len(seen) == min(parallel.THREADS, rows)
+    huge = np.full((rows, parallel.MIN_SIZE), 1e300)
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a worker that ignored the errstate would warn
+        parallel.by_rows(np.multiply, huge, huge, out)
+    assert np.isinf(out).all()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        parallel.by_rows(np.multiply, huge, huge, out)

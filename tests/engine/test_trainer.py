@@ -340,3 +340,74 @@ def test_result_shape_with_batch_norm():
     assert len(r["history"]["train_cost"]) == len(r["history"]["dev_cost"]) == 5
     assert r["test"] is None and set(r["dev"]) >= {"cost", "accuracy"}
     assert r["config"]["network"]["batch_norm"] is True
+
+
+# ----------------------------------------------------------------------------- cheap reporting options
+@pytest.mark.parametrize("overrides", [
+    {"network": {"hidden": [4, 3]}, "regularization": {"keep_prob": 0.7}},  # shuffling + dropout masks
+    {"batch_size": 1000},  # batch GD: the epoch-end train cost is filled from the next forward
+])
+def test_step_without_report_trains_exactly_the_same(overrides):
+    reported, silent = Trainer(make_config(**overrides, epochs=50)), Trainer(make_config(**overrides, epochs=50))
+    for n in (1, 3, 7, 2, 11):
+        assert reported.step(n) is not None and silent.step(n, report=False) is None
+    assert reported.run_epoch() is not None and silent.run_epoch(report=False) is None
+    assert np.array_equal(reported.network.theta, silent.network.theta)
+    assert (silent.iteration, silent.epoch, silent.minibatch_cost) == \
+        (reported.iteration, reported.epoch, reported.minibatch_cost)
+    for key, values in reported.history.items():
+        assert silent.history[key] == pytest.approx(values, rel=1e-12)
+    assert silent.snapshot().to_dict() == reported.snapshot().to_dict()
+
+
+@pytest.mark.parametrize("overrides", [
+    {"network": {"hidden": [6, 4], "activation": "tanh"}},
+    {"network": {"hidden": [5], "batch_norm": True}},  # the copy needs the running statistics too
+    {"data": {"name": "reg_gauss", "n": 40}, "network": {"hidden": [5]}},
+])
+def test_float32_grids_match_float64_within_1e_5(overrides):
+    t = Trainer(make_config(**overrides, optimizer={"name": "adam", "learning_rate": 0.05}, epochs=100))
+    for _ in range(2):  # the copy follows training: it is refreshed on every call
+        t.step(40, report=False)
+        xs, ys, exact = t.grid(40)
+        xs32, ys32, fast = t.grid(40, dtype="float32")
+        assert fast.dtype == np.float32 and exact.dtype == np.float64
+        assert np.array_equal(xs, xs32) and np.array_equal(ys, ys32)
+        np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-5)
+        for a, b in zip(t.neuron_grids(10, dtype="float32"), t.neuron_grids(10), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert t.grid(40, dtype="float64")[2].dtype == np.float64
+
+
+def test_multiclass_float32_grid_and_float64_grid_of_a_float32_run():
+    t = Trainer(make_config(data={"name": "multi_blobs", "n": 60, "classes": 4}, network={"hidden": [6]}))
+    t.step(30)
+    assert np.mean(t.grid(30, dtype="float32")[2] == t.grid(30)[2]) > 0.99  # argmax: ties may flip
+    t32 = Trainer(make_config(dtype="float32", network={"hidden": [4]}))
+    t32.step(10)
+    wide = t32.grid(20, dtype="float64")[2]
+    assert wide.dtype == np.float64
+    np.testing.assert_allclose(wide, t32.grid(20)[2], rtol=1e-5, atol=1e-6)
+
+
+def test_grids_draw_boundary_and_thumbnails_in_one_pass():
+    t = Trainer(make_config(network={"hidden": [3, 2]}))
+    t.step(9)
+    forwards = []
+    hidden_outputs = t.network.hidden_outputs
+    t.network.hidden_outputs = lambda X: (forwards.append(X.shape[1]), hidden_outputs(X))[1]
+    boundary, neurons = t.grids(30, 7)
+    assert forwards == [30 * 30 + 7 * 7]
+    np.testing.assert_allclose(boundary, t.grid(30)[2], rtol=1e-12, atol=1e-15)
+    for a, b in zip(neurons, t.neuron_grids(7), strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_float32_grid_falls_back_to_float64_beyond_float32_range():
+    t = Trainer(make_config(network={"hidden": [3]}))
+    t.network.params["W1"][0, 0] = 1e39  # finite in float64, inf in float32
+    values = t.grid(10, dtype="float32")[2]
+    assert values.dtype == np.float64 and np.array_equal(values, t.grid(10)[2])
+    with pytest.raises(ValueError, match="dtype"):
+        t.grid(10, dtype="float16")

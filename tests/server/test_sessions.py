@@ -1,0 +1,169 @@
+"""Session frames without the per-step snapshot, the fast weights text, and the worker ↔ main
+transport (Outbox on the worker side, batched writes on the main side), without a server."""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from multiprocessing.connection import Connection
+
+import numpy as np
+import pytest
+
+from engine.config import TrainConfig
+from server.frames import NonFiniteFrame, encode_frame
+from server.sessions import Session, weights_json
+from server.workers import Outbox, Worker, command_bytes
+from tests.server.conftest import decode_frame
+
+CONFIG = TrainConfig.model_validate({"data": {"name": "spiral", "n": 200}, "network": {"hidden": [6, 4]},
+                                     "optimizer": {"name": "adam", "learning_rate": 0.02}, "batch_size": 16,
+                                     "epochs": 100000})
+
+
+def count_snapshots(session: Session) -> list:
+    calls = []
+    original = session.trainer.snapshot
+    session.trainer.snapshot = lambda: (calls.append(1), original())[1]
+    return calls
+
+
+# ----------------------------------------------------------------------------- weights text
+def test_weights_json_is_the_parameters_rounded_to_6_decimals():
+    session = Session(CONFIG)
+    session.step(25)
+    params = session.trainer.network.params
+    params["W1"][0, 0] = -1.23456749  # rounds to -1.234567
+    params["b3"][0, 0] = 12345.0000004  # rounds to 12345.0
+    decoded = json.loads(weights_json(params))
+    assert list(decoded) == list(params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    for name, value in params.items():
+        assert np.array(decoded[name]).shape == value.shape
+        np.testing.assert_allclose(decoded[name], np.round(value, 6), rtol=0, atol=1.0000001e-6)
+    assert decoded["W1"][0][0] == -1.234567 and decoded["b3"] == [[12345.0]]
+
+
+def test_weights_json_refuses_non_finite_values():
+    params = {"W1": np.array([[1.0, np.nan]]), "b1": np.zeros((1, 1))}
+    with pytest.raises(NonFiniteFrame):
+        weights_json(params)
+
+
+def test_encode_frame_appends_raw_json_values():
+    text = '{"W1":[[0.500000,-2.000000]]}'
+    for note in ("", "a", "ab", "abc"):  # every padding length
+        header, arrays = decode_frame(encode_frame({"type": "frame", "note": note},
+                                                   {"boundary": np.ones((2, 3))}, raw={"weights": text}))
+        assert header["weights"] == {"W1": [[0.5, -2.0]]} and header["note"] == note
+        assert np.array_equal(arrays["boundary"], np.ones((2, 3), dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- snapshots on demand
+def test_steps_compute_no_snapshot_and_frames_show_the_current_state():
+    session = Session(CONFIG)
+    calls = count_snapshots(session)
+    for _ in range(5):
+        session.step(7)
+    assert calls == []  # trained in chunks: no full-set passes
+    header, arrays = decode_frame(session.frame("running", 30))
+    assert calls == [1] and header["iteration"] == 35 == session.trainer.iteration
+    fresh = session.trainer.snapshot().to_dict()
+    assert (header["train"], header["dev"], header["minibatch_cost"]) == \
+        (fresh["train"], fresh["dev"], fresh["minibatch_cost"])
+    session.frame("running", 30)
+    assert len(calls) == 2  # the counted call above was fresh; a frame without training reuses
+    np.testing.assert_allclose(arrays["boundary"], session.trainer.grid(30)[2], rtol=1e-5, atol=1e-5)
+    assert [row[0] for row in session.history.rows] == [0, 35]  # one row per snapshot
+
+
+def test_history_keeps_rows_while_no_frame_is_drawn(monkeypatch):
+    session = Session(CONFIG)
+    monkeypatch.setattr(Session, "HISTORY_SECONDS", 0.0)
+    for _ in range(3):
+        session.step(4)
+    assert [row[0] for row in session.history.rows] == [0, 4, 8, 12]
+
+
+def test_set_and_set_weight_make_the_next_frame_recompute():
+    session = Session(CONFIG)
+    session.step(10)
+    session.frame("paused", 20)
+    session.set({"l2": 5.0})
+    header, _ = decode_frame(session.frame("paused", 20))
+    assert header["train"]["reg_cost"] > 0.0
+    session.set_weight(1, 0, 0, 3.5)
+    header, _ = decode_frame(session.frame("paused", 20))
+    assert header["weights"]["W1"][0][0] == 3.5
+    assert header["train"]["cost"] == session.trainer.snapshot().train.cost
+
+
+# ----------------------------------------------------------------------------- transport
+def test_outbox_sends_queued_messages_in_connection_framing():
+    ours, theirs = socket.socketpair()
+    outbox = Outbox(ours)
+    big = bytes(range(256)) * 1200  # 300 KB: more than a socket buffer, sent in parts
+    received, conn = [], Connection(theirs.detach())
+    reader = threading.Thread(target=lambda: received.extend(conn.recv_bytes() for _ in range(3)))
+    reader.start()
+    outbox.emit(7, b"T", b'{"type":"state"}')
+    outbox.emit(7, b"F", big)
+    outbox.emit(1 << 31, b"I", b"{}")
+    outbox.flush()
+    reader.join(timeout=10)
+    assert received == [b"\x07\x00\x00\x00T" + b'{"type":"state"}', b"\x07\x00\x00\x00F" + big,
+                        b"\x00\x00\x00\x80I{}"]
+    assert outbox.parts == []
+    conn.close()
+    ours.close()
+
+
+class ShortWrites:
+    """A socket whose sendmsg takes at most `limit` bytes per call."""
+
+    def __init__(self, limit: int):
+        self.limit, self.data = limit, bytearray()
+
+    def sendmsg(self, buffers):
+        joined = b"".join(bytes(b) for b in buffers)[:self.limit]
+        self.data += joined
+        return len(joined)
+
+
+def test_outbox_finishes_partial_sends():
+    sock = ShortWrites(limit=5)
+    outbox = Outbox(sock)
+    outbox.emit(2, b"F", b"0123456789abc")
+    outbox.emit(3, b"T", b"xyz")
+    outbox.flush()
+    assert bytes(sock.data) == (b"\x00\x00\x00\x12" + b"\x02\x00\x00\x00F0123456789abc"
+                                + b"\x00\x00\x00\x08" + b"\x03\x00\x00\x00Txyz")
+
+
+def test_messages_of_one_event_loop_turn_go_out_in_one_write():
+    class Writer:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, data):
+            self.writes.append(data)
+
+        def is_closing(self):
+            return False
+
+    async def scenario():
+        worker = Worker(0)
+        worker.writer = Writer()
+        worker.send(1, "want", {})
+        worker.send(2, "play", {})
+        worker.write(command_bytes(3, "want", {}))
+        assert worker.writer.writes == []  # not yet: at the end of this turn
+        await asyncio.sleep(0)
+        worker.send(4, "pause", {})
+        await asyncio.sleep(0)
+        return worker.writer.writes
+
+    writes = asyncio.run(scenario())
+    expected = [command_bytes(1, "want", {}) + command_bytes(2, "play", {}) + command_bytes(3, "want", {}),
+                command_bytes(4, "pause", {})]
+    assert writes == expected
