@@ -3,6 +3,7 @@ transport (Outbox on the worker side, batched writes on the main side), without 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import socket
 import threading
@@ -163,7 +164,9 @@ def test_messages_of_one_event_loop_turn_go_out_in_one_write():
         await asyncio.sleep(0)
         return worker.writer.writes
 
-    writes = asyncio.run(scenario())
+    # A fresh loop in its own thread: Playwright's sync API (e2e tests) keeps a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        writes = pool.submit(asyncio.run, scenario()).result()
     expected = [command_bytes(1, "want", {}) + command_bytes(2, "play", {}) + command_bytes(3, "want", {}),
                 command_bytes(4, "pause", {})]
     assert writes == expected
