@@ -4,8 +4,18 @@
 g / g' functions and, for a layer without batch norm, W_aug = [W | b] and [dW | db] buffers: on
 large passes the bias rides in the matmul, Z[l] = W_aug [A[l-1]; 1ᵀ] and [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ,
 which saves the passes Z += b and db = Σ_cols dZ over (n[l], m) arrays.
+
+A layer with a narrow input (at most NARROW rows in [A[l-1]; 1ᵀ], e.g. the first layer on 2-D
+points) goes further: forward computes Z[l] = W_aug A_aug and g, backward g' and [dW | db], a
+block of rows at a time (forward_block / backward_block). Each (n[l], m) array is then written
+once and re-read from cache, and each small matmul stays under OpenBLAS's threading threshold
+(M·N·K <= 2^18): threaded BLAS on such thin products mostly waits on its threads, badly so when
+another process holds a core.
 """
 from __future__ import annotations
+
+NARROW = 8        # rows of [A[l-1]; 1ᵀ] up to which a layer works block by block
+BLOCK = 1 << 15   # values of Z[l] per block: BLOCK · NARROW = 2^18
 
 
 class ForwardCache:
@@ -32,7 +42,8 @@ class Layer:
     loops only read attributes."""
 
     __slots__ = ("n", "W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
-                 "running_mean", "running_var", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug")
+                 "running_mean", "running_var", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug",
+                 "narrow")
 
     def __init__(self, l, dims, bn_layer, params, dparams, running, activation, zeros):
         self.n, self.bn = dims[l], bn_layer[l - 1]
@@ -43,11 +54,16 @@ class Layer:
         self.running_mean, self.running_var = running.get(f"mu{l}"), running.get(f"var{l}")
         self.g, self.g_back = activation.forward, activation.backward
         self.feeds_aug = l < len(dims) - 1 and not bn_layer[l]  # the next layer takes [A[l]; 1ᵀ]
+        self.narrow = not self.bn and dims[l - 1] + 1 <= NARROW
         self.Waug = self.dWaug = self.dWaug_W = self.dWaug_b = None
         if not self.bn:
-            self.Waug = zeros((dims[l], dims[l - 1] + 1))
-            # Column-major [dW | db]: BLAS fills it ~7 % faster from dZ A_augᵀ (k = m is long).
-            self.dWaug = zeros((dims[l - 1] + 1, dims[l])).T
+            shape = (dims[l], dims[l - 1] + 1)
+            self.Waug = zeros(shape)
+            # [dW | db] = dZ A_augᵀ has a long inner dimension (m). OpenBLAS splits it over its
+            # threads well when the output's second axis in column-major terms is the longer one;
+            # the other way round every thread waits at each block of m, which costs up to 25×
+            # as soon as another process holds a core. So: row-major iff n[l] >= n[l-1] + 1.
+            self.dWaug = zeros(shape) if shape[0] >= shape[1] else zeros(shape[::-1]).T
             self.dWaug_W, self.dWaug_b = self.dWaug[:, :-1], self.dWaug[:, -1:]
 
     def buffers(self, work, i, dropped, train):
@@ -66,8 +82,24 @@ class Layer:
         """dW[l] = dZ[l] A[l-1]ᵀ and db[l] = Σ_cols dZ[l] from one matmul [dW | db] = dZ A_augᵀ,
         A_aug = [A[l-1]; 1ᵀ]."""
         xp.matmul(dZ, A_aug.T, out=self.dWaug)
+        self.split_grads(xp)
+
+    def split_grads(self, xp):
+        """Copy [dW | db] into the dW[l], db[l] views of the flat gradient buffer."""
         xp.copyto(self.dW, self.dWaug_W)
         xp.copyto(self.db, self.dWaug_b)
+
+
+def forward_block(Waug_rows, Z_rows, A_aug, matmul, g):
+    """Rows of Z[l] = W_aug A_aug, then A[l] = g(Z[l]) in place (a narrow layer's forward)."""
+    matmul(Waug_rows, A_aug, out=Z_rows)
+    g(Z_rows, Z_rows)
+
+
+def backward_block(dA_rows, A_rows, dWaug_rows, A_aug, matmul, g_back):
+    """Rows of dZ[l] = dA[l] * g'(Z[l]) in place, then the same rows of [dW | db] = dZ A_augᵀ."""
+    g_back(dA_rows, A_rows)
+    matmul(dA_rows, A_aug.T, out=dWaug_rows)
 
 
 def outer(w_column, out, dz_row, multiply):

@@ -23,29 +23,33 @@ Gradients: dparams["dW1"], ["db1"], ["dgamma1"], ["dbeta1"], ...
 Regularization: L2 / L1 penalties (engine.regularization), inverted dropout on hidden layers
 (keep_probs, training only), batch normalization of every hidden layer (engine.batchnorm).
 
-Speed on large passes (m·max(n[l]) >= workspace.POOL_MIN values, NumPy backend), where the
-element-wise passes over (n[l], m) arrays cost as much as the matmuls:
-    - the bias rides in the matmul: Z[l] = [W | b] [A[l-1]; 1ᵀ] and [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ
-      (A[l] is written straight into the top rows of the next layer's [A[l]; 1ᵀ] buffer);
-    - Z/A/dA buffers are reused between calls with the same m (engine.workspace), never while a
-      caller still holds a cache or an A[l] of theirs;
+Speed on large passes (m·max(n[l]) >= LARGE_MIN values, NumPy backend), where the element-wise
+passes over (n[l], m) arrays cost as much as the matmuls:
+    - the bias rides in the matmul, Z[l] = [W | b] [A[l-1]; 1ᵀ], [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ, and
+      A[l] is written straight into the next layer's [A[l]; 1ᵀ]; a layer with a narrow input
+      (layers.NARROW) does its matmul, g, g' and [dW | db] by blocks of rows, in cache;
+    - training passes with arrays of 8 MB and more reuse their Z/A/dA buffers between calls with
+      the same m (engine.workspace), never while a caller still holds a cache or an A[l] of theirs;
     - g, g' and the outer product W[L]ᵀ dZ[L] (one output unit) run on row blocks in threads
       (engine.parallel), as BLAS runs the matmuls.
 Small passes (the playground) take the plain path: fresh arrays, Z += b, db = Σ_cols dZ.
 """
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 from engine import batchnorm
 from engine.activations import HIDDEN, OUTPUTS, make_activation
 from engine.backend import get_backend, host_rng, to_numpy
 from engine.initializers import INITS, init_weights
-from engine.layers import ForwardCache, Layer, outer
+from engine.layers import BLOCK, ForwardCache, Layer, backward_block, forward_block, outer
 from engine.losses import loss_for_output
 from engine.parallel import by_rows
 from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
-from engine.workspace import POOL_MIN, Workspace
+from engine.workspace import Workspace
+
+LARGE_MIN = 1 << 14  # m·max(n[l]) from which a pass takes the large-pass path (module docstring)
 
 
 class Network:
@@ -111,6 +115,7 @@ class Network:
         for l, W in enumerate(init_weights(init, dims, host_rng(seed), init_scale), 1):
             self.params[f"W{l}"][...] = self.be.asarray(W)
         self._w, self._dw = self.theta[: self.n_weights], self.grads[: self.n_weights]
+        self._w_starts = [self.layout[f"W{l}"][0] for l in range(1, L + 1)]
 
         # Precomputed per-layer views and function references for forward/backward.
         hidden_g, out_g = make_activation(activation, xp, leaky_slope), make_activation(output, xp)
@@ -120,12 +125,12 @@ class Network:
         # X is copied into [X; 1ᵀ] only when that copy is smaller than the Z[1] passes it saves.
         self._aug_input = not bn_layer[0] and dims[0] <= dims[1]
         numpy_backend = self.be.name == "numpy"
-        self._work = Workspace(xp, self.be.dtype, slots=1 + 3 * (L - 1), scratch_rows=dims[1:-1],
-                               pooled=numpy_backend)
-        # Passes with m·max(n[l]) >= POOL_MIN values use reused buffers, the fused bias and
-        # threads for element-wise steps (engine.parallel); CuPy has its own pool and async kernels.
-        self._pool_min = POOL_MIN if numpy_backend else float("inf")
         self._widest = max(dims)
+        self._work = Workspace(xp, self.be.dtype, slots=1 + 3 * (L - 1), scratch_rows=dims[1:-1],
+                               widest=self._widest, pooled=numpy_backend)
+        # CuPy runs every pass on the plain path: its kernels are asynchronous, it pools memory.
+        self._large_min = LARGE_MIN if numpy_backend else float("inf")
+        self._no_augs = (None,) * L  # ForwardCache.augs of a small pass: no fused bias anywhere
 
     def _view(self, buffer, name):
         start, stop, shape = self.layout[name]
@@ -162,38 +167,41 @@ class Network:
         if train and m == 0:
             raise ValueError("forward in train mode needs at least one example (m >= 1)")
         # Small passes (the playground) allocate fresh arrays: that is cheaper than the bookkeeping.
-        small = m * self._widest < self._pool_min
-        work = None if small else self._work.buffers(m)
-        inputs, acts, augs = [X], [], [None] * self.L
+        small = m * self._widest < self._large_min
+        work = None if small else self._work.buffers(m, train)
+        inputs, acts, augs = [X], [], self._no_augs if small else [None] * self.L
         masks = [None] * (self.L - 1) if probs is not None else None
         bn_cache = [None] * (self.L - 1) if self.batch_norm else None
         A = X
         if not small and self._aug_input:
             augs[0] = work.take(0, X.shape[0], ones_row=True)
             xp.copyto(augs[0][:-1], X)
+        dest = A_out = Z = Zn = None  # small passes: out=None, NumPy allocates
         for i, layer in enumerate(self._hidden):
             dropped = probs is not None and probs[i] < 1.0
-            if small:
-                dest = A_out = Z = Zn = None  # out=None: NumPy allocates
-            else:
+            if not small:
                 dest, A_out, Z, Zn = layer.buffers(work, i, dropped, train)
             if layer.bn:
                 if train:
-                    Zn = matmul(layer.W, A, out=Zn)
+                    Zn = matmul(layer.W, A, out=None if small else Zn)
                     Z, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Zn, layer.gamma, layer.beta,
-                                                                      self.bn_epsilon, out=Z)
+                                                                      self.bn_epsilon, out=None if small else Z)
                     bn_cache[i] = (Zn, inv_std)
                     if update_running:
                         batchnorm.update_running(layer.running_mean, layer.running_var, mu, var, self.bn_momentum)
                 else:
-                    Z = matmul(layer.W, A, out=Z)
+                    Z = matmul(layer.W, A, out=None if small else Z)
                     batchnorm.forward_test(xp, Z, layer.gamma, layer.beta, layer.running_mean,
                                            layer.running_var, self.bn_epsilon)
-            elif augs[i] is not None:
-                matmul(concatenate((layer.W, layer.b), axis=1, out=layer.Waug), augs[i], out=Z)
             elif small:
                 Z = matmul(layer.W, A)
                 Z += layer.b
+            elif augs[i] is not None:
+                Waug = concatenate((layer.W, layer.b), axis=1, out=layer.Waug)
+                if layer.narrow:  # Z[l] and A[l] = g(Z[l]) block by block (layers.forward_block)
+                    by_rows(forward_block, Waug, Z, shared=(augs[i], matmul, layer.g), block=BLOCK)
+                else:
+                    matmul(Waug, augs[i], out=Z)
             else:
                 matmul(layer.W, A, out=Z)
                 by_rows(xp.add, Z, layer.b, Z)
@@ -201,13 +209,14 @@ class Network:
             if small:
                 A = layer.g(Z, Z)
             else:
-                by_rows(layer.g, Z, Z)
+                if not (layer.narrow and augs[i] is not None):
+                    by_rows(layer.g, Z, Z)
                 A = Z
             acts.append(A)
             if dropped:
                 mask = dropout_mask(xp, rng if rng is not None else self._rng, A.shape, probs[i], self.be.dtype)
                 masks[i] = mask
-                A = xp.multiply(A, mask, out=A_out)
+                A = xp.multiply(A, mask, out=None if small else A_out)
             inputs.append(A)
             if not small and layer.feeds_aug:
                 augs[i + 1] = dest
@@ -242,7 +251,7 @@ class Network:
             raise ValueError(f"Y must have shape {AL.shape} (n_y, m) like A[L], got {Y.shape}")
         xp, inputs = self.be.xp, cache.inputs
         matmul, multiply = xp.matmul, xp.multiply
-        augs = cache.augs or [None] * self.L
+        augs = cache.augs or self._no_augs
         m = AL.shape[1]
         dZ = AL - Y
         dZ *= 1.0 / m
@@ -254,22 +263,29 @@ class Network:
             out.fused_grads(dZ, augs[-1], xp)
         W_next = out.W
         masks, bn_cache, acts = cache.masks, cache.bn, cache.acts
-        scratch = self._work.scratch(m) if m * self._widest >= self._pool_min else None
+        scratch = None if augs is self._no_augs else self._work.scratch(m)  # None: small pass
         for i in range(self.L - 2, -1, -1):
             layer = self._hidden[i]
             if scratch is None:  # small pass: new arrays
                 dA = matmul(W_next.T, dZ)
-            elif W_next.shape[0] == 1:  # dA = W[l+1]ᵀ dZ[l+1] is an outer product: broadcasting beats BLAS
-                dA = scratch[i]
-                by_rows(outer, W_next.T, dA, shared=(dZ, multiply))
-            else:
-                dA = matmul(W_next.T, dZ, out=scratch[i])
-            if masks is not None and masks[i] is not None:
-                dA *= masks[i]
-            if scratch is None:
+                if masks is not None and masks[i] is not None:
+                    dA *= masks[i]
                 dZ = layer.g_back(dA, acts[i])
-            else:  # dZ[l] = dA[l] * g'(Z[l]) in place
-                by_rows(layer.g_back, dA, acts[i])
+            else:
+                dA = scratch[i]
+                if W_next.shape[0] == 1:  # dA = W[l+1]ᵀ dZ[l+1] is an outer product: broadcasting beats BLAS
+                    by_rows(outer, W_next.T, dA, shared=(dZ, multiply))
+                else:
+                    matmul(W_next.T, dZ, out=dA)
+                if masks is not None and masks[i] is not None:
+                    dA *= masks[i]
+                if layer.narrow and augs[i] is not None:  # g' and [dW | db] block by block
+                    by_rows(backward_block, dA, acts[i], layer.dWaug, shared=(augs[i], matmul, layer.g_back),
+                            block=BLOCK)
+                    layer.split_grads(xp)
+                    dZ, W_next = dA, layer.W
+                    continue
+                by_rows(layer.g_back, dA, acts[i])  # dZ[l] = dA[l] * g'(Z[l]) in place
                 dZ = dA
             if layer.bn:
                 if bn_cache[i] is None:
@@ -289,9 +305,10 @@ class Network:
             l1_grad(xp, self._dw, self._w, l1, m)
         return self.grads
 
-    def cost(self, AL, Y, l2=0.0, l1=0.0):
+    def cost(self, AL, Y, l2=0.0, l1=0.0, ZL=None):
         """(data_cost, reg_cost) as floats: the loss of the output (engine.losses, from Z[L] when AL
-        is the latest forward's output, otherwise from AL clipped), and (λ2/2m)Σ‖W‖²_F + (λ1/m)Σ|w|.
+        is the latest forward's output or ZL, its Z[L], is given; otherwise from AL clipped), and
+        (λ2/2m)Σ‖W‖²_F + (λ1/m)Σ|w|.
         """
         Y = self._as_array(Y, self.layer_dims[-1], "Y")
         m = Y.shape[1]
@@ -300,7 +317,9 @@ class Network:
         if Y.shape != AL.shape:
             raise ValueError(f"Y must have shape {AL.shape} like A[L], got {Y.shape}")
         xp, last = self.be.xp, self._last_out
-        if last is not None and last[0] is AL:
+        if ZL is not None:
+            data = self.loss.from_logits(xp, ZL, Y)
+        elif last is not None and last[0] is AL:
             data = self.loss.from_logits(xp, last[1], Y)
         else:
             data = self.loss.from_output(xp, AL, Y)
@@ -339,11 +358,21 @@ class Network:
 
     def weight_norms(self):
         """‖W[l]‖_F for l = 1..L."""
-        return [float(self.be.xp.linalg.norm(layer.W)) for layer in self._layers]
+        return self._weight_norms(self.theta)
 
     def grad_norms(self):
         """‖dW[l]‖_F for l = 1..L (of the latest backward)."""
-        return [float(self.be.xp.linalg.norm(layer.dW)) for layer in self._layers]
+        return self._weight_norms(self.grads)
+
+    def _weight_norms(self, flat):
+        """√(Σ w²) over each layer's W segment of a flat buffer (all W come first): one pass for
+        every layer, where a norm per layer costs a call each (a frame reads both lists)."""
+        squares = flat[: self.n_weights] ** 2
+        if self.be.name == "numpy":
+            sums = self.be.xp.add.reduceat(squares, self._w_starts).tolist()
+        else:
+            sums = [float(squares[a:b].sum()) for a, b in zip(self._w_starts, self._w_starts[1:] + [self.n_weights])]
+        return [math.sqrt(s) for s in sums]
 
     # ------------------------------------------------------------------ parameters
     def expected_shapes(self):

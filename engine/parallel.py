@@ -5,19 +5,24 @@ derivative g', the outer product W[L]ᵀ dZ[L]) runs on one; on a 256 × 10 000 
 took a third of a training step. Ufuncs release the GIL, so row blocks of the same pass run in
 parallel on threads. Rows are independent in every hidden activation and its derivative, so the
 result is identical to the one-thread pass. Arrays under MIN_SIZE values (every playground-size
-net) run inline: handing work to a thread costs ~20 µs. Each block runs in a copy of the caller's
+net) run inline: handing work to a thread costs ~20 µs.
+
+Blocks are handed out one at a time (TASKS_PER_THREAD per thread), and the caller's thread works
+too: when another process holds the other core, the caller simply does most blocks itself
+instead of waiting for a thread that gets no CPU. Each thread runs in a copy of the caller's
 context, so np.errstate (the trainer silences overflow, a diverging run is reported instead)
-applies to the worker threads too, and errors reach the caller.
+applies to it, and an error in any block reaches the caller once no block is running any more.
 """
 from __future__ import annotations
 
 import contextvars
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
-MIN_SIZE = 1 << 18  # values (2 MB of float64) from which a pass is split over threads
-MAX_THREADS = 4     # element-wise passes are memory bound: more threads stop helping
+MIN_SIZE = 1 << 18     # values (2 MB of float64) from which a pass is split over threads
+MAX_THREADS = 4        # element-wise passes are memory bound: more threads stop helping
+TASKS_PER_THREAD = 4   # blocks per thread, so an idle thread can take over a slow one's share
 
 
 def _usable_cpus() -> int:
@@ -43,22 +48,58 @@ def _executor() -> ThreadPoolExecutor:
     return _pool
 
 
-def by_rows(fn, *arrays, shared=()):
+def by_rows(fn, *arrays, shared=(), block=0):
     """fn(*(a[r0:r1] for a in arrays), *shared) over row blocks [r0, r1) covering all rows of
     arrays[0] (every array has that many rows), on up to THREADS threads when the arrays are
-    large; for an element-wise fn writing its result in place this equals fn(*arrays, *shared)."""
-    rows = arrays[0].shape[0]
-    parts = min(THREADS, rows)
-    if parts < 2 or arrays[0].size < MIN_SIZE:
-        fn(*arrays, *shared)
+    large; for a row-wise fn writing its result in place this equals fn(*arrays, *shared).
+    block > 0: each call gets at most `block` values of arrays[0] (at least one row)."""
+    rows, size = arrays[0].shape[0], arrays[0].size
+    step = max(1, block // (size // rows)) if block and size else rows
+    tasks = min(THREADS * TASKS_PER_THREAD, rows)
+    if THREADS < 2 or tasks < 2 or size < MIN_SIZE:
+        if step >= rows:
+            fn(*arrays, *shared)
+        else:
+            _blocks(fn, arrays, shared, 0, rows, step)
         return
-    cuts = [rows * k // parts for k in range(parts + 1)]
+    job = _Job(fn, arrays, shared, [rows * k // tasks for k in range(tasks + 1)], step)
     pool = _executor()
-    futures = [pool.submit(contextvars.copy_context().run, fn, *(a[cuts[k]:cuts[k + 1]] for a in arrays), *shared)
-               for k in range(1, parts)]
-    try:
-        fn(*(a[:cuts[1]] for a in arrays), *shared)
-    finally:
-        wait(futures)  # never return (or raise) while a thread still writes into the arrays
-    for f in futures:
-        f.result()  # re-raises a worker's exception
+    for _ in range(THREADS - 1):
+        pool.submit(contextvars.copy_context().run, job.run)
+    job.run()
+    job.finished.wait()  # never return (or raise) while a thread still writes into the arrays
+    if job.error is not None:
+        raise job.error
+
+
+class _Job:
+    """Row ranges cuts[k]:cuts[k+1] of one by_rows call, taken one at a time by its threads."""
+
+    def __init__(self, fn, arrays, shared, cuts, step):
+        self.fn, self.arrays, self.shared, self.cuts, self.step = fn, arrays, shared, cuts, step
+        self.taken = self.done = 0
+        self.lock, self.finished, self.error = threading.Lock(), threading.Event(), None
+
+    def run(self) -> None:
+        tasks = len(self.cuts) - 1
+        while True:
+            with self.lock:
+                k = self.taken
+                self.taken += 1
+            if k >= tasks:  # all taken (a thread that starts late finds nothing to do)
+                return
+            try:
+                _blocks(self.fn, self.arrays, self.shared, self.cuts[k], self.cuts[k + 1], self.step)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                self.error = self.error or exc
+            with self.lock:
+                self.done += 1
+                if self.done == tasks:
+                    self.finished.set()
+
+
+def _blocks(fn, arrays, shared, start, stop, step):
+    """fn on rows [start, stop) of every array, `step` rows at a time."""
+    for r in range(start, stop, step):
+        end = min(r + step, stop)
+        fn(*(a[r:end] for a in arrays), *shared)

@@ -1,25 +1,29 @@
-"""Reusable work buffers of the network's forward and backward passes, per number of examples m.
+"""Work buffers of the network's large forward and backward passes, kept for reuse per m.
 
 Why: on a large net (256 units × 10 000 examples) every Z[l], A[l] and dA[l] is a 20 MB array, and
 allocating one costs as much as the element-wise pass that fills it (fresh pages fault on first
-write). Reusing buffers for calls with the same m removes that cost.
+write). Training calls forward/backward again and again with the same m, so those buffers are
+kept and reused.
 
 Safety: a forward pass hands out views of its buffers (the cache's A[l], `hidden_outputs`). A
 `BufferSet` is reused only when no view of any of its arrays is alive anywhere (CPython reference
 counts: NumPy views keep their base array referenced), so nothing a caller holds is ever
 overwritten. The trainer keeps one cache alive while it computes the next, so up to two sets per m
-are kept; a third caller-held set is simply not pooled. Buffers of the least recently used m are
-dropped beyond `sizes` distinct m (mini-batch, last partial batch, full-set evaluation).
-Backward's dA/dZ scratch arrays never leave `Network.backward`, so one pair per m is shared.
-Only NumPy is pooled: CuPy views do not reference their base array, and CuPy has its own pool.
-Passes under POOL_MIN values per array (m · widest layer; every playground-size net) allocate
-fresh arrays instead: NumPy's small allocations are cheaper than this bookkeeping.
+are kept; a third caller-held set is simply not kept.
+
+Memory: only train-mode passes with at least POOL_MIN values per array (m · widest layer, 8 MB
+of float64) keep their buffers, for the `sizes` most recent m (the mini-batch and the last,
+partial one); what they keep is the memory one training step needs anyway. Smaller passes, test
+mode (predictions, grids) and CuPy (its views do not reference their base array, and it has a
+memory pool of its own) get fresh arrays on every call, so many small networks (the server's
+sessions) keep nothing. Backward's dA/dZ scratch arrays never leave `Network.backward`: one pair
+per kept m.
 """
 from __future__ import annotations
 
 import sys
 
-POOL_MIN = 1 << 14
+POOL_MIN = 1 << 20
 _getrefcount = sys.getrefcount
 
 
@@ -52,18 +56,19 @@ class BufferSet:
 
 
 class Workspace:
-    """Pools of BufferSets and backward scratch arrays, keyed by m (see the module docstring)."""
+    """BufferSets and backward scratch arrays, kept per m for large passes (module docstring)."""
 
-    def __init__(self, xp, dtype, slots: int, scratch_rows: list, pooled: bool, sizes: int = 3,
-                 sets_per_size: int = 2):
+    def __init__(self, xp, dtype, slots: int, scratch_rows: list, widest: int, pooled: bool,
+                 sizes: int = 2, sets_per_size: int = 2):
         self.xp, self.dtype, self.slots, self.scratch_rows = xp, dtype, slots, scratch_rows
-        self.pooled, self.sizes, self.sets_per_size = pooled, sizes, sets_per_size
+        self.pool_min = POOL_MIN if pooled else float("inf")  # values per array (m · widest)
+        self.widest, self.sizes, self.sets_per_size = widest, sizes, sets_per_size
         self._sets = {}     # m -> [BufferSet], least recently used m first
-        self._scratch = {}  # m -> (flat0, flat1)
+        self._scratch = {}  # m -> scratch views
 
-    def buffers(self, m: int) -> BufferSet:
+    def buffers(self, m: int, train: bool) -> BufferSet:
         """A BufferSet for m examples that nothing outside it references."""
-        if not self.pooled:
+        if not train or m * self.widest < self.pool_min:
             return BufferSet(self.xp, self.dtype, m, self.slots)
         sets = self._recent(self._sets, m, list)
         for s in sets:
@@ -77,13 +82,15 @@ class Workspace:
     def scratch(self, m: int) -> list:
         """(scratch_rows[i], m) arrays private to backward, one per hidden layer i; consecutive
         layers use different memory so that dA[l-1] = W[l]ᵀ dZ[l] never overwrites dZ[l]."""
-        views = self._recent(self._scratch, m, None) if self.pooled else None
+        keep = m * self.widest >= self.pool_min
+        views = self._recent(self._scratch, m, None) if keep else None
         if views is None:
             size = max(self.scratch_rows, default=0) * m
             pair = (self.xp.empty(size, dtype=self.dtype), self.xp.empty(size, dtype=self.dtype))
             views = [pair[i & 1][: n * m].reshape(n, m) for i, n in enumerate(self.scratch_rows)]
-            if self.pooled:
+            if keep:
                 self._scratch[m] = views
+                self._recent(self._scratch, m, None)
         return views
 
     def _recent(self, pool: dict, m: int, make):

@@ -287,7 +287,7 @@ def test_gradient_check_when_the_input_is_wider_than_the_first_layer():
 @pytest.mark.parametrize("batch_norm, keep_probs", [(False, None), (False, 0.6), (True, None), (True, 0.6)])
 def test_a_kept_cache_or_hidden_output_is_never_overwritten(batch_norm, keep_probs):
     net = Network([2, 5, 4, 1], activation="relu", batch_norm=batch_norm, seed=1)
-    net._pool_min = 0  # the large-pass path (reused buffers) at this small size
+    net._large_min = net._work.pool_min = 0  # the large-pass path, buffers kept, at this small size
     rng = np.random.default_rng(0)
     X1, X2, Y = rng.standard_normal((2, 9)), rng.standard_normal((2, 9)), np.ones((1, 9))
     AL1, c1 = net.forward(X1, train=True, keep_probs=keep_probs, rng=np.random.default_rng(1),
@@ -312,7 +312,8 @@ def test_work_buffers_are_reused_once_nothing_refers_to_them():
     import weakref
 
     net = Network([2, 6, 6, 1], seed=0)
-    X, Y = np.random.default_rng(0).standard_normal((2, 3000)), np.ones((1, 3000))  # 6·3000 ≥ POOL_MIN
+    net._large_min = net._work.pool_min = 0  # buffers kept at this small size
+    X, Y = np.random.default_rng(0).standard_normal((2, 12)), np.ones((1, 12))
     AL, cache = net.forward(X, train=True)
     net.backward(cache, Y)
     buffer = weakref.ref(cache.inputs[1].base)
@@ -332,7 +333,7 @@ def test_gradient_check_on_the_large_pass_path(activation, output, batch_norm):
     from tests.engine.test_gradients import make_case
 
     net, X, Y, _ = make_case(activation, output, batch_norm, hidden=2)
-    net._pool_min = 0
+    net._large_min = net._work.pool_min = 0
     assert gradient_check(net, X, Y, l2=0.7).difference < 1e-7
 
 
@@ -345,12 +346,12 @@ def test_by_rows_covers_every_row_once_and_keeps_the_callers_errstate():
     seen = []
 
     def double(block, out_block):
-        seen.append(block.shape[0])
+        seen.extend(block[:, 0] // parallel.MIN_SIZE)  # the row numbers of this block
         np.multiply(block, 2.0, out=out_block)
 
     parallel.by_rows(double, a, out)
     np.testing.assert_array_equal(out, 2.0 * a)
-    assert sum(seen) == rows and len(seen) == min(parallel.THREADS, rows)
+    assert sorted(seen) == list(range(rows))
     huge = np.full((rows, parallel.MIN_SIZE), 1e300)
     with np.errstate(over="ignore"), warnings.catch_warnings():
         warnings.simplefilter("error")  # a worker that ignored the errstate would warn
@@ -358,3 +359,52 @@ def test_by_rows_covers_every_row_once_and_keeps_the_callers_errstate():
     assert np.isinf(out).all()
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         parallel.by_rows(np.multiply, huge, huge, out)
+
+
+def test_only_large_training_passes_keep_their_buffers():
+    import gc
+    import weakref
+
+    def kept(net, X, train):
+        AL, cache = net.forward(X, train=train)
+        buffer = weakref.ref(cache.inputs[1].base)
+        del AL, cache
+        gc.collect()
+        return buffer() is not None
+
+    rng = np.random.default_rng(0)
+    server_size = Network([2, 16, 16, 16, 1])         # 16 · 2000: large-pass path, nothing kept
+    assert not kept(server_size, rng.standard_normal((2, 2000)), train=True)
+    big = Network([2, 300, 1])                        # 300 · 4000 ≥ POOL_MIN
+    X = rng.standard_normal((2, 4000))
+    assert not kept(big, X, train=False)              # predictions keep nothing
+    assert kept(big, X, train=True)
+
+
+def test_by_rows_does_the_work_itself_when_the_threads_are_busy():
+    import threading
+    import time
+
+    gate = threading.Event()
+    pool = parallel._executor()
+    for _ in range(parallel.THREADS - 1):
+        pool.submit(gate.wait, 30)  # every worker thread held (like a core taken by another process)
+    try:
+        a = np.ones((64, parallel.MIN_SIZE // 16))
+        start = time.monotonic()
+        parallel.by_rows(np.multiply, a, 3.0 * np.ones((64, 1)), a)
+        assert time.monotonic() - start < 10  # did not wait for the held threads
+        np.testing.assert_array_equal(a, 3.0)
+    finally:
+        gate.set()
+
+
+def test_cost_from_given_logits_is_exact_where_the_output_saturates():
+    # sigmoid output, z = 40, y = 0: BCE = -log(1 - σ(40)) = 40 + log(1 + e^-40) ≈ 40, while
+    # σ(40) rounds to 1 in float64 and a cost from ŷ could only be clipped.
+    net = Network([1, 1], activation="tanh", output="sigmoid")
+    ZL = np.array([[40.0, 0.0]])
+    AL = 1.0 / (1.0 + np.exp(-ZL))
+    data, reg = net.cost(AL, np.array([[0.0, 1.0]]), ZL=ZL)
+    assert data == pytest.approx((40.0 + math.log(1 + math.exp(-40.0)) + math.log(2.0)) / 2, rel=1e-12)
+    assert reg == 0.0

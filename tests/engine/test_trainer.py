@@ -272,6 +272,34 @@ def test_snapshot_costs_and_accuracy_by_hand():
     assert t.snapshot().train.reg_cost == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"network": {"hidden": [6, 4], "batch_norm": True}},
+    {"data": {"name": "multi_blobs", "classes": 3}},
+])
+def test_snapshot_metrics_of_the_joined_pass_equal_each_set_on_its_own(overrides):
+    """One forward over [train | dev | test] gives every set the same metrics as its own pass,
+    costs included where the output saturates (they come from Z[L], not from a clipped ŷ)."""
+    base = {"data": {"n": 60, "split": [0.5, 0.3, 0.2]}, "batch_size": 8}
+    for key, value in overrides.items():
+        base[key] = {**base.get(key, {}), **value}
+    t = Trainer(make_config(**base))
+    t.step(12)
+    t.network.theta[: t.network.n_weights] *= 40.0  # saturated outputs: ŷ rounds to 0 or 1
+    snap = t.snapshot()
+    for name in ("train", "dev", "test"):
+        alone = t._metrics(name)
+        joined = getattr(snap, name)
+        assert joined.cost == pytest.approx(alone.cost, rel=1e-12)
+        assert joined.data_cost == pytest.approx(alone.data_cost, rel=1e-12)
+        assert joined.accuracy == alone.accuracy
+
+
+def test_snapshot_of_an_empty_set_is_none():
+    snap = Trainer(make_config(data={"split": [0.8, 0.2, 0.0]})).snapshot()
+    assert snap.test is None and snap.dev is not None
+
+
 def test_snapshot_is_test_mode_and_json_safe():
     t = Trainer(make_config(network={"hidden": [8, 4]}, regularization={"keep_prob": 0.5},
                             data={"split": [0.6, 0.2, 0.2], "n": 50}))
