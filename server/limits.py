@@ -14,8 +14,8 @@ MAX_NEURONS = 16            # units per hidden layer
 MAX_POINTS = 2_000          # generated points (data.n)
 MAX_INPUTS = 16             # network inputs (features or CSV columns)
 MIN_RESOLUTION, MAX_RESOLUTION = 10, 200
-DEFAULT_RESOLUTION = 100    # decision-boundary grid, res × res float32
-NEURON_RESOLUTION = 20      # per-neuron thumbnails, t × t float32
+DEFAULT_RESOLUTION = 100    # decision-boundary grid, res × res (uint8 on the wire)
+NEURON_RESOLUTION = 20      # per-neuron thumbnails, t × t (uint8 on the wire)
 
 # Training speed and frames.
 MAX_FPS = 60

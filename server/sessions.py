@@ -204,7 +204,7 @@ class Session:
         }
         arrays = {}
         if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
-            # float32 copy of the network (engine.grids.NetworkCopy): frames carry float32 anyway,
+            # float32 copy of the network (engine.grids.NetworkCopy): frames carry 256 levels anyway,
             # and a float32 pass over the grid costs several times less than a float64 one.
             t = limits.NEURON_RESOLUTION
             arrays["boundary"], hidden = self.trainer.grids(resolution, t, dtype="float32")

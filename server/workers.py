@@ -34,6 +34,12 @@ _HEAD = struct.Struct("<IB")
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
 _INFO_IDS = 1 << 31
+# glibc malloc serves blocks >= 128 KiB with fresh mmap pages and hands freed heap tops back to the
+# system: every frame's grid pass (float32 arrays of ~330 KB) then page-faults its memory anew,
+# which more than doubled its cost. Workers keep such blocks on the heap for reuse instead
+# (ignored by other C libraries). Worst case: a worker keeps up to MALLOC_TRIM_THRESHOLD_ of freed
+# memory beyond what its sessions hold.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
 
 
 class Sink(Protocol):
@@ -123,6 +129,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.workers", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], cwd=str(Path(__file__).resolve().parent.parent),
+            env={**os.environ, **MALLOC_ENV},
         )
         theirs.close()
         self.started = time.monotonic()

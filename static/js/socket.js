@@ -5,7 +5,8 @@ const MAGIC = 'NNPF';
 const MAX_PER_SECOND = 50;
 const decoder = new TextDecoder();
 
-/** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}}. */
+/** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}}. Arrays travel as
+ * uint8 per image (docs/protocol.md): value = lo + q (hi - lo) / 255, lo and hi per image. */
 export function decodeFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
@@ -15,9 +16,18 @@ export function decodeFrame(buffer) {
   const payload = (8 + headerLength + 3) & ~3; // zero padding to a multiple of 4
   const arrays = {};
   for (const [name, spec] of Object.entries(header.arrays || {})) {
-    if (spec.dtype !== 'float32') throw new Error(`frame array ${name}: unsupported dtype ${spec.dtype}`);
+    if (spec.dtype !== 'uint8') throw new Error(`frame array ${name}: unsupported dtype ${spec.dtype}`);
     const length = spec.shape.reduce((a, b) => a * b, 1);
-    arrays[name] = { data: new Float32Array(buffer, payload + spec.offset, length), shape: spec.shape };
+    const q = new Uint8Array(buffer, payload + spec.offset, length);
+    const data = new Float32Array(length);
+    const images = spec.lo.length;
+    const size = images ? length / images : 0;
+    for (let k = 0; k < images; k++) {
+      const lo = spec.lo[k];
+      const step = (spec.hi[k] - lo) / 255;
+      for (let i = k * size, end = i + size; i < end; i++) data[i] = lo + q[i] * step;
+    }
+    arrays[name] = { data, shape: spec.shape };
   }
   return { header, arrays };
 }

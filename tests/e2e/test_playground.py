@@ -152,12 +152,14 @@ def test_presenter_mode_scales_up_and_hides_secondary_controls(page, server_url,
 
 
 def test_frame_decoding_matches_the_server_encoder(page, server_url):
-    """socket.js decodes what server/frames.py encodes: header, padding, float32 views."""
+    """socket.js decodes what server/frames.py encodes: header, padding, uint8 images with their
+    own [lo, hi] (the same values as the decoder the server tests use, written from the docs)."""
     import base64
 
     import numpy as np
 
     from server.frames import encode_frame
+    from tests.server.conftest import decode_frame
 
     page.goto(f"{server_url}/static/js/socket.js")  # same origin, no app running
     for pad in ("", "x", "xy", "xyz"):  # every header length mod 4
@@ -172,8 +174,11 @@ def test_frame_decoding_matches_the_server_encoder(page, server_url):
         }""", base64.b64encode(frame).decode())
         assert decoded["header"]["iteration"] == 7 and decoded["header"]["note"] == pad
         assert decoded["shape"] == [3, 4]
-        assert np.allclose(decoded["boundary"], boundary.ravel())
-        assert np.allclose(decoded["neurons"], neurons.ravel())
+        _, expected = decode_frame(frame)
+        np.testing.assert_allclose(decoded["boundary"], expected["boundary"].ravel(), rtol=1e-6)
+        np.testing.assert_allclose(decoded["neurons"], expected["neurons"].ravel(), rtol=1e-6)
+        np.testing.assert_allclose(decoded["boundary"], boundary.ravel(), atol=(11 / 7) / 510 + 1e-6)
+        assert decoded["neurons"] == [0, -1, -2, -3, -4, -5, -6, -7]  # levels hit exactly
 
 
 def test_state_schema_maps_to_the_server_config_and_back(page, server_url):

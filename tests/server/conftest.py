@@ -28,7 +28,8 @@ def free_port() -> int:
 
 
 def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    """Binary frame → (header, {name: float32 array}) following docs/protocol.md."""
+    """Binary frame → (header, {name: float32 array}) following docs/protocol.md: each image of a
+    uint8 array decodes to lo + q (hi - lo) / 255."""
     assert data[:4] == b"NNPF", "bad magic"
     (length,) = struct.unpack("<I", data[4:8])
     header = json.loads(data[8:8 + length].decode("utf-8"))
@@ -37,10 +38,16 @@ def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     assert set(data[8 + length:start]) <= {0}
     arrays = {}
     for name, meta in header["arrays"].items():
-        assert meta["dtype"] == "float32" and meta["offset"] % 4 == 0
-        count = int(np.prod(meta["shape"]))
-        arr = np.frombuffer(data, dtype="<f4", count=count, offset=start + meta["offset"])
-        arrays[name] = arr.reshape(meta["shape"])
+        assert meta["dtype"] == "uint8"
+        shape = meta["shape"]
+        count = int(np.prod(shape))
+        q = np.frombuffer(data, dtype=np.uint8, count=count, offset=start + meta["offset"])
+        images = len(meta["lo"])
+        assert images == (shape[0] if len(shape) == 3 else 1) and len(meta["hi"]) == images
+        lo = np.array(meta["lo"], dtype=np.float32).reshape(images, 1)
+        hi = np.array(meta["hi"], dtype=np.float32).reshape(images, 1)
+        values = lo + q.reshape(images, -1).astype(np.float32) * ((hi - lo) / 255) if count else q.astype(np.float32)
+        arrays[name] = values.reshape(shape)
     return header, arrays
 
 

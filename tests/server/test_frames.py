@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from server.frames import NonFiniteFrame, encode_frame, frame_header
+from server.frames import NonFiniteFrame, encode_frame, frame_header, quantize
 from tests.server.conftest import decode_frame
 
 
@@ -18,14 +18,32 @@ def test_round_trip_and_alignment(header_text):
     data = encode_frame({"type": "frame", "seq": 3, "note": header_text}, {"boundary": boundary, "neurons": neurons})
     (length,) = struct.unpack("<I", data[4:8])
     payload = 8 + length + (-(8 + length) % 4)
-    assert payload % 4 == 0 and len(data) == payload + 4 * (12 + 50)
+    assert payload % 4 == 0 and len(data) == payload + 12 + 50  # one byte per value
     header, arrays = decode_frame(data)
     assert header["seq"] == 3 and header["note"] == header_text
-    assert header["arrays"]["boundary"] == {"offset": 0, "shape": [3, 4], "dtype": "float32"}
-    assert header["arrays"]["neurons"]["offset"] == 48
-    assert np.array_equal(arrays["boundary"], boundary.astype(np.float32))
-    assert np.array_equal(arrays["neurons"], neurons.astype(np.float32))
+    assert header["arrays"]["boundary"] == {"offset": 0, "shape": [3, 4], "dtype": "uint8", "lo": [0.0], "hi": [1.0]}
+    # one [lo, hi] per neuron image: -7.5..16.5 and 17.5..41.5
+    assert header["arrays"]["neurons"] == {"offset": 12, "shape": [2, 5, 5], "dtype": "uint8",
+                                           "lo": [-7.5, 17.5], "hi": [16.5, 41.5]}
     assert frame_header(data) == header
+    # decoded values are within half a level, (hi - lo)/510, of the originals
+    np.testing.assert_allclose(arrays["boundary"], boundary, atol=1 / 510 + 1e-6, rtol=0)
+    np.testing.assert_allclose(arrays["neurons"], neurons, atol=24 / 510 + 1e-5, rtol=0)
+    assert np.abs(arrays["boundary"] - boundary).max() > 1e-4  # quantized, not float32
+
+
+def test_quantization_levels_are_hand_checked():
+    q, lo, hi = quantize(np.array([[-1.0, 0.0, 0.5, 1.0]]))
+    # 255 (v + 1) / 2 rounded: 0, 127.5 → 128, 191.25 → 191, 255
+    assert q.tolist() == [[0, 128, 191, 255]] and lo == [-1.0] and hi == [1.0]
+
+
+def test_constant_image_and_class_indices_are_exact():
+    header, arrays = decode_frame(encode_frame({"type": "frame"}, {
+        "flat": np.full((2, 2), 0.25), "classes": np.array([[0, 2], [5, 1]])}))
+    assert np.array_equal(arrays["flat"], np.full((2, 2), 0.25, dtype=np.float32))
+    assert header["arrays"]["classes"]["lo"] == [0] and header["arrays"]["classes"]["hi"] == [255]
+    assert np.array_equal(arrays["classes"], [[0, 2], [5, 1]])
 
 
 def test_empty_array_is_allowed():
