@@ -23,7 +23,7 @@ class NonFiniteFrame(ValueError):
 
 def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
     """(q, lo, hi): q = round(255 (v - lo) / (hi - lo)) as uint8, lo and hi the min and max of each
-    image (a 2-D array is one image, a 3-D array a stack along axis 0; sent rounded to 7 decimals),
+    image (a 2-D array is one image, a 3-D array a stack along axis 0),
     so v ≈ lo + q (hi - lo)/255 within (hi - lo)/510. Integer arrays (class indices 0..255) get
     lo = 0, hi = 255: exact."""
     count = values.shape[0] if values.ndim == 3 else 1
@@ -46,7 +46,7 @@ def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
         shifts.append(0.5 - a * scale)  # (v - lo) scale + 0.5: the cast below truncates, so this rounds
     q = flat * np.array(scales, dtype=np.float32)[:, None]
     q += np.array(shifts, dtype=np.float32)[:, None]
-    return q.astype(np.uint8).reshape(values.shape), [round(a, 7) for a in lo], [round(b, 7) for b in hi]
+    return q.astype(np.uint8).reshape(values.shape), lo, hi
 
 
 def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str] | None = None) -> bytes:
