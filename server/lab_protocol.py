@@ -8,15 +8,14 @@ so the lab accepts exactly the ranges the engine does.
 """
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import OptimizerConfig, ScheduleConfig
 from engine.surfaces import SurfaceConfig
 from server.limits import MAX_FPS, MAX_MESSAGE_BYTES, MAX_STEPS_PER_FRAME
-from server.protocol import ProtocolError, validation_problem
+from server.protocol import MessageParser, by_type, validation_problem
 
 MAX_OPTIMIZERS = 6
 MAX_PATH_STEPS = 20_000            # a path stops ("stopped") after this many updates
@@ -137,31 +136,13 @@ class Speed(_LabMessage):
         return self
 
 
-LAB_MESSAGES: dict[str, type[_LabMessage]] = {
-    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (Configure, StartPoint, Set, Play, Pause, Reset, Step, Speed)
-}
-LabMessage = Annotated[Union[tuple(LAB_MESSAGES.values())], Field(discriminator="type")]
-_ADAPTER: TypeAdapter = TypeAdapter(LabMessage)
+LAB_MESSAGES = by_type(Configure, StartPoint, Set, Play, Pause, Reset, Step, Speed)
+_PARSER = MessageParser(LAB_MESSAGES, noun="lab message", envelope_field="message", max_bytes=MAX_MESSAGE_BYTES)
 
 
 def parse_lab_message(text: Union[str, bytes]) -> _LabMessage:
     """Validate one JSON text message; raise ProtocolError naming the field and its allowed range."""
-    if len(text) > MAX_MESSAGE_BYTES:
-        raise ProtocolError("message", f"too large: at most {MAX_MESSAGE_BYTES} bytes (got {len(text)})")
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ProtocolError("message", f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("message", "a message must be a JSON object with a 'type'")
-    kind = data.get("type")
-    if kind not in LAB_MESSAGES:
-        raise ProtocolError("type", f"unknown lab message type {kind!r}: allowed " + ", ".join(LAB_MESSAGES))
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as err:
-        raise validation_problem(err, LAB_MESSAGES[kind], request_type=kind) from None
+    return _PARSER(text)
 
 
 # --- HTTP queries -------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 `parse_client_message(text)` returns a validated message or raises `ProtocolError(field, message)`
 whose message names the allowed range, read from the models' JSON schema so it never drifts from
-the validation itself.
+the validation itself. `MessageParser` does this for any {type: model} table; the optimizer lab
+(server/lab_protocol.py) uses it with its own messages.
 """
 from __future__ import annotations
 
@@ -142,30 +143,55 @@ class SetWeight(_Message):
     value: float = Field(ge=-limits.MAX_EDITED_WEIGHT, le=limits.MAX_EDITED_WEIGHT)
 
 
-MESSAGE_MODELS: dict[str, type[_Message]] = {
-    m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save,
-              SetWeight)
-}
-ClientMessage = Annotated[Union[tuple(MESSAGE_MODELS.values())], Field(discriminator="type")]
-_ADAPTER: TypeAdapter = TypeAdapter(ClientMessage)
+# --- parsing: one JSON text message against a table of message models --------------------------
+
+def by_type(*models: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """{tag: model} for models whose `type` field is a single Literal tag."""
+    return {m.model_fields["type"].annotation.__args__[0]: m for m in models}  # type: ignore[union-attr]
+
+
+class MessageParser:
+    """Validates JSON text messages as one of `models` (a discriminated union on `type`).
+
+    Every problem raises ProtocolError: about the message as a whole (too large, not JSON, not an
+    object) with field `envelope_field`; an unknown type with field 'type', worded "unknown {noun}
+    type"; anything else naming the field and its allowed range (validation_problem).
+    `max_bytes` None = no size check here (the caller checks it).
+    """
+
+    def __init__(self, models: dict[str, type[BaseModel]], *, noun: str = "message", envelope_field: str = "",
+                 max_bytes: Optional[int] = None):
+        self.models, self.noun, self.envelope_field, self.max_bytes = models, noun, envelope_field, max_bytes
+        self._adapter: TypeAdapter = TypeAdapter(
+            Annotated[Union[tuple(models.values())], Field(discriminator="type")])
+
+    def __call__(self, text: Union[str, bytes]) -> BaseModel:
+        size = len(text.encode() if isinstance(text, str) else text)  # bytes, as the socket counts
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise ProtocolError(self.envelope_field, f"too large: at most {self.max_bytes} bytes (got {size})")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ProtocolError(self.envelope_field, f"not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProtocolError(self.envelope_field, "a message must be a JSON object with a 'type'")
+        kind = data.get("type")
+        if not isinstance(kind, str) or kind not in self.models:
+            raise ProtocolError("type", f"unknown {self.noun} type {kind!r}: allowed " + ", ".join(self.models))
+        try:
+            return self._adapter.validate_python(data)
+        except ValidationError as err:
+            raise validation_problem(err, self.models[kind], request_type=kind) from None
+
+
+MESSAGE_MODELS = by_type(Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save,
+                         SetWeight)
+_PARSER = MessageParser(MESSAGE_MODELS)
 
 
 def parse_client_message(text: str) -> _Message:
     """Validate one JSON text message; raise ProtocolError naming the field and its allowed range."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ProtocolError("", f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProtocolError("", "a message must be a JSON object with a 'type'")
-    kind = data.get("type")
-    if kind not in MESSAGE_MODELS:
-        raise ProtocolError("type", f"unknown message type {kind!r}: allowed " + ", ".join(MESSAGE_MODELS))
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as err:
-        raise validation_problem(err, MESSAGE_MODELS[kind], request_type=kind) from None
+    return _PARSER(text)
 
 
 # --- error messages that name the allowed range ------------------------------------------------

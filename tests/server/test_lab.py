@@ -201,6 +201,10 @@ def test_validation_errors_name_the_field_and_range_and_keep_the_connection(lab_
         assert "binary" in recv_until(ws, lambda m: m["type"] == "error")[-1]["message"]
         ws.send_text(json.dumps({"type": "pause", "pad": "x" * 70_000}))
         assert "at most 65536 bytes" in recv_until(ws, lambda m: m["type"] == "error")[-1]["message"]
+        ws.send_text(json.dumps({"type": "pause", "pad": "é" * 40_000}, ensure_ascii=False))  # 80 kB in 40 000 characters
+        assert "at most 65536 bytes" in recv_until(ws, lambda m: m["type"] == "error")[-1]["message"]
+        ws.send_json({"type": {"a": 1}})
+        assert recv_until(ws, lambda m: m["type"] == "error")[-1]["field"] == "type"
         # still open, state kept: the earlier race steps on
         ws.send_json({"type": "step", "n": 1})
         frame = recv_until(ws, lambda m: m["type"] == "frame")[-1]

@@ -22,6 +22,7 @@ def error_for(client, message) -> dict:
 
 @pytest.mark.parametrize("message, field, words", [
     ({"type": "jump"}, "type", ["unknown message type", "configure", "predict_grid"]),
+    ({"type": ["play"]}, "type", ["unknown message type", "configure"]),  # not a string: no crash
     ({"type": "predict_grid"}, "resolution", ["required", "10 ≤ resolution ≤ 200"]),
     ({"type": "step", "n": 20000}, "n", ["1 ≤ n ≤ 10000", "20000"]),
     ({"type": "step", "epochs": 0}, "epochs", ["1 ≤ epochs ≤ 100"]),
