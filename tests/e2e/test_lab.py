@@ -2,67 +2,12 @@
 elongated bowl, a learning rate changes live, normalizing the logistic inputs redraws the
 contours. Screenshots go to test-artifacts/ (look at them)."""
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
-import pytest
+from tests.e2e.helpers import TIMEOUT
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # κ = 50 and a tight tolerance keep the race going for several seconds at 1 step per frame
 RACE = ("#surface=quadratic&condition=50&rotation=30&tol=1e-8&speed=1"
         "&opt=gd,lr:0.035&opt=momentum,lr:0.035,b:0.9&opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def lab_url(tmp_path_factory):
-    """`python -m server` on a free port (the real app, which includes the lab router)."""
-    port = _free_port()
-    db = tmp_path_factory.mktemp("lab") / "runs.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), "--db", str(db), "--workers", "1"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: {process.stdout.read()}")
-        time.sleep(0.1)
-    yield base + "/lab"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def points(page) -> dict:
@@ -79,15 +24,10 @@ def contour(page) -> dict:
     }""")
 
 
-def test_three_optimizers_race_live_lr_and_normalization(lab_url, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    problems = []
-    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-    page.goto(lab_url + RACE)
+def test_three_optimizers_race_live_lr_and_normalization(page, server_url, artifacts):
+    page.goto(server_url + "/lab" + RACE)
 
-    page.wait_for_selector("#race-plot .contourlayer path", timeout=15_000)
+    page.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
     page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 3")
     assert page.inner_text("#status") == "Ready"
     assert page.get_attribute("#back-link", "href") == "/"
@@ -95,7 +35,7 @@ def test_three_optimizers_race_live_lr_and_normalization(lab_url, browser):
     # start: three paths grow, each in its own colour
     page.click("#play")
     page.wait_for_function("""() => { const p = JSON.parse(document.getElementById('race-plot').dataset.points || '{}');
-        return Object.keys(p).length === 3 && Object.values(p).every((n) => n > 15); }""", timeout=15_000)
+        return Object.keys(p).length === 3 && Object.values(p).every((n) => n > 15); }""", timeout=TIMEOUT)
     first = points(page)
     page.wait_for_timeout(600)
     later = points(page)
@@ -113,7 +53,7 @@ def test_three_optimizers_race_live_lr_and_normalization(lab_url, browser):
     after = points(page)["o1"]
     assert after > before, "the path restarted or stopped after a live learning-rate change"
     assert "lr:0.02" in page.evaluate("location.hash")
-    page.screenshot(path=str(ARTIFACTS / "lab-1280x720.png"))
+    page.screenshot(path=str(artifacts / "lab-1280x720.png"))
 
     # the logistic model, raw inputs, then normalized: the contour grid is redrawn
     page.click("#surface-logistic")
@@ -128,20 +68,17 @@ def test_three_optimizers_race_live_lr_and_normalization(lab_url, browser):
     assert (raw["x1"] - raw["x0"]) < 0.05 < 2 < (norm["x1"] - norm["x0"])  # w₁ range: ~0.02 raw, ~5 normalized
     assert "surface=logistic" in page.evaluate("location.hash") and "normalized=1" in page.evaluate("location.hash")
     page.wait_for_function("""() => { const p = JSON.parse(document.getElementById('race-plot').dataset.points || '{}');
-        return Object.values(p).length === 3 && Object.values(p).every((n) => n > 10); }""", timeout=15_000)
-    page.screenshot(path=str(ARTIFACTS / "lab-logistic-normalized.png"))
-    assert not problems, problems
-    page.close()
+        return Object.values(p).length === 3 && Object.values(p).every((n) => n > 10); }""", timeout=TIMEOUT)
+    page.screenshot(path=str(artifacts / "lab-logistic-normalized.png"))
+    assert page.console_errors == []
 
 
-def test_lab_at_1920x1080_with_previews(lab_url, browser):
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    problems = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(lab_url + RACE.replace("speed=1", "speed=5"))
-    page.wait_for_selector("#race-plot .contourlayer path", timeout=15_000)
+def test_lab_at_1920x1080_with_previews(page, server_url, artifacts):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(server_url + "/lab" + RACE.replace("speed=1", "speed=5"))
+    page.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
     page.click("#play")
-    page.wait_for_function("Object.values(JSON.parse(document.getElementById('race-plot').dataset.points || '{}')).some((n) => n > 100)", timeout=15_000)
+    page.wait_for_function("Object.values(JSON.parse(document.getElementById('race-plot').dataset.points || '{}')).some((n) => n > 100)", timeout=TIMEOUT)
     # the learning-rate decay preview plots every schedule; the EWMA explorer one curve per β
     page.wait_for_function("document.getElementById('schedule-plot').data && document.getElementById('schedule-plot').data.length === 4")
     page.wait_for_function("document.getElementById('ewma-plot').data && document.getElementById('ewma-plot').data.length === 7")
@@ -155,7 +92,6 @@ def test_lab_at_1920x1080_with_previews(lab_url, browser):
     page.wait_for_function("Object.keys(JSON.parse(document.getElementById('race-plot').dataset.points || '{}')).length === 4")
     if page.inner_text("#status") != "Racing":  # the first race may have finished before the add
         page.click("#play")
-    page.wait_for_function("Object.values(JSON.parse(document.getElementById('race-plot').dataset.points)).every((n) => n > 60)", timeout=15_000)
-    page.screenshot(path=str(ARTIFACTS / "lab-1920x1080.png"), full_page=True)
-    assert not problems, problems
-    page.close()
+    page.wait_for_function("Object.values(JSON.parse(document.getElementById('race-plot').dataset.points)).every((n) => n > 60)", timeout=TIMEOUT)
+    page.screenshot(path=str(artifacts / "lab-1920x1080.png"), full_page=True)
+    assert page.console_errors == []
