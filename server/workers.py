@@ -29,7 +29,6 @@ from typing import Any, Optional, Protocol
 from server.scheduler import FRAME, INFO, SAVE, TEXT, Scheduler
 
 log = logging.getLogger("nn_playground.workers")
-WORKER_NICE = 5  # training yields the CPU to the relaying event loop under load
 _HEAD = struct.Struct("<IB")
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
@@ -53,12 +52,10 @@ class Sink(Protocol):
 # ---------------------------------------------------------------------- worker process side
 
 def worker_main(conn: Any) -> None:
-    """Entry point of a worker process: serve commands and train until the pipe closes."""
-    try:
-        os.nice(WORKER_NICE)
-    except OSError:
-        pass
+    """Entry point of a worker process: serve commands and train until the pipe closes.
 
+    Workers keep the event loop's priority: at a lower one (nice 5, tried) every wake-up of the
+    relay preempted them, and 100 clients got about a tenth fewer frames (bench/ws_bench.py)."""
     outbox = Outbox(socket.socket(fileno=os.dup(conn.fileno())))
     scheduler = Scheduler(outbox.emit, flush=outbox.flush)
     try:
