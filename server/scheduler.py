@@ -29,7 +29,8 @@ from server.sessions import Session
 
 TEXT, FRAME, SAVE, INFO = b"T", b"F", b"S", b"I"
 CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
-ROUND_SECONDS = 0.012   # ... shrunk so a round over all running sessions stays near this (< 1/60 s)
+ROUND_SECONDS = 0.025   # ... shrunk so a round over all running sessions, their frames included, stays
+                        # near this (< 1/30 s); frames come first: at least one iteration per turn
 
 
 class Slot:
@@ -79,6 +80,7 @@ class Scheduler:
         self.slots: dict[int, Slot] = {}
         self._turn = 0  # round-robin position
         self._running = 0  # sessions playing, for the chunk size
+        self._frame_seconds = 0.0  # what computing one frame takes (moving average), for the chunk size
         self._slot_list: Optional[list[Slot]] = None  # cached list(self.slots.values())
 
     # ------------------------------------------------------------------ output
@@ -96,11 +98,13 @@ class Scheduler:
         session = slot.session
         if session.trainer.status == "diverged":
             return  # parameters were restored, but a diverged run shows `diverged`, not frames
+        started = time.perf_counter()
         try:
             frame = session.frame(session.status(slot.playing), slot.resolution)
         except NonFiniteFrame as exc:
             self._diverged(slot, f" ({exc})")
             return
+        self._frame_seconds += 0.1 * (time.perf_counter() - started - self._frame_seconds)
         slot.want = slot.fresh = False
         now = self.clock()
         interval = 1.0 / slot.fps
@@ -273,10 +277,15 @@ class Scheduler:
 
     def _chunk(self, slot: Slot) -> None:
         """A time-sized batch of iterations for one session (the rate is measured as it goes)."""
-        # "max" sessions share a round by time; a frame's worth of steps (or a step request) is
-        # run in one go when it fits a chunk (each step() call has a fixed cost: fewer, larger ones).
+        # "max" sessions share by time what the round's frames leave (with many sessions, frames
+        # take it all and each turn trains one iteration: the frame rate holds up, training slows);
+        # a frame's worth of steps (or a step request) is run in one go when it fits a chunk (each
+        # step() call has a fixed cost: fewer, larger ones).
         continuous = slot.requested == 0 and slot.steps_per_frame is None
-        seconds = min(CHUNK_SECONDS, ROUND_SECONDS / max(1, self._running)) if continuous else CHUNK_SECONDS
+        seconds = CHUNK_SECONDS
+        if continuous:
+            running = max(1, self._running)
+            seconds = min(CHUNK_SECONDS, max(0.0, ROUND_SECONDS - running * self._frame_seconds) / running)
         n = max(1, int(slot.rate * seconds))
         if slot.requested > 0:
             n = min(n, slot.requested)
