@@ -56,7 +56,7 @@ def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str
     raw: header keys whose values the caller already encoded as JSON text (finite numbers only;
     e.g. the weights, formatted faster than json.dumps formats floats), appended as they are.
     """
-    layout: dict[str, dict] = {}
+    layout: list[str] = []  # JSON text: "%.7g" (float32's digits) beats json's shortest-repr floats
     chunks: list[bytes] = []
     offset = 0
     for name, values in arrays.items():
@@ -65,18 +65,24 @@ def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str
             data, lo, hi = quantize(values)
         except NonFiniteFrame:
             raise NonFiniteFrame(f"array {name!r} has NaN or inf values") from None
-        layout[name] = {"offset": offset, "shape": list(data.shape), "dtype": "uint8", "lo": lo, "hi": hi}
+        shape = ",".join(map(str, data.shape))
+        layout.append(f'{json.dumps(name)}:{{"offset":{offset},"shape":[{shape}],"dtype":"uint8",'
+                      f'"lo":[{_numbers(lo)}],"hi":[{_numbers(hi)}]}}')
         chunks.append(data)  # contiguous: join below copies it once
         offset += data.nbytes
     try:
-        text = json.dumps({**header, "arrays": layout}, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:  # json refuses NaN / inf with allow_nan=False
         raise NonFiniteFrame(f"header has a non-finite number: {exc}") from None
-    if raw:
-        text = text[:-1] + "".join(f",{json.dumps(key)}:{value}" for key, value in raw.items()) + "}"
+    members = [f'"arrays":{{{",".join(layout)}}}'] + [f"{json.dumps(key)}:{value}" for key, value in (raw or {}).items()]
+    text = text[:-1] + ("," if len(text) > 2 else "") + ",".join(members) + "}"
     head = text.encode()
     padding = b"\0" * (-(8 + len(head)) % 4)
     return b"".join([MAGIC, struct.pack("<I", len(head)), head, padding, *chunks])
+
+
+def _numbers(values: list) -> str:
+    return ",".join(["%.7g" % v for v in values])
 
 
 def frame_header(frame: bytes) -> dict:
