@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import engine  # noqa: E402,F401  (before NumPy: engine/__init__.py sets OpenBLAS's thread timeout)
+import numpy as np  # noqa: E402
 
 from engine.config import load_config  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
