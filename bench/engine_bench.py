@@ -129,7 +129,7 @@ def large_net_figures(iterations: int = 16) -> tuple[float, float]:
     A, B = np.random.default_rng(0).standard_normal((n, n)), np.random.default_rng(1).standard_normal((n, t.m))
     out = np.empty((n, t.m))
     rates = best_rates({"trainer": (lambda c: t.step(c, report=False), iterations),  # training only
-                        "matmul": (lambda c: [np.matmul(A, B, out=out) for _ in range(c)], 30)})
+                        "matmul": (lambda c: [np.matmul(A, B, out=out) for _ in range(c)], 30)}, rounds=5)
     return rates["trainer"] * matmul_flops(t.layer_dims, t.m) / 1e9, rates["matmul"] * 2 * n * n * t.m / 1e9
 
 
