@@ -23,9 +23,8 @@ class NonFiniteFrame(ValueError):
 
 def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
     """(q, lo, hi): q = round(255 (v - lo) / (hi - lo)) as uint8, lo and hi the min and max of each
-    image (a 2-D array is one image, a 3-D array a stack along axis 0),
-    so v ≈ lo + q (hi - lo)/255 within (hi - lo)/510. Integer arrays (class indices 0..255) get
-    lo = 0, hi = 255: exact."""
+    image (a 2-D array is one image, a 3-D array a stack along axis 0), so v ≈ lo + q (hi - lo)/255
+    within (hi - lo)/510. Integer arrays (class indices 0..255) get lo = 0, hi = 255: exact."""
     count = values.shape[0] if values.ndim == 3 else 1
     if values.size == 0:
         return values.astype(np.uint8), [0.0] * count, [0.0] * count
@@ -35,17 +34,18 @@ def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
         return values.astype(np.uint8), [0] * count, [255] * count
     flat = values.reshape(count, -1)
     lo, hi = flat.min(axis=1).tolist(), flat.max(axis=1).tolist()  # per image, as Python floats
-    scales, shifts = [], []
+    scales = []
     for a, b in zip(lo, hi):  # a few dozen images at most: plain floats beat array calls here
         # float32 is what the browser decodes into: beyond its range is as bad as inf (and NaN
         # or inf anywhere in an image shows in its min or max)
         if not (abs(a) <= _FLOAT32_MAX and abs(b) <= _FLOAT32_MAX):
             raise NonFiniteFrame("array has NaN or inf values (or values beyond float32's range)")
-        scale = 255.0 / (b - a) if b > a else 0.0
-        scales.append(scale)
-        shifts.append(0.5 - a * scale)  # (v - lo) scale + 0.5: the cast below truncates, so this rounds
-    q = flat * np.array(scales, dtype=np.float32)[:, None]
-    q += np.array(shifts, dtype=np.float32)[:, None]
+        scales.append(255.0 / (b - a) if b > a else 0.0)
+    # (v - lo) first: >= 0 and exact enough however large v is; then to 0..255, and + 0.5 because
+    # the cast truncates (so this rounds)
+    q = flat - np.array(lo, dtype=flat.dtype)[:, None]
+    q *= np.array(scales, dtype=flat.dtype)[:, None]
+    q += 0.5
     return q.astype(np.uint8).reshape(values.shape), lo, hi
 
 

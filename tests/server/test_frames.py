@@ -38,6 +38,14 @@ def test_quantization_levels_are_hand_checked():
     assert q.tolist() == [[0, 128, 191, 255]] and lo == [-1.0] and hi == [1.0]
 
 
+def test_large_values_with_a_small_spread_keep_their_levels():
+    # 1e6 + [0, 0.25, 0.5, 1]: float32 spacing there is 0.0625, so these are exact float32 values;
+    # computing v·scale + shift would cancel two ~2.5e8 terms and lose the levels
+    values = (1e6 + np.array([[0.0, 0.25, 0.5, 1.0]])).astype(np.float32)
+    q, lo, hi = quantize(values)
+    assert q.tolist() == [[0, 64, 128, 255]] and lo == [1e6] and hi == [1e6 + 1]
+
+
 def test_constant_image_and_class_indices_are_exact():
     header, arrays = decode_frame(encode_frame({"type": "frame"}, {
         "flat": np.full((2, 2), 0.25), "classes": np.array([[0, 2], [5, 1]])}))
