@@ -33,12 +33,17 @@ _HEAD = struct.Struct("<IB")
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
 _INFO_IDS = 1 << 31
-# glibc malloc serves blocks >= 128 KiB with fresh mmap pages and hands freed heap tops back to the
-# system: every frame's grid pass (float32 arrays of ~330 KB) then page-faults its memory anew,
-# which more than doubled its cost. Workers keep such blocks on the heap for reuse instead
-# (ignored by other C libraries). Worst case: a worker keeps up to MALLOC_TRIM_THRESHOLD_ of freed
-# memory beyond what its sessions hold.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+# The workers' environment, tuned for many small networks (measured with bench/ws_bench.py):
+# - glibc malloc serves blocks >= 128 KiB with fresh mmap pages and hands freed heap tops back to
+#   the system: every frame's grid pass (float32 arrays of ~330 KB) then page-faulted its memory
+#   anew, which more than doubled its cost. Workers keep such blocks on the heap for reuse
+#   (ignored by other C libraries); worst case, a worker keeps MALLOC_TRIM_THRESHOLD_ of freed
+#   memory beyond what its sessions hold.
+# - OpenBLAS's own thread timeout (2^28 cycles of spinning) instead of the engine's default of
+#   sleeping at once (engine/__init__.py, for large layers): a grid pass's matmuls are short, and
+#   waking sleeping BLAS threads for each cost 100 clients 5-20 % of their frames.
+WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
+              "OPENBLAS_THREAD_TIMEOUT": "28"}
 
 
 class Sink(Protocol):
@@ -126,7 +131,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.workers", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], cwd=str(Path(__file__).resolve().parent.parent),
-            env={**os.environ, **MALLOC_ENV},
+            env={**os.environ, **WORKER_ENV},
         )
         theirs.close()
         self.started = time.monotonic()
