@@ -8,6 +8,10 @@
    size measured in the same run. Goal ≥ 60 %.
 3. PyTorch (if importable) on the small net: our steps/s should be ≥ 6× PyTorch's.
 
+Every rate is the best of 5 rounds, the jobs of a comparison interleaved round by round: the
+machine's speed drifts (by a third within minutes on a shared VM), and both sides of a ratio
+should see it alike.
+
 Usage: python bench/engine_bench.py
 """
 from __future__ import annotations
@@ -140,7 +144,7 @@ def main() -> int:
         jobs["torch"] = torch_job()
     except ImportError:
         pass
-    rates = best_rates(jobs)
+    rates = best_rates(jobs, rounds=5)
     gd, adam, bare, torch_rate = rates["gd"], rates["adam"], rates["bare"], rates.get("torch")
     ratio = bare / adam
     print(f"  Trainer.step, GD:          {gd:10,.0f} steps/s")
