@@ -7,17 +7,13 @@ screenshots). Every test module here is skipped when /usr/bin/chromium is missin
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.live_server import ROOT, free_port, start_server, stop_server
+
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
 HERE = Path(__file__).resolve().parent
@@ -33,42 +29,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     db = tmp_path_factory.mktemp("e2e") / "runs.sqlite3"
-    log = open(tmp_path_factory.getbasetemp() / "e2e-server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port), "--db", str(db), "--workers", "1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("the server did not answer /healthz: " + Path(log.name).read_text()[-2000:])
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    process = start_server(port, tmp_path_factory.getbasetemp() / "e2e-server.log", "--db", str(db), "--workers", "1")
+    yield f"http://127.0.0.1:{port}"
+    stop_server(process)
 
 
 @pytest.fixture(scope="session")

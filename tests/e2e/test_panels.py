@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import urllib.request
 
-from tests.e2e.conftest import ROOT, _free_port
 from tests.e2e.helpers import (hash_state, TIMEOUT, open_playground, select_label, selected_label, wait_iteration_above,
                                wait_ready)
+from tests.live_server import free_port, start_server, stop_server
 
 
 def _presets(server_url):
@@ -148,34 +145,20 @@ def test_save_load_and_export_a_run(page, server_url):
 
 
 def test_disconnect_banner_and_reconnect(page, tmp_path):
-    port = _free_port()
-    cmd = [sys.executable, "-m", "server", "--port", str(port), "--db", str(tmp_path / "r.sqlite3"), "--workers", "1"]
-
-    def start():
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                return proc
-            except OSError:
-                time.sleep(0.1)
-        proc.kill()
-        raise AssertionError("server did not start")
-
-    proc = start()
+    port = free_port()
+    args = (tmp_path / "server.log", "--db", str(tmp_path / "r.sqlite3"), "--workers", "1")
+    proc = start_server(port, *args)
     try:
         open_playground(page, f"http://127.0.0.1:{port}")
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
         banner = page.locator("#banner-disconnected")
         banner.wait_for(state="visible", timeout=TIMEOUT)
         assert "Reconnect now" in banner.inner_text()
         assert page.locator("#status").text_content() == "Connecting…"
-        proc = start()
+        proc = start_server(port, *args)
         # the back-off may reconnect by itself first; otherwise the button does it at once
         page.evaluate("document.querySelector('#banner-disconnected button.btn-small')?.click()")
         banner.wait_for(state="hidden", timeout=TIMEOUT)
         wait_ready(page)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)

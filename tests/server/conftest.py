@@ -4,11 +4,8 @@ in-process TestClient for HTTP routes, and a small frame decoder written from do
 from __future__ import annotations
 
 import json
-import os
-import socket
 import struct
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,14 +14,9 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_server import free_port, start_server, stop_server
+
 ALLOWED_ORIGIN = "http://allowed.example:9999"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
@@ -126,32 +118,13 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
     port = free_port()
-    db = tmp_path_factory.mktemp("runs") / "runs.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", str(port), "--db", str(db), "--workers", "2",
-         "--allow-origin", ALLOWED_ORIGIN],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    first_line = process.stdout.readline()
+    folder = tmp_path_factory.mktemp("runs")
+    db, log = folder / "runs.sqlite3", folder / "server.log"
+    process = start_server(port, log, "--db", str(db), "--workers", "2", "--allow-origin", ALLOWED_ORIGIN)
     srv = Server(process, port, db)
-    srv.first_line = first_line
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(srv.http + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not start: {first_line}{process.stdout.read() if process.poll() is not None else ''}")
-        time.sleep(0.1)
+    srv.first_line = log.read_text().partition("\n")[0] + "\n"  # what `python -m server` prints first
     yield srv
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_server(process)
 
 
 @pytest.fixture()
