@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.config import OptimizerConfig, ScheduleConfig
 from engine.surfaces import SurfaceConfig
 from server.limits import MAX_FPS, MAX_MESSAGE_BYTES, MAX_STEPS_PER_FRAME
-from server.protocol import MessageParser, by_type, validation_problem
+from server.protocol import MessageParser, by_type, optional_field, validation_problem
 
 MAX_OPTIMIZERS = 6
 MAX_PATH_STEPS = 20_000            # a path stops ("stopped") after this many updates
@@ -76,12 +76,6 @@ class StartPoint(_LabMessage):
     y: Coordinate
 
 
-def _optional(name: str):
-    """Optional version of an OptimizerConfig field with the same constraints."""
-    info = OptimizerConfig.model_fields[name]
-    return Optional[Annotated[(info.annotation, *info.metadata)]]
-
-
 LIVE_FIELDS = ("learning_rate", "beta", "beta1", "beta2", "epsilon", "bias_correction")
 
 
@@ -90,11 +84,11 @@ class Set(_LabMessage):
 
     type: Literal["set"]
     id: str = Field(pattern=OPTIMIZER_ID)
-    learning_rate: _optional("learning_rate") = None
-    beta: _optional("beta") = None
-    beta1: _optional("beta1") = None
-    beta2: _optional("beta2") = None
-    epsilon: _optional("epsilon") = None
+    learning_rate: optional_field(OptimizerConfig, "learning_rate") = None
+    beta: optional_field(OptimizerConfig, "beta") = None
+    beta1: optional_field(OptimizerConfig, "beta1") = None
+    beta2: optional_field(OptimizerConfig, "beta2") = None
+    epsilon: optional_field(OptimizerConfig, "epsilon") = None
     bias_correction: Optional[bool] = None
 
     @model_validator(mode="after")

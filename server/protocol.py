@@ -35,7 +35,7 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _like(model: type[BaseModel], name: str) -> Any:
+def optional_field(model: type[BaseModel], name: str) -> Any:
     """Optional version of a config field with the same constraints (one source of truth)."""
     info = model.model_fields[name]
     return Optional[Annotated[(info.annotation, *info.metadata)]]
@@ -76,18 +76,18 @@ class Reset(_Message):
 
 class Set(_Message):
     type: Literal["set"]
-    learning_rate: _like(OptimizerConfig, "learning_rate") = None
-    l2: _like(RegularizationConfig, "l2") = None
-    l1: _like(RegularizationConfig, "l1") = None
+    learning_rate: optional_field(OptimizerConfig, "learning_rate") = None
+    l2: optional_field(RegularizationConfig, "l2") = None
+    l1: optional_field(RegularizationConfig, "l1") = None
     keep_prob: Optional[Union[Annotated[float, Field(gt=0.0, le=1.0)],
                               list[Annotated[float, Field(gt=0.0, le=1.0)]]]] = None
-    beta: _like(OptimizerConfig, "beta") = None
-    beta1: _like(OptimizerConfig, "beta1") = None
-    beta2: _like(OptimizerConfig, "beta2") = None
-    epsilon: _like(OptimizerConfig, "epsilon") = None
+    beta: optional_field(OptimizerConfig, "beta") = None
+    beta1: optional_field(OptimizerConfig, "beta1") = None
+    beta2: optional_field(OptimizerConfig, "beta2") = None
+    epsilon: optional_field(OptimizerConfig, "epsilon") = None
     bias_correction: Optional[bool] = None
     schedule: Optional[ScheduleConfig] = None
-    human_error: _like(TrainConfig, "human_error") = None
+    human_error: optional_field(TrainConfig, "human_error") = None
 
     @model_validator(mode="after")
     def _something(self) -> "Set":
