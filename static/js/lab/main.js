@@ -4,6 +4,7 @@
 import { h, $, fmt, fmtInt } from '../dom.js';
 import { Connection, socketUrl } from '../socket.js';
 import { createBanners } from '../panels/banners.js';
+import { icon, showStatus } from '../panels/controls.js';
 import { LabStore, parseHash, serializeHash, configureMessage, displayNames, SPEEDS } from './state.js';
 import { createSetup } from './setup.js';
 import { createRace } from './race.js';
@@ -22,8 +23,6 @@ const LESSONS = {
   logistic: 'Unnormalized, x₁ is about 500× larger than x₂, so the cost is about 10⁶× steeper along w₁: the contours are extremely elongated, GD needs a tiny α and crawls. Tick "Normalize inputs": the contours turn round and the paths run straight to the minimum. Lower the batch size to compare the noisy mini-batch paths (solid) with the full-batch ones (dotted).',
 };
 const STATUS_TEXT = { connecting: 'Connecting…', idle: 'Connecting…', ready: 'Ready', running: 'Racing', paused: 'Paused', done: 'Finished' };
-const ICONS = { play: 'M8 5v14l11-7z', pause: 'M6 5h4v14H6zM14 5h4v14h-4z', step: 'M6 5v14l9-7zM16 5h3v14h-3z', reset: 'M12 5V1L7 6l5 5V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z' };
-const icon = (name) => h('svg:svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, h('svg:path', { d: ICONS[name] }));
 
 const store = new LabStore(parseHash(location.hash));
 history.replaceState(null, '', `#${serializeHash(store.state)}`);
@@ -63,12 +62,7 @@ $('#transport').append(
 
 function setStatus(value) {
   status = value;
-  const running = value === 'running';
-  play.replaceChildren(icon(running ? 'pause' : 'play'));
-  play.setAttribute('aria-label', running ? 'Pause' : 'Play');
-  play.classList.toggle('playing', running);
-  statusPill.textContent = STATUS_TEXT[value] ?? value;
-  statusPill.dataset.status = value;
+  showStatus(play, statusPill, value, STATUS_TEXT);
 }
 
 function togglePlay() {

@@ -10,7 +10,8 @@ const ICONS = {
   reset: 'M12 5V1L7 6l5 5V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z',
 };
 
-const icon = (name) => h('svg:svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' },
+/** An inline SVG icon of the transport buttons (play, pause, step, reset). */
+export const icon = (name) => h('svg:svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' },
   h('svg:path', { d: ICONS[name] }));
 
 const STATUS_TEXT = {
@@ -23,6 +24,16 @@ const pad = (n, width) => String(Math.max(0, Math.round(n))).padStart(width, '0'
 function counter(label, id) {
   return h('div', { class: 'counter' }, h('span', { class: 'counter-label', id: `${id}-label` }, label),
     h('output', { class: 'counter-value', id, 'aria-labelledby': `${id}-label` }, '–'));
+}
+
+/** Show a session status on the play button (play or pause) and in the status pill, worded by `texts`. */
+export function showStatus(play, pill, value, texts = STATUS_TEXT) {
+  const running = value === 'running';
+  play.replaceChildren(icon(running ? 'pause' : 'play'));
+  play.setAttribute('aria-label', running ? 'Pause' : 'Play');
+  play.classList.toggle('playing', running);
+  pill.textContent = texts[value] ?? value;
+  pill.dataset.status = value;
 }
 
 /** Build the transport and counters into `root`; `actions` = {togglePlay, step, reset}. */
@@ -55,12 +66,7 @@ export function createControls(root, store, actions) {
 
   return {
     setStatus(value) {
-      const running = value === 'running';
-      play.replaceChildren(icon(running ? 'pause' : 'play'));
-      play.setAttribute('aria-label', running ? 'Pause' : 'Play');
-      play.classList.toggle('playing', running);
-      status.textContent = STATUS_TEXT[value] ?? value;
-      status.dataset.status = value;
+      showStatus(play, status, value);
     },
     setCounters({ epoch: e, iteration: i, learning_rate: rate }) {
       epoch.lastChild.textContent = pad(e, 6);
