@@ -1,14 +1,17 @@
 """Binary frame encoding (layout in docs/protocol.md): "NNPF", uint32 LE header length, JSON
-header, zero padding to a multiple of 4, then the arrays at the header's offsets, each quantized
-to uint8 per image with the image's [lo, hi] in the header.
+header, zero padding to a multiple of 4, then the arrays at the header's offsets: exact ones as
+float32, images quantized to uint8 per image with the image's [lo, hi] in the header.
 
 Why uint8: a picture needs no more than 256 levels, and a quarter of the bytes is a quarter of the
 copying in the worker, the relay and the browser (frames are most of what the server moves).
+Why the weights travel as float32 and not as JSON numbers: printing a hundred floats cost the
+worker more than the rest of the frame's header, and parsing them cost every client.
 Encoding refuses NaN and ±inf anywhere (header or arrays): a frame on the wire is always finite.
 """
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -49,17 +52,28 @@ def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
     return q.astype(np.uint8).reshape(values.shape), lo, hi
 
 
-def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str] | None = None) -> bytes:
-    """header + arrays → bytes. header gets `arrays: {name: {offset, shape, dtype: "uint8", lo, hi}}`
-    added (offsets relative to the payload start; see quantize for lo and hi).
-
-    raw: header keys whose values the caller already encoded as JSON text (finite numbers only;
-    e.g. the weights, formatted faster than json.dumps formats floats), appended as they are.
+def encode_frame(header: dict, images: dict[str, np.ndarray], exact: dict[str, np.ndarray] | None = None) -> bytes:
+    """header + arrays → bytes. header gets `arrays: {name: layout}` added, offsets relative to the
+    payload start:
+    - `exact` arrays (e.g. the weights: a link's tooltip shows its value) as little-endian float32,
+      layout {offset, shape, dtype: "float32"}; they come first, so each starts at a multiple of 4;
+    - `images` quantized to uint8, layout {offset, shape, dtype: "uint8", lo, hi} (see quantize).
     """
     layout: list[str] = []  # JSON text: "%.7g" (float32's digits) beats json's shortest-repr floats
-    chunks: list[bytes] = []
+    chunks: list[np.ndarray] = []
     offset = 0
-    for name, values in arrays.items():
+    if exact:
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
+            flat = np.concatenate([np.asarray(v, dtype="<f4").ravel() for v in exact.values()])
+        if not np.isfinite(flat).all():
+            raise NonFiniteFrame(f"arrays {list(exact)} have NaN or inf values (or values beyond float32's range)")
+        chunks.append(flat)
+        for name, values in exact.items():
+            shape = np.shape(values)
+            layout.append(f'{json.dumps(name)}:{{"offset":{offset},"shape":[{",".join(map(str, shape))}],'
+                          f'"dtype":"float32"}}')
+            offset += 4 * math.prod(shape)
+    for name, values in images.items():
         values = np.asarray(values)
         try:
             data, lo, hi = quantize(values)
@@ -74,8 +88,7 @@ def encode_frame(header: dict, arrays: dict[str, np.ndarray], raw: dict[str, str
         text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:  # json refuses NaN / inf with allow_nan=False
         raise NonFiniteFrame(f"header has a non-finite number: {exc}") from None
-    members = [f'"arrays":{{{",".join(layout)}}}'] + [f"{json.dumps(key)}:{value}" for key, value in (raw or {}).items()]
-    text = text[:-1] + ("," if len(text) > 2 else "") + ",".join(members) + "}"
+    text = text[:-1] + ("," if len(text) > 2 else "") + f'"arrays":{{{",".join(layout)}}}}}'
     head = text.encode()
     padding = b"\0" * (-(8 + len(head)) % 4)
     return b"".join([MAGIC, struct.pack("<I", len(head)), head, padding, *chunks])

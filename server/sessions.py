@@ -54,30 +54,6 @@ def _numbers_json(values: np.ndarray) -> str:
     return "[" + ",".join(np.char.mod("%.6g", values.astype(np.float64)).tolist()) + "]"
 
 
-_WEIGHT_TEMPLATES: dict[tuple, str] = {}  # parameter names and shapes -> '%.6f' template
-
-
-def weights_json(params: dict) -> str:
-    """The frame's `weights` as JSON text: {"W1": [[w, ...], ...], "b1": [[b], ...], ...} in course
-    shapes, every number rounded to 6 decimals ('%.6f'). One '%' format of a template per network
-    shape: about 2.5× faster than json.dumps of rounded floats (its shortest-repr float printing is
-    slow), which was most of a frame header's encoding time. Raises NonFiniteFrame on NaN / inf."""
-    key = tuple((name, value.shape) for name, value in params.items())
-    template = _WEIGHT_TEMPLATES.get(key)
-    if template is None:
-        def matrix(shape):
-            rows, cols = shape
-            return "[" + ",".join(["[" + ",".join(["%.6f"] * cols) + "]"] * rows) + "]"
-        template = "{" + ",".join(f"{json.dumps(name)}:{matrix(shape)}" for name, shape in key) + "}"
-        if len(_WEIGHT_TEMPLATES) >= 64:  # a long-lived worker sees many architectures
-            _WEIGHT_TEMPLATES.clear()
-        _WEIGHT_TEMPLATES[key] = template
-    values = np.concatenate([np.asarray(value, dtype=np.float64).ravel() for value in params.values()])
-    if not np.isfinite(values).all():
-        raise NonFiniteFrame("weights have NaN or inf values")
-    return template % tuple(values.tolist())
-
-
 class Session:
     """One Trainer and what its messages need. Training steps do not compute the engine's
     Snapshot (three full-set passes, more than a few iterations of a playground net): `snapshot`
@@ -209,7 +185,7 @@ class Session:
             t = limits.NEURON_RESOLUTION
             arrays["boundary"], hidden = self.trainer.grids(resolution, t, dtype="float32")
             arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t), dtype=np.float32)
-        return encode_frame(header, arrays, raw={"weights": weights_json(self.trainer.network.params)})
+        return encode_frame(header, arrays, exact=self.trainer.network.params)
 
     def gradcheck(self) -> dict:
         """The `gradcheck` reply: backprop vs two-sided differences on ≤ GRADCHECK_EXAMPLES

@@ -39,11 +39,12 @@ _INFO_IDS = 1 << 31
 #   anew, which more than doubled its cost. Workers keep such blocks on the heap for reuse
 #   (ignored by other C libraries); worst case, a worker keeps MALLOC_TRIM_THRESHOLD_ of freed
 #   memory beyond what its sessions hold.
-# - OpenBLAS's own thread timeout (2^28 cycles of spinning) instead of the engine's default of
-#   sleeping at once (engine/__init__.py, for large layers): a grid pass's matmuls are short, and
-#   waking sleeping BLAS threads for each cost 100 clients 5-20 % of their frames.
+# - one BLAS thread per worker: the workers already take one core each, and the server's networks
+#   are small (server/limits.py), so OpenBLAS's helper threads only woke up, or spun, on the core
+#   another worker (or the event loop) needed. In one worker process hosting 50 sessions of the
+#   benchmark (bench/ws_bench.py's network), one thread gave 7-33 % more frames in 3 of 3 paired runs.
 WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
-              "OPENBLAS_THREAD_TIMEOUT": "28"}
+              "OPENBLAS_NUM_THREADS": "1"}
 
 
 class Sink(Protocol):

@@ -5,8 +5,9 @@ const MAGIC = 'NNPF';
 const MAX_PER_SECOND = 50;
 const decoder = new TextDecoder();
 
-/** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}}. Arrays travel as
- * uint8 per image (docs/protocol.md): value = lo + q (hi - lo) / 255, lo and hi per image. */
+/** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}} (docs/protocol.md).
+ * float32 arrays (the weights) are read as they are; uint8 ones are images quantized per image:
+ * value = lo + q (hi - lo) / 255, lo and hi per image. */
 export function decodeFrame(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
@@ -16,8 +17,12 @@ export function decodeFrame(buffer) {
   const payload = (8 + headerLength + 3) & ~3; // zero padding to a multiple of 4
   const arrays = {};
   for (const [name, spec] of Object.entries(header.arrays || {})) {
-    if (spec.dtype !== 'uint8') throw new Error(`frame array ${name}: unsupported dtype ${spec.dtype}`);
     const length = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.dtype === 'float32') { // little-endian on the wire, as on every platform browsers run on
+      arrays[name] = { data: new Float32Array(buffer, payload + spec.offset, length), shape: spec.shape };
+      continue;
+    }
+    if (spec.dtype !== 'uint8') throw new Error(`frame array ${name}: unsupported dtype ${spec.dtype}`);
     const q = new Uint8Array(buffer, payload + spec.offset, length);
     const data = new Float32Array(length);
     const images = spec.lo.length;

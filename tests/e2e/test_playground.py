@@ -152,8 +152,9 @@ def test_presenter_mode_scales_up_and_hides_secondary_controls(page, server_url,
 
 
 def test_frame_decoding_matches_the_server_encoder(page, server_url):
-    """socket.js decodes what server/frames.py encodes: header, padding, uint8 images with their
-    own [lo, hi] (the same values as the decoder the server tests use, written from the docs)."""
+    """socket.js decodes what server/frames.py encodes: header, padding, float32 arrays, uint8
+    images with their own [lo, hi] (the same values as the decoder the server tests use, written
+    from the docs)."""
     import base64
 
     import numpy as np
@@ -165,12 +166,15 @@ def test_frame_decoding_matches_the_server_encoder(page, server_url):
     for pad in ("", "x", "xy", "xyz"):  # every header length mod 4
         boundary = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
         neurons = -np.arange(8, dtype=np.float32).reshape(2, 2, 2)
-        frame = encode_frame({"type": "frame", "iteration": 7, "note": pad}, {"boundary": boundary, "neurons": neurons})
+        W1 = np.array([[0.1, -2.5], [1e-8, 3.0]])
+        frame = encode_frame({"type": "frame", "iteration": 7, "note": pad}, {"boundary": boundary, "neurons": neurons},
+                             exact={"W1": W1, "b1": np.ones((2, 1))})
         decoded = page.evaluate("""async (b64) => {
             const { decodeFrame } = await import('/static/js/socket.js');
             const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
             const { header, arrays } = decodeFrame(bytes.buffer);
-            return { header, boundary: [...arrays.boundary.data], shape: arrays.boundary.shape, neurons: [...arrays.neurons.data] };
+            return { header, boundary: [...arrays.boundary.data], shape: arrays.boundary.shape, neurons: [...arrays.neurons.data],
+                     W1: [...arrays.W1.data], W1shape: arrays.W1.shape, b1: [...arrays.b1.data] };
         }""", base64.b64encode(frame).decode())
         assert decoded["header"]["iteration"] == 7 and decoded["header"]["note"] == pad
         assert decoded["shape"] == [3, 4]
@@ -179,6 +183,8 @@ def test_frame_decoding_matches_the_server_encoder(page, server_url):
         np.testing.assert_allclose(decoded["neurons"], expected["neurons"].ravel(), rtol=1e-6)
         np.testing.assert_allclose(decoded["boundary"], boundary.ravel(), atol=(11 / 7) / 510 + 1e-6)
         assert decoded["neurons"] == [0, -1, -2, -3, -4, -5, -6, -7]  # levels hit exactly
+        assert decoded["W1shape"] == [2, 2] and decoded["b1"] == [1, 1]
+        assert decoded["W1"] == W1.astype(np.float32).ravel().tolist()  # float32, not quantized
 
 
 def test_state_schema_maps_to_the_server_config_and_back(page, server_url):

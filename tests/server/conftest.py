@@ -20,8 +20,8 @@ ALLOWED_ORIGIN = "http://allowed.example:9999"
 
 
 def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    """Binary frame → (header, {name: float32 array}) following docs/protocol.md: each image of a
-    uint8 array decodes to lo + q (hi - lo) / 255."""
+    """Binary frame → (header, {name: float32 array}) following docs/protocol.md: float32 arrays
+    as they are; each image of a uint8 array decodes to lo + q (hi - lo) / 255."""
     assert data[:4] == b"NNPF", "bad magic"
     (length,) = struct.unpack("<I", data[4:8])
     header = json.loads(data[8:8 + length].decode("utf-8"))
@@ -30,9 +30,13 @@ def decode_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     assert set(data[8 + length:start]) <= {0}
     arrays = {}
     for name, meta in header["arrays"].items():
-        assert meta["dtype"] == "uint8"
         shape = meta["shape"]
         count = int(np.prod(shape))
+        if meta["dtype"] == "float32":
+            assert meta["offset"] % 4 == 0
+            arrays[name] = np.frombuffer(data, dtype="<f4", count=count, offset=start + meta["offset"]).reshape(shape).copy()
+            continue
+        assert meta["dtype"] == "uint8"
         q = np.frombuffer(data, dtype=np.uint8, count=count, offset=start + meta["offset"])
         images = len(meta["lo"])
         assert images == (shape[0] if len(shape) == 3 else 1) and len(meta["hi"]) == images

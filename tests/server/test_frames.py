@@ -69,3 +69,22 @@ def test_empty_array_is_allowed():
 def test_non_finite_values_are_refused(header, arrays):
     with pytest.raises(NonFiniteFrame):
         encode_frame({"type": "frame", **header}, arrays)
+
+
+@pytest.mark.parametrize("header_text", ["", "a", "ab", "abc"])  # every padding length 0..3
+def test_exact_arrays_are_float32_first_then_the_images(header_text):
+    W = np.array([[0.1, -2.5, 1e-8]])  # float32 keeps each to ~7 significant digits
+    b = np.array([[3.0]])
+    data = encode_frame({"type": "frame", "note": header_text}, {"boundary": np.eye(2)}, exact={"W1": W, "b1": b})
+    header, arrays = decode_frame(data)
+    assert header["arrays"]["W1"] == {"offset": 0, "shape": [1, 3], "dtype": "float32"}
+    assert header["arrays"]["b1"] == {"offset": 12, "shape": [1, 1], "dtype": "float32"}
+    assert header["arrays"]["boundary"]["offset"] == 16 and header["arrays"]["boundary"]["dtype"] == "uint8"
+    assert arrays["W1"].tolist() == [[np.float32(0.1), -2.5, np.float32(1e-8)]] and arrays["b1"].tolist() == [[3.0]]
+    assert np.array_equal(arrays["boundary"], np.eye(2, dtype=np.float32))
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1e39])  # 1e39: finite in float64, inf in float32
+def test_exact_arrays_with_non_finite_values_are_refused(value):
+    with pytest.raises(NonFiniteFrame, match="b1"):
+        encode_frame({"type": "frame"}, {}, exact={"W1": np.ones((2, 2)), "b1": np.array([[0.0], [value]])})

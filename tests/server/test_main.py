@@ -1,6 +1,8 @@
 """`python -m server` (the server fixture runs it) and the pieces around it: settings, limits."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -9,6 +11,7 @@ from server import limits
 from server.__main__ import parse_args
 from server.limits import RateLimiter
 from server.settings import DEFAULT_DB_PATH
+from server.workers import WORKER_ENV
 
 
 def test_python_m_server_prints_its_url_and_serves_everything_locally(server):
@@ -16,6 +19,14 @@ def test_python_m_server_prints_its_url_and_serves_everything_locally(server):
     assert httpx.get(server.http + "/static/vendor/plotly.min.js").status_code == 200
     assert httpx.get(server.http + "/healthz").json()["status"] == "ok"
     assert len(server.health()["workers"]) == 2
+
+
+def test_workers_run_with_one_blas_thread_and_the_heap_policy(server):
+    for worker in server.health()["workers"]:
+        environ = Path(f"/proc/{worker['pid']}/environ").read_bytes().split(b"\0")
+        env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+        assert {key: env.get(key) for key in WORKER_ENV} == WORKER_ENV
+        assert WORKER_ENV["OPENBLAS_NUM_THREADS"] == "1"
 
 
 def test_command_line_options(tmp_path):

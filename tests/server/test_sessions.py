@@ -1,4 +1,4 @@
-"""Session frames without the per-step snapshot, the fast weights text, and the worker ↔ main
+"""Session frames without the per-step snapshot, the weights as float32 arrays, and the worker ↔ main
 transport (Outbox on the worker side, batched writes on the main side), without a server."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from engine.config import TrainConfig
 from server.frames import NonFiniteFrame, encode_frame
-from server.sessions import Session, weights_json
+from server.sessions import Session
 from server.workers import Outbox, Worker, command_bytes
 from tests.server.conftest import decode_frame
 
@@ -30,34 +30,27 @@ def count_snapshots(session: Session) -> list:
     return calls
 
 
-# ----------------------------------------------------------------------------- weights text
-def test_weights_json_is_the_parameters_rounded_to_6_decimals():
+# ----------------------------------------------------------------------------- weights
+def test_frame_carries_every_parameter_as_float32_in_course_shapes():
     session = Session(CONFIG)
     session.step(25)
     params = session.trainer.network.params
-    params["W1"][0, 0] = -1.23456749  # rounds to -1.234567
-    params["b3"][0, 0] = 12345.0000004  # rounds to 12345.0
-    decoded = json.loads(weights_json(params))
-    assert list(decoded) == list(params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    params["W1"][0, 0] = -1.23456789  # float32 keeps ~7 significant digits
+    params["b3"][0, 0] = 12345.678
+    header, arrays = decode_frame(session.frame("paused", 20))
+    assert "weights" not in header
+    assert [name for name in arrays if name not in ("boundary", "neurons")] == ["W1", "b1", "W2", "b2", "W3", "b3"]
     for name, value in params.items():
-        assert np.array(decoded[name]).shape == value.shape
-        np.testing.assert_allclose(decoded[name], np.round(value, 6), rtol=0, atol=1.0000001e-6)
-    assert decoded["W1"][0][0] == -1.234567 and decoded["b3"] == [[12345.0]]
+        assert header["arrays"][name]["dtype"] == "float32" and arrays[name].shape == value.shape
+        assert np.array_equal(arrays[name], value.astype(np.float32))
+    assert abs(arrays["W1"][0, 0] - -1.23456789) < 1e-7 and arrays["b3"][0, 0] == np.float32(12345.678)
 
 
-def test_weights_json_refuses_non_finite_values():
-    params = {"W1": np.array([[1.0, np.nan]]), "b1": np.zeros((1, 1))}
-    with pytest.raises(NonFiniteFrame):
-        weights_json(params)
-
-
-def test_encode_frame_appends_raw_json_values():
-    text = '{"W1":[[0.500000,-2.000000]]}'
-    for note in ("", "a", "ab", "abc"):  # every padding length
-        header, arrays = decode_frame(encode_frame({"type": "frame", "note": note},
-                                                   {"boundary": np.ones((2, 3))}, raw={"weights": text}))
-        assert header["weights"] == {"W1": [[0.5, -2.0]]} and header["note"] == note
-        assert np.array_equal(arrays["boundary"], np.ones((2, 3), dtype=np.float32))
+def test_frame_with_a_non_finite_weight_is_refused():
+    session = Session(CONFIG)
+    session.trainer.network.params["W2"][1, 1] = np.nan
+    with pytest.raises(NonFiniteFrame, match="W2"):
+        session.frame("paused", 20)
 
 
 # ----------------------------------------------------------------------------- snapshots on demand
@@ -94,8 +87,8 @@ def test_set_and_set_weight_make_the_next_frame_recompute():
     header, _ = decode_frame(session.frame("paused", 20))
     assert header["train"]["reg_cost"] > 0.0
     session.set_weight(1, 0, 0, 3.5)
-    header, _ = decode_frame(session.frame("paused", 20))
-    assert header["weights"]["W1"][0][0] == 3.5
+    header, arrays = decode_frame(session.frame("paused", 20))
+    assert arrays["W1"][0, 0] == 3.5
     assert header["train"]["cost"] == session.trainer.snapshot().train.cost
 
 

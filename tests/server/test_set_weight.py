@@ -10,11 +10,11 @@ def test_set_weight_changes_only_that_weight_and_the_output(client):
     _, (before, arrays_before) = client.configure(**SMALL)
     client.send({"type": "set_weight", "layer": 2, "row": 3, "col": 5, "value": 7.25})
     after, arrays_after = client.until("frame")
-    W2_before, W2_after = np.array(before["weights"]["W2"]), np.array(after["weights"]["W2"])
+    W2_before, W2_after = arrays_before["W2"], arrays_after["W2"]
     assert W2_after[3, 5] == 7.25
     W2_after[3, 5] = W2_before[3, 5]
     np.testing.assert_array_equal(W2_after, W2_before)  # every other weight unchanged
-    np.testing.assert_array_equal(np.array(after["weights"]["W1"]), np.array(before["weights"]["W1"]))
+    np.testing.assert_array_equal(arrays_after["W1"], arrays_before["W1"])
     assert after["iteration"] == before["iteration"]
     assert not np.array_equal(arrays_after["neurons"], arrays_before["neurons"])  # layer 2 outputs moved
 

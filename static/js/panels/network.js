@@ -19,7 +19,7 @@ export function createNetwork(root, store, actions) {
   let links = [];             // {l, i, j, src, dst, path, hit}
   let neuronEls = [];         // hidden neurons in network order: {el, canvas, l, i}
   let outputEls = [];
-  let weights = null;
+  let weights = null;         // the latest frame's arrays: W1, b1, … as float32 {data, shape}
 
   const svg = h('svg:svg', { class: 'links', 'aria-hidden': 'true' });
   const columns = h('div', { class: 'net-columns' });
@@ -138,7 +138,13 @@ export function createNetwork(root, store, actions) {
     styleLinks();
   }
 
-  const weightOf = (l, i, j) => weights?.[`W${l}`]?.[i]?.[j];
+  /** Entry (i, j) of a frame's float32 array `name` (course shape rows × cols), or undefined. */
+  const entry = (name, i, j) => {
+    const a = weights?.[name];
+    const cols = a?.shape[1];
+    return a && i < a.shape[0] && j < cols ? a.data[i * cols + j] : undefined;
+  };
+  const weightOf = (l, i, j) => entry(`W${l}`, i, j);
 
   function styleLinks() {
     for (const k of links) {
@@ -199,7 +205,7 @@ export function createNetwork(root, store, actions) {
     },
     /** A decoded frame: weights, neuron thumbnails, the output thumbnail. */
     update({ header, arrays }) {
-      weights = header.weights ?? null;
+      weights = arrays;
       styleLinks();
       const neurons = arrays.neurons;
       if (neurons && neurons.shape[0] === neuronEls.length) {
@@ -208,8 +214,8 @@ export function createNetwork(root, store, actions) {
           const grid = neurons.data.subarray(k * t * t2, (k + 1) * t * t2);
           const toT = activation() === 'sigmoid' ? (v) => 2 * v - 1 : symmetricScale(grid);
           paintGrid(n.canvas, grid, t, t2, toT);
-          const b = header.weights?.[`b${n.l}`]?.[n.i];
-          n.el.title = `Layer ${n.l}, neuron ${n.i + 1}${b !== undefined ? ` · bias ${fmt(Array.isArray(b) ? b[0] : b)}` : ''}`;
+          const b = entry(`b${n.l}`, n.i, 0);
+          n.el.title = `Layer ${n.l}, neuron ${n.i + 1}${b !== undefined ? ` · bias ${fmt(b)}` : ''}`;
         });
       }
       const boundary = arrays.boundary;
