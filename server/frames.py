@@ -10,6 +10,7 @@ Encoding refuses NaN and ±inf anywhere (header or arrays): a frame on the wire 
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -36,7 +37,8 @@ def quantize(values: np.ndarray) -> tuple[np.ndarray, list, list]:
             raise ValueError("integer frame arrays must hold values 0..255")
         return values.astype(np.uint8), [0] * count, [255] * count
     flat = values.reshape(count, -1)
-    lo, hi = flat.min(axis=1).tolist(), flat.max(axis=1).tolist()  # per image, as Python floats
+    lo = np.minimum.reduce(flat, axis=1).tolist()  # per image, as Python floats
+    hi = np.maximum.reduce(flat, axis=1).tolist()
     scales = []
     for a, b in zip(lo, hi):  # a few dozen images at most: plain floats beat array calls here
         # float32 is what the browser decodes into: beyond its range is as bad as inf (and NaN
@@ -63,16 +65,14 @@ def encode_frame(header: dict, images: dict[str, np.ndarray], exact: dict[str, n
     chunks: list[np.ndarray] = []
     offset = 0
     if exact:
+        parts = [np.ravel(v) for v in exact.values()]
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
-            flat = np.concatenate([np.asarray(v, dtype="<f4").ravel() for v in exact.values()])
+            flat = np.concatenate(parts).astype("<f4")
         if not np.isfinite(flat).all():
             raise NonFiniteFrame(f"arrays {list(exact)} have NaN or inf values (or values beyond float32's range)")
         chunks.append(flat)
-        for name, values in exact.items():
-            shape = np.shape(values)
-            layout.append(f'{json.dumps(name)}:{{"offset":{offset},"shape":[{",".join(map(str, shape))}],'
-                          f'"dtype":"float32"}}')
-            offset += 4 * math.prod(shape)
+        layout.append(_exact_layout(tuple((name, np.shape(v)) for name, v in exact.items())))
+        offset = flat.nbytes
     for name, values in images.items():
         values = np.asarray(values)
         try:
@@ -92,6 +92,17 @@ def encode_frame(header: dict, images: dict[str, np.ndarray], exact: dict[str, n
     head = text.encode()
     padding = b"\0" * (-(8 + len(head)) % 4)
     return b"".join([MAGIC, struct.pack("<I", len(head)), head, padding, *chunks])
+
+
+@functools.lru_cache(maxsize=64)
+def _exact_layout(arrays: tuple) -> str:
+    """The layout text of float32 arrays ((name, shape), ...) packed from offset 0 (one text per
+    network shape, so a frame does not rebuild it)."""
+    entries, offset = [], 0
+    for name, shape in arrays:
+        entries.append(f'{json.dumps(name)}:{{"offset":{offset},"shape":[{",".join(map(str, shape))}],"dtype":"float32"}}')
+        offset += 4 * math.prod(shape)
+    return ",".join(entries)
 
 
 def _numbers(values: list) -> str:
