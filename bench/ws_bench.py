@@ -10,8 +10,9 @@ loopback port and prints, in one run:
    simulated browsers share the cores): with a fixed steps_per_frame it shows the capacity,
    frames/s ≈ cores × 1000 / (ms per frame, server + clients), whatever else the machine runs.
 
-Every client answers each frame with `ready`, like the browser. Prints the goals and whether they
-were met; never fails on timing. Bounded run time (about a minute).
+Every client answers each frame with `ready`, like the browser; the clients are lean sans-I/O
+websocket clients (LeanSocket), since they share the server's cores. Prints the goals and whether
+they were met; never fails on timing. Bounded run time (about a minute).
 
     python bench/ws_bench.py [--seconds 4] [--clients 1,10,50,100] [--speeds max,5] [--fps 30]
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import statistics
@@ -34,7 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from websockets.asyncio.client import connect  # noqa: E402
+from websockets.client import ClientProtocol  # noqa: E402
+from websockets.frames import Opcode  # noqa: E402
+from websockets.http11 import Response  # noqa: E402
+from websockets.protocol import State  # noqa: E402
+from websockets.uri import parse_uri  # noqa: E402
 
 try:  # the simulated browsers share the server's cores: run them on the cheaper loop, as the server
     from uvloop import run as run_loop
@@ -70,47 +76,98 @@ def bare_steps_per_second(seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
+class LeanSocket(asyncio.Protocol):
+    """A websocket client on websockets' sans-I/O protocol, driven straight from asyncio's
+    callbacks: no task, queue or future per message (the asyncio client's cost per frame was
+    about as much as the server's relay), since these simulated browsers share the server's cores.
+    `on_binary(data)` is called for every binary message."""
+
+    def __init__(self, url: str, on_binary):
+        self.ws = ClientProtocol(parse_uri(url), max_size=None)
+        self.on_binary = on_binary
+        self.transport = None
+        self.opened = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if self.ws.handshake_exc is not None:
+                    self.opened.set_exception(self.ws.handshake_exc)
+                else:
+                    self.opened.set_result(None)
+            elif event.opcode is Opcode.BINARY:
+                self.on_binary(event.data)
+        self._flush()
+
+    def connection_lost(self, exc) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+
+    def send(self, text: str) -> None:
+        if self.ws.state is State.OPEN:
+            self.ws.send_text(text.encode())
+            self._flush()
+
+    def close(self) -> None:
+        if self.ws.state is State.OPEN:
+            self.ws.send_close()
+            self._flush()
+        self.transport.close()
+
+    def _flush(self) -> None:
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+
+
 async def client(url: str, speed, fps: int, warmup: float, seconds: float, results: list) -> None:
-    async with connect(url, max_size=None, compression=None, proxy=None, open_timeout=30) as ws:
-        await ws.send(json.dumps({"type": "configure", "config": CONFIG}))
-        await ws.send(json.dumps({"type": "speed", "steps_per_frame": speed, "fps": fps}))
-        await ws.send(json.dumps({"type": "play"}))
+    ages, iterations = [], []
+    counts = {"frames": 0, "warm": 0, "first": None, "last": None}
+    begin = end = math.inf  # set once the session is configured
+
+    def on_frame(message: bytes) -> None:
+        received_ms = time.time() * 1000.0
+        now = time.monotonic()
+        if now >= end:
+            return
+        sock.send('{"type":"ready"}')
+        if now < begin:
+            counts["warm"] += 1
+            return
+        header = header_of(message)
+        ages.append(received_ms - header["server_time"])
+        iterations.append(header["iteration"])
+        counts["first"] = counts["first"] or now
+        counts["last"] = now
+        counts["frames"] += 1
+
+    wsuri = parse_uri(url)
+    _, sock = await asyncio.get_running_loop().create_connection(
+        lambda: LeanSocket(url, on_frame), wsuri.host, wsuri.port)
+    try:
+        await asyncio.wait_for(sock.opened, 30)
+        sock.send(json.dumps({"type": "configure", "config": CONFIG}))
+        sock.send(json.dumps({"type": "speed", "steps_per_frame": speed, "fps": fps}))
+        sock.send(json.dumps({"type": "play"}))
         begin = time.monotonic() + warmup
         end = begin + seconds
-        ages, iterations = [], []
-        counts = {"frames": 0, "warm": 0, "first": None, "last": None}
-
-        async def receive() -> None:
-            async for message in ws:
-                if isinstance(message, str):
-                    continue
-                received_ms = time.time() * 1000.0
-                await ws.send('{"type":"ready"}')
-                now = time.monotonic()
-                if now < begin:
-                    counts["warm"] += 1
-                    continue
-                header = header_of(message)
-                ages.append(received_ms - header["server_time"])
-                iterations.append(header["iteration"])
-                counts["first"] = counts["first"] or now
-                counts["last"] = now
-                counts["frames"] += 1
-
-        # One deadline for the whole loop (a wait_for per message costs a task each, and this
-        # process plays all the browsers on the server's cores).
-        try:
-            await asyncio.wait_for(receive(), end - time.monotonic())
-        except asyncio.TimeoutError:
-            pass
-        count, warm_frames, first_time, last_time = counts["frames"], counts["warm"], counts["first"], counts["last"]
-        span = (last_time - first_time) if count > 1 else 0.0
-        results.append({
-            "fps": (count - 1) / span if span > 0 else 0.0,
-            "ages": ages,
-            "frames": count + warm_frames,
-            "steps_per_s": (iterations[-1] - iterations[0]) / span if span > 0 else 0.0,
-        })
+        await asyncio.sleep(end - time.monotonic())
+    finally:
+        sock.close()
+    count, warm_frames, first_time, last_time = counts["frames"], counts["warm"], counts["first"], counts["last"]
+    span = (last_time - first_time) if count > 1 else 0.0
+    results.append({
+        "fps": (count - 1) / span if span > 0 else 0.0,
+        "ages": ages,
+        "frames": count + warm_frames,
+        "steps_per_s": (iterations[-1] - iterations[0]) / span if span > 0 else 0.0,
+    })
 
 
 async def run_clients(url: str, n: int, speed, fps: int, seconds: float) -> list[dict]:
