@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import orjson  # noqa: E402
 from websockets.client import ClientProtocol  # noqa: E402
 from websockets.frames import Opcode  # noqa: E402
 from websockets.http11 import Response  # noqa: E402
@@ -59,7 +60,7 @@ GOALS = {"one_fps": 30.0, "one_train_share": 0.5, "many_fps": 10.0, "many_p95_ms
 
 def header_of(frame: bytes) -> dict:
     (length,) = struct.unpack_from("<I", frame, 4)
-    return json.loads(frame[8:8 + length])
+    return orjson.loads(frame[8:8 + length])
 
 
 def bare_steps_per_second(seconds: float) -> float:
