@@ -16,7 +16,7 @@ from engine.gradcheck import gradient_check
 from engine.snapshot import Snapshot
 from engine.trainer import Trainer
 from server import limits
-from server.frames import NonFiniteFrame, encode_frame
+from server.frames import encode_frame
 from server.runs import HISTORY_COLUMNS
 
 TERMINAL = ("done", "stopped_early", "diverged")

@@ -204,7 +204,7 @@ export function createNetwork(root, store, actions) {
       if (nOut !== outputs || domainChanged) { outputs = nOut; renderStructure(); }
     },
     /** A decoded frame: weights, neuron thumbnails, the output thumbnail. */
-    update({ header, arrays }) {
+    update({ arrays }) {
       weights = arrays;
       styleLinks();
       const neurons = arrays.neurons;
