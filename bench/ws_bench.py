@@ -25,7 +25,6 @@ import math
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import orjson  # noqa: E402
+from server.frames import frame_header  # noqa: E402
 from websockets.client import ClientProtocol  # noqa: E402
 from websockets.frames import Opcode  # noqa: E402
 from websockets.http11 import Response  # noqa: E402
@@ -56,11 +55,6 @@ CONFIG = {  # a playground-size network: 2-8-8-1 on 400 points
     "epochs": 1_000_000,
 }
 GOALS = {"one_fps": 30.0, "one_train_share": 0.5, "many_fps": 10.0, "many_p95_ms": 250.0}
-
-
-def header_of(frame: bytes) -> dict:
-    (length,) = struct.unpack_from("<I", frame, 4)
-    return orjson.loads(frame[8:8 + length])
 
 
 def bare_steps_per_second(seconds: float) -> float:
@@ -141,7 +135,7 @@ async def client(url: str, speed, fps: int, warmup: float, seconds: float, resul
         if now < begin:
             counts["warm"] += 1
             return
-        header = header_of(message)
+        header = frame_header(message)
         ages.append(received_ms - header["server_time"])
         iterations.append(header["iteration"])
         counts["first"] = counts["first"] or now

@@ -8,7 +8,7 @@ cores (py-spy, 2-256-256-1 on 10 000 points: ReLU' went from 15 % to 8 % of a st
 chose otherwise, they sleep at once (2^4 cycles, OpenBLAS's minimum). The price: nets whose
 threaded matmuls follow each other closely (64 units on 2 000 points, full batch) run ~3 % slower.
 The setting is read when NumPy loads OpenBLAS: it applies when the engine is imported before NumPy.
-The server's workers keep OpenBLAS's default (server/workers.py).
+The server's workers run OpenBLAS on one thread instead (server/workers.py: one worker per core).
 """
 import os
 
