@@ -3,9 +3,11 @@
 Why: BLAS runs the matmuls of a large layer on every core, while a NumPy ufunc (ReLU, its
 derivative g', the outer product W[L]ᵀ dZ[L]) runs on one; on a 256 × 10 000 layer those passes
 took a third of a training step. Ufuncs release the GIL, so row blocks of the same pass run in
-parallel on threads. Rows are independent in every hidden activation and its derivative, so the
-result is identical to the one-thread pass. Arrays under MIN_SIZE values (every playground-size
-net) run inline: handing work to a thread costs ~20 µs.
+parallel on threads. Rows are independent in every hidden activation and its derivative, and a
+blocked pass (block > 0, a matmul per block) is split only at multiples of its block, so every
+call sees the same rows as on one thread: the result is bit-identical to the one-thread pass.
+Arrays under MIN_SIZE values (every playground-size net) run inline: handing work to a thread
+costs ~20 µs.
 
 Blocks are handed out one at a time (TASKS_PER_THREAD per thread), and the caller's thread works
 too: when another process holds the other core, the caller simply does most blocks itself
@@ -54,15 +56,17 @@ def by_rows(fn, *arrays, shared=(), block=0):
     large; for a row-wise fn writing its result in place this equals fn(*arrays, *shared).
     block > 0: each call gets at most `block` values of arrays[0] (at least one row)."""
     rows, size = arrays[0].shape[0], arrays[0].size
-    step = max(1, block // (size // rows)) if block and size else rows
-    tasks = min(THREADS * TASKS_PER_THREAD, rows)
+    step = max(1, block // (size // rows)) if block and size else 1
+    blocks = -(-rows // step)  # the thread split cuts only between these, as the inline pass does
+    tasks = min(THREADS * TASKS_PER_THREAD, blocks)
     if THREADS < 2 or tasks < 2 or size < MIN_SIZE:
-        if step >= rows:
+        if not block or step >= rows:
             fn(*arrays, *shared)
         else:
             _blocks(fn, arrays, shared, 0, rows, step)
         return
-    job = _Job(fn, arrays, shared, [rows * k // tasks for k in range(tasks + 1)], step)
+    cuts = [min(rows, step * (blocks * k // tasks)) for k in range(tasks + 1)]
+    job = _Job(fn, arrays, shared, cuts, step if block else rows)
     pool = _executor()
     for _ in range(THREADS - 1):
         pool.submit(contextvars.copy_context().run, job.run)

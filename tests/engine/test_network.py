@@ -253,6 +253,8 @@ def _reference_grads(net, X, Y):
     ([400, 300, 1], "relu", "sigmoid"),      # n_x > n[1]: bias of layer 1 added apart, threaded
     ([2, 8, 8, 1], "tanh", "sigmoid"),       # playground size: everything inline
     ([5, 3, 4, 1], "relu", "sigmoid"),       # n_x > n[1] on a small net
+    ([2, 2000, 1], "relu", "sigmoid"),       # narrow layer 1: [dW | db] block by block, threaded
+    ([5, 1000, 40, 3], "tanh", "softmax"),   # a wide layer under a narrow one
 ])
 def test_fast_paths_match_the_formulas(dims, activation, output, monkeypatch):
     net = Network(dims, activation=activation, output=output, seed=4)
@@ -268,10 +270,18 @@ def test_fast_paths_match_the_formulas(dims, activation, output, monkeypatch):
         np.testing.assert_allclose(AL, AL_ref, rtol=1e-10)
         for name, expected in ref.items():
             np.testing.assert_allclose(net.dparams[name], expected, rtol=1e-9, atol=1e-15, err_msg=name)
-    threaded = net.grads.copy()
+    threaded = {}
+    for threads, tasks in [(parallel.THREADS, parallel.TASKS_PER_THREAD), (2, 3), (3, 1), (4, 7)]:
+        # every thread split a machine may make (core count, tasks per thread)
+        monkeypatch.setattr(parallel, "THREADS", threads)
+        monkeypatch.setattr(parallel, "TASKS_PER_THREAD", tasks)
+        monkeypatch.setattr(parallel, "_pool", None)
+        net.backward(net.forward(X, train=True)[1], Y)
+        threaded[threads, tasks] = net.grads.copy()
     monkeypatch.setattr(parallel, "MIN_SIZE", float("inf"))  # every element-wise step on one thread
     net.backward(net.forward(X, train=True)[1], Y)
-    np.testing.assert_array_equal(net.grads, threaded)
+    for split, grads in threaded.items():  # bit-identical: the splits cut only between blocks
+        np.testing.assert_array_equal(grads, net.grads, err_msg=f"threads, tasks per thread = {split}")
 
 
 def test_gradient_check_when_the_input_is_wider_than_the_first_layer():
