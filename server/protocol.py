@@ -14,20 +14,25 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from engine.config import OptimizerConfig, RegularizationConfig, ScheduleConfig, TrainConfig
 from server import limits
+from server.wording import plain_error
 
 
 class ProtocolError(Exception):
     """A client message that cannot be obeyed; becomes an `error` reply (connection stays open)."""
 
-    def __init__(self, field: str, message: str, request_type: Optional[str] = None):
+    def __init__(self, field: str, message: str, request_type: Optional[str] = None, given: Any = None):
         super().__init__(f"{field}: {message}")
         self.field, self.message, self.request_type = field, message, request_type
+        self.given = given  # the config the client sent, when the problem is in it (for the wording)
 
     def reply(self) -> dict:
-        return error_message(self.field, self.message, self.request_type)
+        return error_message(self.field, self.message, self.request_type, self.given)
 
 
-def error_message(field: str, message: str, request_type: Optional[str]) -> dict:
+def error_message(field: str, message: str, request_type: Optional[str], given: Any = None) -> dict:
+    """An `error` reply, worded for a student by server.wording.plain_error (field kept, or made
+    more precise, so the page marks the control)."""
+    field, message = plain_error(field, message, request_type, given)
     return {"type": "error", "field": field, "message": message, "request_type": request_type}
 
 
@@ -220,7 +225,8 @@ def validation_problem(err: ValidationError, model: type[BaseModel], request_typ
         message += f"; allowed: {allowed}"
     if "input" in first and first["type"] not in ("missing", "extra_forbidden") and _short(first["input"]):
         message += f" (got {json.dumps(first['input'])})"
-    return ProtocolError(field, message, request_type)
+    given = first.get("input") if path == ["config"] else None  # a whole-config check (e.g. output vs data)
+    return ProtocolError(field, message, request_type, given)
 
 
 def _short(value: Any) -> bool:

@@ -25,7 +25,9 @@ from pydantic import ValidationError
 from engine.config import format_errors
 from server import limits
 from server.frames import NonFiniteFrame
+from server.protocol import error_message
 from server.sessions import Session
+from server.wording import divergence_hint
 
 TEXT, FRAME, SAVE, INFO = b"T", b"F", b"S", b"I"
 CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
@@ -89,7 +91,7 @@ class Scheduler:
         self.emit(sid, TEXT, body.encode())
 
     def _error(self, slot: Slot, field: str, message: str, request_type: Optional[str]) -> None:
-        self._text(slot.sid, {"type": "error", "field": field, "message": message, "request_type": request_type})
+        self._text(slot.sid, error_message(field, message, request_type))
 
     def _state(self, slot: Slot) -> None:
         self._text(slot.sid, slot.session.state_text(slot.playing, {"speed": slot.speed()}))
@@ -101,8 +103,8 @@ class Scheduler:
         started = time.perf_counter()
         try:
             frame = session.frame(session.status(slot.playing), slot.resolution)
-        except NonFiniteFrame as exc:
-            self._diverged(slot, f" ({exc})")
+        except NonFiniteFrame:
+            self._diverged(slot, weights_too_large=True)
             return
         self._frame_seconds += 0.1 * (time.perf_counter() - started - self._frame_seconds)
         slot.want = slot.fresh = False
@@ -115,14 +117,13 @@ class Scheduler:
             slot.budget = slot.steps_per_frame
         self.emit(slot.sid, FRAME, frame)
 
-    def _diverged(self, slot: Slot, detail: str = "") -> None:
+    def _diverged(self, slot: Slot, weights_too_large: bool = False) -> None:
         t = slot.session.trainer
         slot.playing, slot.requested = False, 0
+        iteration = t.diverged_at if t.diverged_at is not None else t.iteration
         self._text(slot.sid, {
-            "type": "diverged", "iteration": t.diverged_at if t.diverged_at is not None else t.iteration,
-            "epoch": t.epoch, "restored_iteration": t.restored_iteration,
-            "hint": f"the cost became NaN or infinite: lower the learning rate (now {t.learning_rate:g}) "
-                    f"and press reset{detail}",
+            "type": "diverged", "iteration": iteration, "epoch": t.epoch, "restored_iteration": t.restored_iteration,
+            "hint": divergence_hint(iteration, t.learning_rate, t.restored_iteration, weights_too_large),
         })
 
     def _finished(self, slot: Slot) -> None:
@@ -132,7 +133,8 @@ class Scheduler:
             self._diverged(slot)
             return
         slot.playing, slot.requested = False, 0
-        self._text(slot.sid, {"type": "done", "status": status, "epochs_run": slot.session.trainer.epoch})
+        self._text(slot.sid, {"type": "done", "status": status, "epochs_run": slot.session.trainer.epoch,
+                              "outcome": slot.session.outcome()})
         self._state(slot)
         self._frame(slot)
 

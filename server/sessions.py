@@ -6,6 +6,7 @@ server/connections.py delivers), so one session's frames could go to many viewer
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any, Optional
 
@@ -18,6 +19,7 @@ from engine.trainer import Trainer
 from server import limits
 from server.frames import encode_frame
 from server.runs import HISTORY_COLUMNS
+from server.wording import PLAY_AFTER_END, outcome_text
 
 TERMINAL = ("done", "stopped_early", "diverged")
 
@@ -137,6 +139,30 @@ class Session:
         self.history = History()
         self._take_snapshot()
 
+    def outcome(self) -> Optional[dict]:
+        """How a finished run ended (None while it can still train; diverged runs get `diverged`):
+        status, epochs_run, iteration; for early stopping best_epoch (whose weights are kept),
+        best_dev_cost and patience; `message` says why it stopped and which weights are kept,
+        `play` what the page's Play does now."""
+        t = self.trainer
+        if t.status not in ("done", "stopped_early"):
+            return None
+        out: dict = {"status": t.status, "epochs_run": t.epoch, "iteration": t.iteration}
+        if t.status == "stopped_early":
+            info = t.early_stopping_info() if hasattr(t, "early_stopping_info") else None
+            if info:
+                best, cost, patience = info["best_epoch"], info["best_dev_cost"], info["patience"]
+            else:  # an engine without early_stopping_info(): the same from the per-epoch history
+                best = t.best_epoch
+                dev = t.history.get("dev_cost") or []
+                cost = dev[best - 1] if best is not None and 0 < best <= len(dev) else None
+                patience = self.config.early_stopping.patience if self.config.early_stopping else None
+            out.update(best_epoch=best, best_dev_cost=cost if cost is None or math.isfinite(cost) else None,
+                       patience=patience)
+        out["message"] = outcome_text(out)
+        out["play"] = PLAY_AFTER_END
+        return out
+
     def status(self, playing: bool) -> str:
         status = self.trainer.status
         if status in TERMINAL:
@@ -163,7 +189,7 @@ class Session:
             "iteration": t.iteration, "epoch": t.epoch,
             "config": self.config.model_dump(mode="json"),
             "network": {"layers": list(t.layer_dims), "inputs": list(t.prepared.feature_names)},
-            "limits": limits.LIMITS, **extra,
+            "limits": limits.LIMITS, "outcome": self.outcome(), **extra,
         }
         return json.dumps(head)[:-1] + ',"data":' + self._data_json + "}"
 
@@ -175,6 +201,7 @@ class Session:
             "type": "frame", "seq": self.seq, "server_time": round(time.time() * 1000.0, 1),
             "iteration": snap["iteration"], "epoch": snap["epoch"], "learning_rate": snap["learning_rate"],
             "status": status, "minibatch_cost": snap["minibatch_cost"], "train": snap["train"], "dev": snap["dev"],
+            "test": snap.get("test"),
             "grad_norms": snap["grad_norms"], "weight_norms": snap["weight_norms"],
             "diagnosis": snap["diagnosis"],
         }

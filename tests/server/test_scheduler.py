@@ -88,7 +88,8 @@ def test_errors_save_and_close():
     h.s.handle(1, "configure", {"config": CONFIG})
     h.s.handle(1, "set", {"changes": {"keep_prob": [0.5, 0.5]}})  # one hidden layer: one value
     error = json.loads(h.take()[-1][1])
-    assert error["type"] == "error" and error["request_type"] == "set" and "keep_prob" in error["message"]
+    assert error["type"] == "error" and error["request_type"] == "set" and "Keep prob" in error["message"]
+    assert error["field"] == "config.regularization.keep_prob"
     h.s.handle(1, "save", {"name": "r"})
     kind, body = h.take()[-1]
     assert kind == SAVE and json.loads(body)["name"] == "r"

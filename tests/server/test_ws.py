@@ -172,7 +172,7 @@ def test_divergence_pauses_and_never_sends_nan(client):
         elif message["type"] == "diverged":
             break
         assert time.monotonic() < deadline
-    assert message["iteration"] >= 1 and "lower the learning rate" in message["hint"]
+    assert message["iteration"] >= 1 and "Lower the learning rate" in message["hint"]
     client.send({"type": "play"})
     error = client.until("error")
     assert error["request_type"] == "play" and "diverged" in error["message"]
@@ -190,7 +190,9 @@ def test_done_after_the_configured_epochs(client):
     client.until("frame")
     client.send({"type": "play"})
     done = client.until("done")
+    outcome = done.pop("outcome")
     assert done == {"type": "done", "status": "done", "epochs_run": 2}
+    assert outcome["status"] == "done" and "all 2 epochs" in outcome["message"] and "iteration 0" in outcome["play"]
     assert client.until("state")["status"] == "done"
     header, _ = client.until("frame")
     assert (header["iteration"], header["status"]) == (10, "done")

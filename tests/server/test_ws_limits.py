@@ -37,7 +37,7 @@ def error_for(client, message) -> dict:
      ["0 < learning_rate ≤ 100", "500"]),
     ({"type": "configure", "config": {"optimizer": {"name": "sgd"}}}, "config.optimizer.name", ['"adam"']),
     ({"type": "configure", "config": {"network": {"hidden": [4] * 7}}}, "config.network.hidden",
-     ["at most 6 hidden layers"]),
+     ["most 6 hidden layers"]),
     ({"type": "configure", "config": {"network": {"hidden": [4, 17]}}}, "config.network.hidden.1", ["[1, 16]"]),
     ({"type": "configure", "config": {"data": {"n": 3000}}}, "config.data.n", ["[10, 2000]"]),
     ({"type": "configure", "config": {"features": ["x1", "x3"]}}, "config.features", ["x3"]),
