@@ -25,7 +25,6 @@ running statistics) are restored from the last good copy, taken at the start of 
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from typing import Callable, Optional
@@ -35,7 +34,7 @@ import numpy as np  # host-side random permutations only; all math goes through 
 from engine import data as data_module
 from engine.backend import get_backend
 from engine.config import TrainConfig, load_config
-from engine.diagnosis import diagnose
+from engine.diagnosis import diagnose_run
 from engine.epochs import EarlyStopping, History
 from engine.grids import GridPainter
 from engine.live import OPTIMIZER_HYPER, apply_live_change
@@ -47,14 +46,6 @@ from engine import results
 
 ACTIVE = ("ready", "running")
 _INF = float("inf")
-
-
-def _diagnosis_dict(diagnosis) -> dict:
-    """The Diagnosis dataclass as a dict; shallow (its values are numbers, strings and the advice
-    list, copied), ten times cheaper than dataclasses.asdict's deep copy on every snapshot."""
-    out = {f.name: getattr(diagnosis, f.name) for f in dataclasses.fields(diagnosis)}
-    out["advice"] = list(out["advice"])
-    return out
 
 
 class Trainer:
@@ -358,9 +349,11 @@ class Trainer:
                 self.history_log(metrics["train"])
             grad_norms, weight_norms = self.network.grad_norms(), self.network.weight_norms()
         train, dev = metrics["train"], metrics["dev"]
-        diagnosis = None
-        if dev is not None and train.accuracy is not None:
-            diagnosis = _diagnosis_dict(diagnose(1.0 - train.accuracy, 1.0 - dev.accuracy, self.config.human_error))
+        diagnosis = diagnose_run(  # None for regression (unless diverged); engine/diagnosis.py
+            self.history_log().lists, self.status, train, dev, metrics["test"], grad_norms, self.iteration,
+            self.epoch, self.config.human_error, classes=self.layer_dims[-1] + (self.layer_dims[-1] == 1),
+            diverged_at=self.diverged_at, restored_iteration=self.restored_iteration,
+            dev_size=self.sets["dev"][0].shape[1])
         return Snapshot(
             iteration=self.iteration, epoch=self.epoch, status=self.status,
             learning_rate=self.learning_rate, minibatch_cost=self.minibatch_cost,
