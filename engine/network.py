@@ -22,6 +22,10 @@ Gradients: dparams["dW1"], ["db1"], ["dgamma1"], ["dbeta1"], ...
 
 Regularization: L2 / L1 penalties (engine.regularization), inverted dropout on hidden layers
 (keep_probs, training only), batch normalization of every hidden layer (engine.batchnorm).
+The penalties divide by m_reg: the batch's own m by default (the course's per-batch formula,
+what gradient checking of one full batch uses), or `reg_m` when given: the Trainer passes the
+training-set size, so a mini-batch step descends an unbiased estimate of the J it displays
+    dW[l] = (1/b) Σ_batch dL/dW[l] + (λ/m_train) W[l],   J = data cost + (λ/2m_train) Σ‖W‖²_F
 
 Speed on large passes (m·max(n[l]) >= LARGE_MIN values, NumPy backend), where the element-wise
 passes over (n[l], m) arrays cost as much as the matmuls:
@@ -237,11 +241,13 @@ class Network:
             self._kp_memo = (key, check_keep_probs(key, self.L - 1))
         return self._kp_memo[1]
 
-    def backward(self, cache, Y, l2=0.0, l1=0.0):
+    def backward(self, cache, Y, l2=0.0, l1=0.0, reg_m=None):
         """Fill `grads` (through the dparams views) for the examples of `cache`; returns grads.
 
-        dZ[L] = (A[L] - Y)/m, then per layer the formulas of the module docstring, dropout masks
-        on dA[l], batch norm through engine.batchnorm.backward; L2 adds (λ/m)W, L1 (λ/m)sign(W).
+        dZ[L] = (A[L] - Y)/m with m = the batch's examples, then per layer the formulas of the
+        module docstring, dropout masks on dA[l], batch norm through engine.batchnorm.backward;
+        L2 adds (λ/m_reg)W, L1 (λ/m_reg)sign(W), with m_reg = reg_m, or the batch's m when reg_m
+        is None (the course's per-batch formula). The Trainer passes reg_m = m_train.
         The cache is only read, so backward may be repeated on it (e.g. with another λ).
         """
         AL = cache.AL
@@ -300,15 +306,17 @@ class Network:
                 layer.fused_grads(dZ, augs[i], xp)
             W_next = layer.W
         if l2:
-            l2_grad(self._dw, self._w, l2, m)
+            l2_grad(self._dw, self._w, l2, reg_m or m)
         if l1:
-            l1_grad(xp, self._dw, self._w, l1, m)
+            l1_grad(xp, self._dw, self._w, l1, reg_m or m)
         return self.grads
 
-    def cost(self, AL, Y, l2=0.0, l1=0.0, ZL=None):
-        """(data_cost, reg_cost) as floats: the loss of the output (engine.losses, from Z[L] when AL
-        is the latest forward's output or ZL, its Z[L], is given; otherwise from AL clipped), and
-        (λ2/2m)Σ‖W‖²_F + (λ1/m)Σ|w|.
+    def cost(self, AL, Y, l2=0.0, l1=0.0, ZL=None, reg_m=None):
+        """(data_cost, reg_cost) as floats: the loss of the output averaged over the m columns of Y
+        (engine.losses, from Z[L] when AL is the latest forward's output or ZL, its Z[L], is given;
+        otherwise from AL clipped), and (λ2/2m_reg)Σ‖W‖²_F + (λ1/m_reg)Σ|w| with m_reg = reg_m, or
+        Y's m when reg_m is None. The Trainer passes reg_m = m_train on every set, so the penalty
+        is the same number in the train, dev, test and mini-batch costs.
         """
         Y = self._as_array(Y, self.layer_dims[-1], "Y")
         m = Y.shape[1]
@@ -325,16 +333,17 @@ class Network:
             data = self.loss.from_output(xp, AL, Y)
         reg = 0.0
         if l2:
-            reg += l2_cost(self._w, l2, m)
+            reg += l2_cost(self._w, l2, reg_m or m)
         if l1:
-            reg += l1_cost(xp, self._w, l1, m)
+            reg += l1_cost(xp, self._w, l1, reg_m or m)
         return data, reg
 
-    def loss_and_grads(self, X, Y, l2=0.0, l1=0.0, keep_probs=None, rng=None):
-        """Train-mode forward, backward (fills grads) and cost: returns (data_cost, reg_cost)."""
+    def loss_and_grads(self, X, Y, l2=0.0, l1=0.0, keep_probs=None, rng=None, reg_m=None):
+        """Train-mode forward, backward (fills grads) and cost: returns (data_cost, reg_cost).
+        reg_m as in backward / cost (None: the penalties divide by X's m)."""
         AL, cache = self.forward(X, train=True, keep_probs=keep_probs, rng=rng)
-        self.backward(cache, Y, l2, l1)
-        return self.cost(AL, Y, l2, l1)
+        self.backward(cache, Y, l2, l1, reg_m)
+        return self.cost(AL, Y, l2, l1, reg_m=reg_m)
 
     # ------------------------------------------------------------------ prediction
     def predict_proba(self, X):

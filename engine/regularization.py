@@ -7,6 +7,20 @@ each penalty is one or two whole-slice array operations, whatever the number of 
     L2   J += (λ/2m) Σ_l ‖W[l]‖²_F        dW[l] += (λ/m) W[l]        ("weight decay")
     L1   J += (λ/m)  Σ_l Σ |w|            dW[l] += (λ/m) sign(W[l])  (sign(0) = 0)
 
+Which m: the course writes these for one batch, m = the examples the cost is taken over, and
+that is what every function here computes with the `m` it is given. The Network uses the
+batch's own m unless told otherwise (`reg_m`); the Trainer always passes m = the TRAINING-SET
+size, for the mini-batch gradients and for every reported cost (train, dev, test, mini-batch).
+So the penalty is the same number on every set, and a mini-batch step with b examples descends
+
+    dW[l] = (1/b) Σ_{i in batch} dL⁽ⁱ⁾/dW[l] + (λ/m_train) W[l]
+
+whose batch-size-weighted mean over one epoch (Σ_t (b_t/m_train)·dW{t}, at fixed θ) is exactly
+the gradient of the displayed J = (1/m_train) Σ_i L⁽ⁱ⁾ + (λ/2m_train) Σ‖W‖²: λ means the same
+at every batch size. (With the per-batch m, batch 32 on m = 100 pulled the weights 8.6× as hard
+per epoch as the J shown, the leftover batch of 4 twenty-five times as hard per step.)
+Gradient checking of one full batch (engine.gradcheck) uses the per-batch m: there m is that batch.
+
 Inverted dropout on hidden layer l with keep probability p (training only, never at prediction):
     D = rand(shape) < p,   A[l] = A[l] * D / p,   and in backprop dA[l] = dA[l] * D / p
 Dividing by p keeps the expected value of A[l] unchanged, so prediction needs no rescaling.
