@@ -143,6 +143,15 @@ def _pct(x: float) -> str:
     return f"{100.0 * x:.1f} %"
 
 
+def _points(x: float) -> str:
+    """A difference of two error rates, in percentage points."""
+    return f"{100.0 * x:.1f} points"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _finite(values) -> list[float]:
     out = []
     for v in values or ():
@@ -220,7 +229,9 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
     uncertainty of the dev error).
 
     Returns a dict: `state` (one of STATES), `verdict` (the course's verdict, only in state
-    "diagnosed", else None), `advice` (list of strings), `message` (plain words for students),
+    "diagnosed", else None), `headline` (a few words: what the card says first, e.g. "Still
+    learning — no verdict yet", "Learning rate too large: lower α", "High variance"), `message`
+    (the why, in sentences, not repeating the headline), `advice` (list of strings),
     `train_error`, `dev_error`, `test_error` (fractions or None), `human_error`, `avoidable_bias`
     (train − human) and `variance` (dev − train, never negative: None when dev is more than
     `threshold` better than train, 0 for a smaller negative gap) and `dev_train_gap` (the signed
@@ -239,7 +250,8 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
     trend = cost_trend(costs, classes)
     norms = [None if g is None else float(g) for g in (grad_norms or [])]
     out = {
-        "state": "learning", "verdict": None, "advice": [], "message": "",
+        "state": "learning", "verdict": None, "headline": "Still learning — no verdict yet",
+        "advice": [], "message": "",
         "train_error": train_error, "dev_error": dev_error, "test_error": test_error,
         "human_error": human, "avoidable_bias": None, "variance": None, "dev_train_gap": None,
         "focus": None, "threshold": float(threshold), "epoch": int(epoch),
@@ -254,21 +266,23 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
         where = f" at iteration {diverged_at}" if diverged_at is not None else ""
         kept = f" The weights of iteration {restored_iteration} (the last finite ones) are kept." \
             if restored_iteration is not None else ""
-        out.update(state="diverged", advice=list(DIVERGED_ADVICE), message=(
+        out.update(state="diverged", headline="Diverged: the learning rate is too large",
+                   advice=list(DIVERGED_ADVICE), message=(
             f"Training diverged{where}: the cost or the weights blew up to infinity (NaN). The learning "
             f"rate is too large for this network and data, so each step overshoots further.{kept} "
             f"No bias/variance verdict for a run that blew up."))
         return out
     if iteration == 0 or epoch < MIN_EPOCHS:
         done = "Press play" if iteration == 0 else f"Epoch {epoch} of at least {MIN_EPOCHS}"
-        out["message"] = (f"Still learning — no verdict yet. {done}: the bias/variance verdict "
-                          f"appears after {MIN_EPOCHS} epochs, once the net has learned something.")
+        out["message"] = (f"{done}: the bias/variance verdict appears after {MIN_EPOCHS} epochs, once "
+                          f"the net has learned something.")
         return out
     if trend["oscillating"] or trend["rising"]:
         how = (f"swings up and down between {lo:.3g} and {hi:.3g}" if trend["oscillating"]
                else f"keeps rising (now {trend_last(costs):.3g}, lowest {lo:.3g})")
-        out.update(state="oscillating", advice=list(LOWER_ALPHA_ADVICE), message=(
-            f"Learning rate too large: lower α. Over the last {trend['n']} epochs the train cost {how} "
+        out.update(state="oscillating", headline="Learning rate too large: lower α",
+                   advice=list(LOWER_ALPHA_ADVICE), message=(
+            f"Over the last {trend['n']} epochs the train cost {how} "
             f"instead of going down: each step jumps across the valley of the cost. This is not a "
             f"bias problem, so a bigger network will not help."))
         return out
@@ -278,8 +292,9 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
         at = f"{last:.3f}"
         if abs(last - guess) < 0.02 * guess:
             at += f" (≈ ln {classes} = {guess:.3f}, the cost of guessing)"
-        out.update(state="dead", advice=list(DEAD_ADVICE), message=(
-            f"The net is dead: every gradient dW is 0 and the cost is stuck at {at}, with train error "
+        out.update(state="dead", headline="Dead network: every gradient is 0",
+                   advice=list(DEAD_ADVICE), message=(
+            f"Every gradient dW is 0 and the cost is stuck at {at}, with train error "
             f"{_pct(train_error)} (chance level). No gradient reaches the weights, so nothing can "
             f"learn from here. Typical causes: zero initialization with tanh or ReLU (every hidden "
             f"unit outputs 0, so dW = 0), or ReLUs that all output 0 (dead ReLUs, e.g. after a too "
@@ -288,17 +303,19 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
     best = min([train_error] + [1.0 - a for a in _finite(history_accuracy)])
     if best >= NEAR_CHANCE * chance:  # never got clearly better than guessing
         if trend["falling"]:
-            out["message"] = (f"Still learning — no verdict yet: train error {_pct(train_error)} is still "
-                              f"near chance ({_pct(chance)}), but the cost is still falling.")
+            out["message"] = (f"Train error {_pct(train_error)} is still near chance ({_pct(chance)}), "
+                              f"but the cost is still falling.")
         else:
-            out.update(state="stuck", advice=list(STUCK_ADVICE), message=(
-                f"No progress — no verdict yet: after {epoch} epochs the train error is still "
+            out.update(state="stuck", headline="No progress — no verdict yet",
+                       advice=list(STUCK_ADVICE), message=(
+                f"After {epoch} epochs the train error is still "
                 f"{_pct(train_error)} (guessing gives {_pct(chance)}) and the cost has stopped falling. "
                 f"The net has learned nothing so far, so bias and variance cannot be told apart."))
         return out
     if dev_error is None:
-        out.update(state="needs_dev", avoidable_bias=round(train_error - human, 12), message=(
-            "Needs a dev set to measure variance: pick a split with dev data."))
+        out.update(state="needs_dev", headline="Needs a dev set",
+                   avoidable_bias=round(train_error - human, 12), message=(
+            "Variance is measured on a dev set: pick a split with dev data."))
         return out
 
     d = diagnose(train_error, dev_error, human, threshold)
@@ -307,29 +324,29 @@ def diagnose_run(history: Optional[dict], status: str, train, dev=None, test=Non
     out.update(state="diagnosed", verdict=d.verdict, advice=list(d.advice), focus=d.focus,
                avoidable_bias=d.avoidable_bias, variance=variance, dev_train_gap=gap)
     te, de, hum = _pct(train_error), _pct(dev_error), _pct(human)
-    bias_words = f"train error {te} is {_pct(d.avoidable_bias)} above human level ({hum})"
-    var_words = f"dev error {de} is {_pct(gap)} above train error"
+    bias_words = f"train error {te} is {_points(d.avoidable_bias)} above human level ({hum})"
+    var_words = f"dev error {de} is {_points(gap)} above train error ({te})"
     if d.verdict == "high bias and high variance":
-        msg = f"High bias and high variance: {bias_words}, and {var_words}."
+        msg = f"{_cap(bias_words)}, and {var_words}."
     elif d.verdict == "high bias":
-        msg = f"High bias: {bias_words}. The net does not fit even the training set yet."
+        msg = f"{_cap(bias_words)}: the net does not fit even the training set yet."
     elif d.verdict == "high variance":
-        msg = f"High variance: {var_words}. The net fits the training set but does not generalize."
+        msg = f"{_cap(var_words)}: the net fits the training set but does not generalize."
     else:
-        msg = (f"Neither high bias nor high variance: train error {te} and dev error {de} are close to "
-               f"human level ({hum}).")
+        msg = f"Train error {te} and dev error {de} are close to human level ({hum}): the model is in good shape."
     if gap < -threshold:
         noise = ""
         if dev_size:
             sd = math.sqrt(max(dev_error * (1 - dev_error), 1.0 / dev_size) / dev_size)
-            noise = f" (its {dev_size} examples make the dev error uncertain by about ±{_pct(2 * sd)})"
-        msg += (f" Dev error {de} is {_pct(-gap)} LOWER than train error {te}: that is not a negative "
+            noise = f" (its {dev_size} examples make the dev error uncertain by about ±{_points(2 * sd)})"
+        msg += (f" Dev error {de} is {_points(-gap)} LOWER than train error {te}: that is not a negative "
                 f"variance. Either the dev set is small or happens to hold easier points{noise}, or "
                 f"regularization (L2, dropout) keeps the train error up on purpose. Read it as: no "
                 f"variance problem.")
     elif gap < 0:
         msg += " Dev error is about the same as train error: no variance problem."
-    out["message"] = msg
+    headline = "Neither high bias nor high variance" if d.verdict == "neither" else _cap(d.verdict)
+    out.update(headline=headline, message=msg.strip())
     return out
 
 

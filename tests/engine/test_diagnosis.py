@@ -96,7 +96,7 @@ def test_no_verdict_at_iteration_zero():
     d = run_state([], 0.5, 0.8, grad_norms=(0.0, 0.0), iteration=0, epoch=0)
     assert d["state"] == "learning" and d["verdict"] is None and d["advice"] == []
     assert d["avoidable_bias"] is None and d["variance"] is None
-    assert "no verdict" in d["message"]
+    assert d["headline"] == "Still learning — no verdict yet" and "Press play" in d["message"]
 
 
 def test_no_verdict_in_the_first_epochs_even_with_a_good_accuracy():
@@ -127,7 +127,7 @@ def test_stuck_at_chance_gets_no_verdict():
 ])
 def test_course_table_through_a_healthy_run(train, dev, verdict):
     d = run_state(falling(), 1 - train, 1 - dev)
-    assert d["state"] == "diagnosed" and d["verdict"] == verdict
+    assert d["state"] == "diagnosed" and d["verdict"] == verdict and d["headline"].lower().startswith(verdict)
     assert d["avoidable_bias"] == pytest.approx(train) and d["variance"] == pytest.approx(dev - train)
     assert d["advice"] == diagnose(train, dev).advice
 
@@ -138,7 +138,7 @@ def test_dev_better_than_train_is_explained_not_shown_as_variance():
     assert d["variance"] is None  # never a negative variance
     assert d["dev_train_gap"] == pytest.approx(0.013 - 0.38)
     msg = d["message"]
-    assert "LOWER than train" in msg and "not a negative variance" in msg and "36.7 %" in msg
+    assert "LOWER than train" in msg and "not a negative variance" in msg and "36.7 points" in msg
     assert "-36.7" not in msg and "−36.7" not in msg
     assert "30 examples" in msg and ("dev set is small" in msg and "regularization" in msg)
     # a tiny negative gap is just "no variance", shown as 0
@@ -150,7 +150,7 @@ def test_a_cost_swinging_between_5_and_40_is_a_too_large_learning_rate():
     swing = [5.0, 40.0] * 15
     d = run_state(swing, 0.5, 0.5, grad_norms=(0.0, 0.0, 0.7))
     assert d["state"] == "oscillating" and d["verdict"] is None
-    assert "learning rate too large" in d["message"].lower() and "lower α" in d["message"]
+    assert d["headline"] == "Learning rate too large: lower α" and "swings up and down" in d["message"]
     assert any("lower the learning rate" in a for a in d["advice"])
     assert no_bias_advice(d) and "converged" not in d["message"]
     assert d["trend"]["oscillating"] and d["trend"]["sign_changes"] == 1.0
@@ -186,7 +186,7 @@ def test_divergence_is_flagged_for_classification():
 def test_zero_gradients_and_a_flat_ln2_cost_is_a_dead_net():
     d = run_state([LN2] * 3 + [0.6915] * 20, 0.53, 0.5, grad_norms=(0.0, 0.0, 0.0))
     assert d["state"] == "dead" and d["verdict"] is None and no_bias_advice(d)
-    assert "dead" in d["message"] and "ln 2 = 0.693" in d["message"]
+    assert d["headline"].startswith("Dead network") and "ln 2 = 0.693" in d["message"]
     assert any("He" in a for a in d["advice"])
     # tiny but non-zero gradients at chance: stuck, not dead
     assert run_state([LN2] * 20, 0.5, 0.5, grad_norms=(1e-4, 1e-3))["state"] == "stuck"
@@ -220,7 +220,8 @@ def test_every_state_is_json_safe_and_listed():
     assert [d["state"] for d in cases] == ["learning", "oscillating", "dead", "stuck", "needs_dev",
                                            "diagnosed", "diverged"]
     for d in cases:
-        assert d["state"] in STATES and isinstance(d["message"], str) and d["message"]
+        assert d["state"] in STATES and d["message"] and d["headline"]
+        assert not d["message"].startswith(d["headline"])  # the why, not the headline again
         json.dumps(d, allow_nan=False)
 
 
@@ -243,7 +244,7 @@ def test_trainer_gd_with_alpha_100_on_the_circle_is_oscillating():
     t = Trainer(circle_config())
     d = t.run().diagnosis
     assert t.status == "done" and d["state"] == "oscillating"
-    assert no_bias_advice(d) and "lower α" in d["message"]
+    assert no_bias_advice(d) and "lower α" in d["headline"]
 
 
 def test_trainer_zero_init_tanh_is_dead():
