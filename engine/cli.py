@@ -91,6 +91,7 @@ def _progress_printer(stream):
 
 
 def cmd_train(args) -> int:
+    from engine.epochs import early_stopping_message
     from engine.results import dumps
 
     config, csv = _load(args)
@@ -113,6 +114,9 @@ def cmd_train(args) -> int:
         return EXIT_DIVERGED
     if not args.quiet:
         print(f"{trainer.status}: {trainer.epoch} epochs, {trainer.iteration} iterations", file=sys.stderr)
+        reason = early_stopping_message(trainer.early_stopping_info())
+        if reason:
+            print(reason, file=sys.stderr)
     return EXIT_OK
 
 

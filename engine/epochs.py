@@ -8,6 +8,7 @@ forward pass per epoch); `pending` tells it an entry still waits.
 
 Early stopping (course: "stop where dev error is lowest"): keep the parameters of the epoch with
 the lowest dev cost; stop after `patience` epochs without a decrease of more than `min_delta`.
+`early_stopping_message(info)` words the Trainer's early_stopping_info() for people.
 """
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ class EarlyStopping:
             return False
         self.wait += 1
         return self.wait >= self.patience
+
+
+def early_stopping_message(info: Optional[dict]) -> Optional[str]:
+    """Why a run stopped early, in a sentence (None unless info says it stopped), e.g.
+    "Stopped early at epoch 37: the dev cost has not improved for 10 epochs since its best,
+    0.412 at epoch 27; the weights of epoch 27 are kept."  `info`: Trainer.early_stopping_info()."""
+    if not info or info.get("stopped_epoch") is None or info.get("best_epoch") is None:
+        return None
+    best, waited = info["best_epoch"], info["epochs_without_improvement"]
+    by = f" by more than {info['min_delta']:g}" if info.get("min_delta") else ""
+    return (f"Stopped early at epoch {info['stopped_epoch']}: the dev cost has not improved{by} for "
+            f"{waited} epoch{'s' if waited != 1 else ''} since its best, {info['best_dev_cost']:.3g} at "
+            f"epoch {best}; the weights of epoch {best} are kept.")

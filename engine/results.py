@@ -1,7 +1,8 @@
 """The result JSON of a training run (written by the CLI, read back by `--init-from`).
 
 Format (docs/config.md, "Result JSON"): status, epochs_run, iterations, train/dev/test metrics
-(null for an empty set), per-epoch history, parameters in course shapes (W1 (n1, n0) as nested
+(null for an empty set), early stopping's reason (early_stopping, early_stopping_message), the
+schedule's start epoch, the last finite mini-batch cost, per-epoch history, parameters in course shapes (W1 (n1, n0) as nested
 lists, b1 (n1, 1), gamma1/beta1 and running mu1/var1 with batch norm), the network shape, the
 input normalization and the config echo. Every float is finite or null.
 """
@@ -14,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from engine.backend import to_numpy
+from engine.epochs import early_stopping_message
 from engine.snapshot import json_safe
 
 RESULT_FORMAT = "nn-playground/result@1"
@@ -48,6 +50,11 @@ def build_result(trainer) -> dict:
         "epochs_run": trainer.epoch,
         "iterations": trainer.iteration,
         "best_epoch": trainer.best_epoch,
+        "early_stopping": snap.early_stopping,
+        "early_stopping_message": early_stopping_message(snap.early_stopping),
+        "schedule_start_epoch": snap.schedule_start_epoch,
+        "last_finite_minibatch_cost": snap.last_finite_minibatch_cost,
+        "last_finite_minibatch_iteration": snap.last_finite_minibatch_iteration,
         "diverged_at": trainer.diverged_at,
         "diverged_epoch": trainer.diverged_epoch,
         "restored_iteration": trainer.restored_iteration,

@@ -37,8 +37,9 @@ def json_safe(value: Any) -> Any:
 class SetMetrics:
     """Full-set metrics in test mode (no dropout, batch-norm running statistics).
 
-    cost = data_cost + reg_cost, where data_cost is the loss J and reg_cost the L2/L1 penalty
-    (λ/2m)Σ‖W‖²_F + (λ₁/m)Σ|w|; accuracy is None for regression.
+    cost = data_cost + reg_cost, where data_cost is the loss averaged over the set and reg_cost
+    the L2/L1 penalty (λ/2m)Σ‖W‖²_F + (λ₁/m)Σ|w| with m = the TRAINING-set size on every set (the
+    same number on train, dev and test); accuracy is None for regression.
     """
 
     cost: Optional[float]
@@ -60,9 +61,16 @@ class Snapshot:
     """The state of a training run after `Trainer.step(n)` (see docs/engine-api.md).
 
     iteration / epoch: completed mini-batch iterations and epochs. minibatch_cost: cost (data +
-    regularization) of the last mini-batch, with dropout as trained. diverged_at: the iteration
-    whose update made a cost or a parameter non-finite (None while healthy); diverged_epoch the
-    epoch counter then; restored_iteration: the iteration whose finite parameters were kept.
+    regularization with m = m_train) of the last mini-batch, with dropout as trained; None after
+    divergence. diverged_at: the iteration whose update made a cost or a parameter non-finite
+    (None while healthy); diverged_epoch the epoch counter then; restored_iteration: the
+    iteration whose finite parameters were kept.
+    last_finite_minibatch_cost / last_finite_minibatch_iteration: the latest finite mini-batch
+    cost the trainer computed and the iteration whose forward gave it (the `iteration` of the
+    snapshot that reports it; after divergence possibly diverged_at itself: the forward before
+    the update that blew up). schedule_start_epoch: α = schedule(α₀, epoch − it). epochs: the
+    epoch budget (config.epochs). early_stopping: Trainer.early_stopping_info() (None when off).
+    continue_epochs: epochs Trainer.extend() would add to a finished run (None: cannot continue).
     """
 
     iteration: int
@@ -79,6 +87,12 @@ class Snapshot:
     diverged_epoch: Optional[int] = None
     restored_iteration: Optional[int] = None
     diagnosis: Optional[dict] = None
+    last_finite_minibatch_cost: Optional[float] = None
+    last_finite_minibatch_iteration: Optional[int] = None
+    schedule_start_epoch: int = 0
+    epochs: Optional[int] = None
+    early_stopping: Optional[dict] = None
+    continue_epochs: Optional[int] = None
 
     def to_dict(self) -> dict:
         """JSON-safe dict: only finite floats or None."""
@@ -97,4 +111,10 @@ class Snapshot:
             "diverged_epoch": self.diverged_epoch,
             "restored_iteration": self.restored_iteration,
             "diagnosis": json_safe(self.diagnosis),
+            "last_finite_minibatch_cost": finite_or_none(self.last_finite_minibatch_cost),
+            "last_finite_minibatch_iteration": self.last_finite_minibatch_iteration,
+            "schedule_start_epoch": int(self.schedule_start_epoch),
+            "epochs": self.epochs,
+            "early_stopping": json_safe(self.early_stopping),
+            "continue_epochs": self.continue_epochs,
         }

@@ -1,10 +1,20 @@
 """The training loop: epochs of shuffled mini-batches, learning-rate decay, live hyperparameter
 changes, early stopping and divergence detection (docs/engine-api.md, "engine/trainer.py").
 
-One iteration on the mini-batch (X{t}, Y{t}):
+One iteration on the mini-batch (X{t}, Y{t}) of b examples, m = the TRAINING-SET size:
     A[L], cache = forward(X{t})          (training mode: dropout masks, batch-norm batch statistics)
-    dθ = backward(cache, Y{t})           (+ (λ/m) W for L2, (λ₁/m) sign(W) for L1)
+    dθ = backward(cache, Y{t})           data term averaged over the b examples,
+                                         + (λ/m) W for L2, (λ₁/m) sign(W) for L1 (m, not b)
     θ := optimizer.update(θ, dθ, α)      (in place on the flat parameter buffer)
+Every step so descends an unbiased estimate of the J that is reported, J = (1/m)Σ L⁽ⁱ⁾ +
+(λ/2m)Σ‖W‖²_F + (λ₁/m)Σ|w|: at fixed θ, Σ_t (b_t/m)·dθ{t} over one epoch (leftover batch
+included) is the full-batch gradient of J, so λ means the same at every batch size. Every reported
+cost (train, dev, test, mini-batch) uses this same m in its penalty (engine.regularization).
+
+Learning-rate decay: α = schedule(α₀, epoch − schedule_start_epoch). A schedule of the initial
+config starts at epoch 0; one switched on or changed with `set(schedule=...)` starts at the epoch
+counter of that moment (α₀ right away, the first decayed value after the next epoch end), so it
+never starts at the value of the epochs already run (e.g. α₀/(1 + 2000·rate)).
 One epoch = ⌈m / batch_size⌉ iterations over a fresh permutation of the training set; the last
 mini-batch holds the m mod batch_size leftover examples. batch_size ≥ m is batch gradient
 descent: no permutation at all, so runs are reproducible bit for bit.
@@ -18,10 +28,19 @@ computed once per epoch for the history / early stopping, and on `snapshot()`; i
 descent without dropout or batch norm the epoch-end train cost is read from the next iteration's
 forward instead (engine.epochs.History.pending), saving one forward pass per epoch.
 
-Divergence: after every update the squared norm θ·θ is checked (one BLAS dot); if it is NaN or
-±inf (or overflows, |θ| > 1e154), training stops with status "diverged" and θ (and batch-norm
-running statistics) are restored from the last good copy, taken at the start of every
-`step()` / `run_epoch()` / `run()` call and at the end of every epoch. Parameters are never NaN.
+Divergence: after every update the squared norm θ·θ is checked (two BLAS dots: weights, rest);
+if it is NaN or ±inf (or overflows, |θ| > 1e154), training stops with status "diverged" and θ
+(and batch-norm running statistics) are restored from the last good copy, taken at the start of
+every `step()` / `run_epoch()` / `run()` call and at the end of every epoch. Parameters are never
+NaN. What led there stays visible: `last_finite_minibatch_cost` / `_iteration` keep the last finite
+mini-batch cost computed (also that of the iteration whose update blew up, from its forward with
+the still-finite θ and the weights' ‖W‖² of the previous check), and the history keeps every
+epoch-end cost that was finite, huge ones included (a non-finite one is None).
+
+Early stopping keeps the parameters of `best_epoch` (lowest dev cost) and stops after `patience`
+epochs without improvement; `early_stopping_info()` says why (Snapshot.early_stopping).
+After "done" or "stopped_early", step() / run_epoch() / run() train nothing and just report;
+`extend(epochs)` lets the run go on (Snapshot.continue_epochs says how far extend() goes).
 """
 from __future__ import annotations
 
@@ -45,6 +64,7 @@ from engine.snapshot import SetMetrics, Snapshot
 from engine import results
 
 ACTIVE = ("ready", "running")
+MAX_EPOCHS = TrainConfig.model_fields["epochs"].metadata[-1].le  # the config's limit on epochs
 _INF = float("inf")
 
 
@@ -76,10 +96,16 @@ class Trainer:
         self.diverged_epoch: Optional[int] = None
         self.restored_iteration: Optional[int] = None
         self.minibatch_cost: Optional[float] = None
+        self.last_finite_minibatch_cost: Optional[float] = None
+        self.last_finite_minibatch_iteration: Optional[int] = None
+        self.stopped_epoch: Optional[int] = None  # the epoch counter when early stopping fired
+        self.schedule_start_epoch = 0  # the schedule counts epochs from here (set(schedule=...))
         self._apply_hyperparameters()
         self._setup_batches()
         xp = self.backend.xp
         self._good_theta = xp.empty_like(self.network.theta)
+        n_w = self.network.n_weights
+        self._weights, self._others = self.network.theta[:n_w], self.network.theta[n_w:]
         self._joined = None  # every set's X side by side, for _all_metrics
         self._painter = GridPainter(self.network, self.prepared, self.backend, self.output, self._make_network)
         self._save_good()
@@ -132,13 +158,18 @@ class Trainer:
     def _apply_hyperparameters(self) -> None:
         cfg = self.config
         self.alpha0 = cfg.optimizer.learning_rate
-        self.learning_rate = float(scheduled_learning_rate(cfg.schedule, self.alpha0, self.epoch))
+        self.learning_rate = self._scheduled_rate()
         self.l2, self.l1 = cfg.regularization.l2, cfg.regularization.l1
         kp = cfg.keep_probs()
         self.keep_probs = kp if any(p < 1.0 for p in kp) else None
         # Batch GD without dropout or batch norm: the next forward is the epoch-end train forward.
         self._reuse_forward = (self.config.batch_size >= self.m and self.keep_probs is None
                                and not cfg.network.batch_norm)
+
+    def _scheduled_rate(self) -> float:
+        """α = schedule(α₀, epoch − schedule_start_epoch)."""
+        return float(scheduled_learning_rate(self.config.schedule, self.alpha0,
+                                             self.epoch - self.schedule_start_epoch))
 
     # ---------------------------------------------------------------- training
     @property
@@ -148,6 +179,7 @@ class Trainer:
 
     def step(self, n: int = 1, report: bool = True) -> Optional[Snapshot]:
         """Run n mini-batch iterations (fewer if training ends or diverges) and report.
+        Once the run is "done", "stopped_early" or "diverged" nothing trains (see extend()).
 
         report=False returns None without computing the Snapshot (its full-set passes cost more
         than a few iterations of a small net): for callers that train in many small chunks and
@@ -214,29 +246,42 @@ class Trainer:
 
     def _iterate(self, n: int, until_epoch_end: bool) -> None:
         net, batches, rng = self.network, self._batches, self.rng
-        theta, grads = net.theta, net.grads
+        theta, grads, w, others = net.theta, net.grads, self._weights, self._others
         forward, backward, cost, update = net.forward, net.backward, net.cost, self.optimizer.update
         last_batch = len(batches) - 1
-        l2, l1, kp, lr = self.l2, self.l1, self.keep_probs, self.learning_rate
+        l2, l1, kp, lr, m = self.l2, self.l1, self.keep_probs, self.learning_rate, self.m
+        abs_sum = self.backend.xp.abs
+        ww = w.dot(w)  # Σ w² of the current weights: the L2 penalty of a forward that blows up
+        w1 = float(abs_sum(w).sum()) if l1 else 0.0  # Σ |w|, likewise for L1
         for done in range(n):
             k = self._k
             if k == 0 and self._shuffle:
                 self._shuffle_epoch()
             Xb, Yb = batches[k]
             AL, cache = forward(Xb, train=True, keep_probs=kp, rng=rng)
-            backward(cache, Yb, l2, l1)
+            backward(cache, Yb, l2, l1, m)
+            mb_cost = None
             if done == n - 1 or k == last_batch or self._history.pending:  # costs anyone observes
-                self.minibatch_cost = mb_cost = sum(cost(AL, Yb, l2, l1))
+                self.minibatch_cost = mb_cost = sum(cost(AL, Yb, l2, l1, reg_m=m))
+                self._seen_minibatch_cost(mb_cost, self.iteration + 1)
                 if self._history.pending:  # full batch: this is the last epoch's train cost
                     if not math.isfinite(mb_cost):
+                        self._history.fill_train(None, None)
                         self._diverge()
                         return
                     self._history.fill_train(mb_cost, self._accuracy(AL, Yb))
             update(theta, grads, lr)
             self.iteration += 1
-            if not theta.dot(theta) < _INF:  # NaN or ±inf somewhere in θ
+            ww_next = w.dot(w)
+            if not ww_next + others.dot(others) < _INF:  # NaN or ±inf somewhere in θ
+                if mb_cost is None:  # the cost of this forward (θ was finite), for the curves
+                    data, _ = cost(AL, Yb, ZL=cache.ZL)
+                    self._seen_minibatch_cost(data + l2 / (2.0 * m) * float(ww) + l1 / m * w1, self.iteration)
                 self._diverge()
                 return
+            ww = ww_next
+            if l1:
+                w1 = float(abs_sum(w).sum())
             if k < last_batch:
                 self._k = k + 1
                 continue
@@ -246,24 +291,46 @@ class Trainer:
                 return
             lr = self.learning_rate
 
+    def _seen_minibatch_cost(self, cost: float, iteration: int) -> None:
+        """Remember a finite mini-batch cost, of the forward of `iteration` (1-based: the update
+        that followed it made the counter `iteration`)."""
+        if math.isfinite(cost):
+            self.last_finite_minibatch_cost = float(cost)
+            self.last_finite_minibatch_iteration = iteration
+
     def _end_epoch(self) -> None:
         """Epoch bookkeeping: counter, decayed α, history, early stopping, end of training."""
         self.epoch += 1
-        self.learning_rate = float(scheduled_learning_rate(self.config.schedule, self.alpha0, self.epoch))
+        self.learning_rate = self._scheduled_rate()
         dev = self._metrics("dev")
+        if dev is not None and not math.isfinite(dev.cost):
+            self._diverge_at_epoch_end(self._metrics("train"), dev)
+            return
         stop = self._early is not None and self._early.update(self.epoch, dev.cost, self._copy_parameters)
         last = stop or self.epoch >= self.config.epochs
         train = None if self._reuse_forward and not last else self._metrics("train")
-        if (train is not None and not math.isfinite(train.cost)) or (dev is not None and not math.isfinite(dev.cost)):
-            self._diverge()
+        if train is not None and not math.isfinite(train.cost):
+            self._diverge_at_epoch_end(train, dev)
             return
         self._history.add(train, dev)  # train None: filled from the next iteration's forward
         self._save_good()
         if stop:
             self._restore(self._early.best_parameters)
             self.status = "stopped_early"
+            self.stopped_epoch = self.epoch
         elif last:
             self.status = "done"
+
+    def _diverge_at_epoch_end(self, train: Optional[SetMetrics], dev: Optional[SetMetrics]) -> None:
+        """A non-finite epoch-end cost: record the epoch (a non-finite cost, and its accuracy, as
+        None; a huge finite one as it is) so the curves reach the blow-up, then diverge."""
+        def finite(s):
+            if s is None or math.isfinite(s.cost):
+                return s
+            return SetMetrics(None, None, None, None)
+        self._history.add(finite(train), finite(dev))
+        self._history.pending = False
+        self._diverge()
 
     def _copy_parameters(self) -> tuple:
         net = self.network
@@ -282,6 +349,8 @@ class Trainer:
         self._good_iteration = self.iteration
 
     def _diverge(self) -> None:
+        """Status "diverged", θ restored from the last good copy; minibatch_cost becomes None (the
+        last finite one stays in last_finite_minibatch_cost)."""
         self.status = "diverged"
         self.diverged_at, self.diverged_epoch = self.iteration, self.epoch
         self.restored_iteration = self._good_iteration
@@ -295,9 +364,14 @@ class Trainer:
         Accepts learning_rate (the α₀ of the schedule), l2, l1, keep_prob, beta, beta1, beta2,
         epsilon, bias_correction, schedule (ScheduleConfig or dict) and human_error. Raises
         pydantic.ValidationError naming the key (e.g. 'optimizer.learning_rate: ...').
+        A schedule that differs from the current one (switched on, off, or any of its values
+        changed) starts counting epochs now: schedule_start_epoch = epoch, so α = α₀ until the
+        next epoch end, then schedule(α₀, 1), ... Re-sending the same schedule changes nothing.
         """
         config, given = apply_live_change(self.config, changes)
         self.history_log()  # a pending train cost is evaluated with the old λ
+        if "schedule" in given and config.schedule != self.config.schedule:
+            self.schedule_start_epoch = self.epoch
         self.config = config
         hyper = {k: getattr(config.optimizer, k) for k in OPTIMIZER_HYPER if k in given}
         if hyper:
@@ -327,7 +401,9 @@ class Trainer:
         return metrics
 
     def _set_metrics(self, AL, Y, ZL) -> SetMetrics:
-        data_cost, reg_cost = self.network.cost(AL, Y, self.l2, self.l1, ZL=ZL)
+        """Cost (the penalty with m = m_train on every set, so it is the same number on each),
+        data cost, penalty and accuracy of one set."""
+        data_cost, reg_cost = self.network.cost(AL, Y, self.l2, self.l1, ZL=ZL, reg_m=self.m)
         return SetMetrics(float(data_cost) + float(reg_cost), float(data_cost), float(reg_cost),
                           self._accuracy(AL, Y))
 
@@ -361,7 +437,63 @@ class Trainer:
             grad_norms=[float(g) for g in grad_norms], weight_norms=[float(w) for w in weight_norms],
             diverged_at=self.diverged_at, diverged_epoch=self.diverged_epoch,
             restored_iteration=self.restored_iteration, diagnosis=diagnosis,
+            last_finite_minibatch_cost=self.last_finite_minibatch_cost,
+            last_finite_minibatch_iteration=self.last_finite_minibatch_iteration,
+            schedule_start_epoch=self.schedule_start_epoch, epochs=self.config.epochs,
+            early_stopping=self.early_stopping_info(), continue_epochs=self.continue_epochs,
         )
+
+    def early_stopping_info(self) -> Optional[dict]:
+        """None without early stopping; else patience, min_delta, best_epoch (None before the
+        first epoch), best_dev_cost, epochs_without_improvement (since best_epoch) and
+        stopped_epoch (the epoch counter when it stopped; None while it has not). After a stop
+        the parameters are those of best_epoch. early_stopping_message(info) words it."""
+        es = self._early
+        if es is None:
+            return None
+        return {"patience": es.patience, "min_delta": es.min_delta, "best_epoch": es.best_epoch,
+                "best_dev_cost": es.best_cost if es.best_epoch is not None else None,
+                "epochs_without_improvement": es.wait, "stopped_epoch": self.stopped_epoch}
+
+    @property
+    def continue_epochs(self) -> Optional[int]:
+        """How many more epochs extend() without an argument allows, for a run that is "done" or
+        "stopped_early" (None otherwise, or when the budget cannot grow): the rest of the budget
+        config.epochs when early stopping ended the run before it, else config.epochs again
+        (capped so the budget stays <= MAX_EPOCHS)."""
+        if self.status not in ("done", "stopped_early"):
+            return None
+        budget = self.config.epochs
+        more = budget - self.epoch if self.epoch < budget else min(budget, MAX_EPOCHS - self.epoch)
+        return more if more > 0 else None
+
+    def extend(self, epochs: Optional[int] = None) -> None:
+        """Let a finished run train on: what Play after "Finished" / "Stopped early" does.
+
+        The epoch budget becomes config.epochs = epoch + epochs (epochs=None: continue_epochs);
+        the early-stopping patience counter restarts at 0 (the best dev cost, best_epoch and
+        their parameters are kept, so a later stop still keeps the best weights of the whole
+        run) and stopped_epoch is cleared; status goes back to "running" ("ready" before any
+        iteration). Weights (those of best_epoch after an early stop), optimizer state, epoch
+        and iteration counters and the schedule carry on. On an active run it only sets the
+        budget. Raises ValueError for a diverged run (reset instead) or when no epoch is left
+        to add, pydantic.ValidationError (key 'epochs') beyond the config's limit.
+        """
+        if self.status == "diverged":
+            raise ValueError("the run diverged: it cannot continue; lower the learning rate and reset")
+        if epochs is None:
+            epochs = self.continue_epochs if self.status not in ACTIVE else 0
+            if not epochs:
+                raise ValueError(f"nothing to continue: the run is {self.status!r} at epoch {self.epoch}")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs = {epochs!r}: the number of epochs to add must be an integer >= 1")
+        self.history_log()
+        self.config = load_config({**self.config.model_dump(), "epochs": self.epoch + epochs})
+        if self._early is not None:
+            self._early.wait = 0
+        self.stopped_epoch = None
+        if self.status not in ACTIVE:
+            self.status = "running" if self.iteration else "ready"
 
     def grid(self, resolution: int = 100, dtype: Optional[str] = None):
         """(xs, ys, values (res, res)) over prepared.domain in raw input space: row i is x2 = ys[i],

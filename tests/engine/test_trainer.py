@@ -179,7 +179,10 @@ def test_live_set_of_schedule_and_keep_prob():
     t = Trainer(make_config(network={"hidden": [3, 2]}))
     t.step(4)
     t.set(schedule={"name": "exponential", "base": 0.5}, keep_prob=[0.5, 1.0])
-    assert t.learning_rate == pytest.approx(0.05)  # 0.5^1 · 0.1 after one epoch
+    # switched on at epoch 1: it counts from there, α = 0.5^0 · 0.1 now, 0.5^1 · 0.1 one epoch on
+    assert t.schedule_start_epoch == 1 and t.learning_rate == 0.1
+    t.step(4)
+    assert t.learning_rate == pytest.approx(0.05)
     assert t.keep_probs == [0.5, 1.0]
     t.set(keep_prob=1.0)
     assert t.keep_probs is None
