@@ -56,8 +56,10 @@ export function createGradientGauge(root) {
       });
       const first = norms[0];
       const last = norms.at(-1);
+      const runIssue = ['oscillating', 'diverged'].includes(header.diagnosis?.state);
       let text = '';
       if (norms.some((n) => n > EXPLODING)) text = 'Exploding gradients: lower the learning rate or use a smaller initialization.';
+      else if (runIssue) text = ''; // α too large: the card says so; saturated layers are not the cause
       else if (norms.length > 1 && first > 0 && last / first > 1e3) text = 'Gradients shrink towards the input layers (vanishing): try ReLU, He initialization or batch norm.';
       else if (header.iteration > 0 && norms.length && norms.every((n) => n < VANISHING)) text = vanishingNote(header);
       note.textContent = text;
