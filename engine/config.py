@@ -50,6 +50,17 @@ class DataConfig(_Strict):
     split: tuple[float, float, float] = Field(
         (0.8, 0.2, 0.0), description="train / dev / test ratios, summing to 1"
     )
+    scale: tuple[float, float] = Field(
+        (1.0, 1.0), description="x1, x2 of generated data multiplied by these (stretches the raw "
+        "input scales, as in the course's unnormalized-inputs picture); each in [0.001, 1000]"
+    )
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if any(not 1e-3 <= s <= 1e3 for s in v):
+            raise ValueError("each scale must be in [0.001, 1000]")
+        return v
 
     @field_validator("split")
     @classmethod

@@ -216,6 +216,7 @@ def prepare(config, csv: Optional[CsvData] = None, backend: Any = None) -> Prepa
         X_raw, labels, kind, classes = csv.X, csv.labels, csv.kind, csv.classes
     else:
         X_raw, labels = generate_points(data.name, data.n, data.noise, data.seed, data.classes)
+        X_raw = X_raw * np.asarray(data.scale)[:, None]
         kind, classes = DATASET_KINDS[data.name], classes_of(data.name, data.classes)
     output = resolve_output(kind, config.network.output)
     target_kind = "multiclass" if output == "softmax" else kind
@@ -243,7 +244,8 @@ def prepare(config, csv: Optional[CsvData] = None, backend: Any = None) -> Prepa
         name: {**{f"x{k + 1}": X[k] for k in range(n_raw)}, "y": lab[0]} for name, (X, lab) in sets.items()
     }
     if data.name != "csv":
-        domain = (DOMAIN[0], DOMAIN[1], DOMAIN[0], DOMAIN[1])
+        sx, sy = data.scale
+        domain = (DOMAIN[0] * sx, DOMAIN[1] * sx, DOMAIN[0] * sy, DOMAIN[1] * sy)
     else:
         domain = _domain(X_raw) if n_raw == 2 else None
     return Prepared(

@@ -276,3 +276,15 @@ def test_resolve_output():
     assert resolve_output("binary", "softmax") == "softmax"
     with pytest.raises(ValueError, match="network.output: 'linear' does not fit multiclass data; allowed: softmax"):
         resolve_output("multiclass", "linear")
+
+
+def test_data_scale_stretches_generated_points_and_the_domain():
+    plain = prepare(TrainConfig.model_validate({"data": {"name": "moons", "n": 50}, "normalize": False}))
+    stretched = prepare(TrainConfig.model_validate(
+        {"data": {"name": "moons", "n": 50, "scale": [10, 0.1]}, "normalize": False}))
+    np.testing.assert_allclose(stretched.train[0], plain.train[0] * np.array([[10.0], [0.1]]), rtol=1e-15)
+    np.testing.assert_array_equal(stretched.train[1], plain.train[1])  # same labels, same split
+    assert stretched.domain == pytest.approx((-60.0, 60.0, -0.6, 0.6))
+    assert plain.domain == (-6.0, 6.0, -6.0, 6.0)
+    with pytest.raises(ValueError, match=r"data\.scale"):
+        TrainConfig.model_validate({"data": {"scale": [0, 1]}})
