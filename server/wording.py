@@ -226,11 +226,10 @@ def outcome_text(outcome: dict) -> str:
     if outcome["status"] == "stopped_early":
         best = outcome.get("best_epoch")
         cost = outcome.get("best_dev_cost")
-        cost_text = f" (dev cost {cost:.4g})" if isinstance(cost, (int, float)) else ""
-        return (f"Stopped early at epoch {outcome['epochs_run']}: the dev cost did not improve for "
-                f"{outcome['patience']} epochs in a row "
-                f"({control('early_stopping.patience')}). The weights kept are those of epoch {best}, "
-                f"where the dev cost was lowest{cost_text}, not the last ones.")
+        cost_text = f" ({cost:.4g})" if isinstance(cost, (int, float)) else ""
+        return (f"Stopped early at epoch {outcome['epochs_run']}: the dev cost has not improved for "
+                f"{_count(outcome['patience'], 'epoch')} ({control('early_stopping.patience')}), so the "
+                f"weights kept are those of epoch {best}, where it was lowest{cost_text}, not the last ones.")
     return (f"Finished: all {_count(outcome['epochs_run'], 'epoch')} ran ({control('epochs')}). "
             "The weights kept are the last ones.")
 
@@ -238,5 +237,5 @@ def outcome_text(outcome: dict) -> str:
 # What the browser's Play does after a finished run (static/js/app.js togglePlay: reset, then
 # play; the server refuses `play` on a finished run). Reset re-creates the same starting weights
 # (same Init seed), so an unchanged run ends the same way.
-PLAY_AFTER_END = ("Play starts this run again from iteration 0 with the same settings and the same starting "
-                  "weights, so it will end the same way unless you change something (e.g. Patience or Epochs).")
+PLAY_AFTER_END = ("Play starts again from iteration 0 with the same settings and starting weights, so the run "
+                  "ends the same way unless you change something first (e.g. Patience or Epochs).")

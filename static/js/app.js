@@ -20,7 +20,8 @@ import { createBanners } from './panels/banners.js';
 const FPS = 30;
 const SET_DEBOUNCE_MS = 80;
 
-const store = new Store(parseHash(location.hash));
+const parsed = parseHash(location.hash);
+const store = new Store(parsed);
 store.writeHash();
 const conn = new Connection(socketUrl());
 const history = new History();
@@ -47,14 +48,37 @@ const biasVariance = createBiasVarianceCard($('#bias-card'), store);
 const lessons = createLessons($('#lesson-menu-root'), $('#lesson-card-root'), store, { gradcheck: () => conn.send({ type: 'gradcheck' }) });
 createRuns($('#runs-menu-root'), store, {
   save: saveRun,
-  load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true }); },
+  load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true, restart: true }); },
   plots: () => ({ boundary: boundary.plot, ...curves.plots }),
 });
+
+// A link whose values the page could not use says so (e.g. #dataset=foo falls back to Circle).
+if (parsed.ignored.length) {
+  banners.show('url', 'Part of this link was not understood.', parsed.ignored.map((x) =>
+    `${x.label} "${x.value}" does not exist, so the default (${x.fallback || 'none'}) is used instead; allowed: ${x.allowed}.`).join(' '));
+}
 
 // ---------------------------------------------------------------- commands
 function setStatus(value) {
   status = value;
   controls.setStatus(value);
+}
+
+/** How a finished run ended (the server's `outcome`: why it stopped, which weights are kept) and
+ *  what Play does now, in the status line and on the play button; null hides it. */
+function showOutcome(outcome) {
+  controls.setOutcome(outcome);
+  if (!outcome) { banners.hide('finished'); return; }
+  const [title, why] = headline(outcome.message);
+  banners.show('finished', title, `${why} ${outcome.play}`, { label: 'Start over', run: togglePlay }, { role: 'status' });
+}
+
+/** "Stopped early at epoch 13: the dev cost …" -> ["Stopped early at epoch 13.", "The dev cost …"]. */
+function headline(sentence) {
+  const cut = sentence.indexOf(': ');
+  if (cut < 0) return [sentence, ''];
+  const rest = sentence.slice(cut + 2);
+  return [`${sentence.slice(0, cut)}.`, `${rest.charAt(0).toUpperCase()}${rest.slice(1)}`];
 }
 
 function togglePlay() {
@@ -73,6 +97,7 @@ function step() {
 function reset() {
   history.clear();
   banners.hide('diverged');
+  showOutcome(null);
   conn.send({ type: 'reset' });
 }
 
@@ -86,11 +111,18 @@ function configure() {
   clearFieldErrors();
   banners.hide('diverged');
   banners.hide('error');
+  showOutcome(null);
   const message = { type: 'configure', config: toConfig(store.state) };
   if (store.get('dataset') === 'csv' && store.get('csv_id')) message.csv_id = store.get('csv_id');
   if (pendingRunId) message.run_id = pendingRunId;
   pendingRunId = null;
   conn.send(message);
+}
+
+/** Whether the control of `key` is on screen (not hidden by presenter mode or by relevance). */
+function isShown(key) {
+  const field = document.querySelector(`.field[data-key="${key}"]`);
+  return Boolean(field && field.offsetParent !== null);
 }
 
 function previewNeuron(neuron) {
@@ -127,9 +159,11 @@ let configureTimer = null;
 let liveKeys = new Set();
 let liveTimer = null;
 
-store.subscribe((changed) => {
-  if (needsReset(changed)) {
-    const resume = status === 'running' && !changed.includes('lesson');
+store.subscribe((changed, state, { restart = false } = {}) => {
+  if (restart || needsReset(changed)) {
+    // a lesson or a loaded run is a new experiment: its full config, a fresh run, paused
+    const resume = status === 'running' && !restart && !changed.includes('lesson');
+    if (restart) { clearTimeout(liveTimer); liveKeys = new Set(); }
     clearTimeout(configureTimer);
     configureTimer = setTimeout(() => {
       configure();
@@ -183,6 +217,7 @@ const handlers = {
     setStatus(m.status);
     if (m.iteration !== undefined) controls.setCounters({ epoch: m.epoch, iteration: m.iteration, learning_rate: m.config?.optimizer?.learning_rate });
     if (m.status !== 'diverged') banners.hide('diverged');
+    showOutcome(m.outcome ?? null); // how the run ended (null while it can still train)
     // Redraw the points only for new data: a `set` reply repeats it, and redrawing would also
     // drop the boundary until the next frame.
     const key = m.data && JSON.stringify([m.config?.data, m.data.kind, m.data.classes, m.data.domain,
@@ -201,16 +236,20 @@ const handlers = {
     if (m.request_type === 'configure') setStatus('invalid'); // nothing to train until the settings are fixed
     const key = keyForField(m.field);
     if (key === 'csv_id') { dataPanel.showCsvError(m.message); return; }
-    if (key && showFieldError(key, m.message)) return;
-    banners.show('error', 'The server refused that.', `${m.field ? `${m.field}: ` : ''}${m.message}`);
+    // The server words the message for people (server/wording.py); `field` marks the control.
+    const marked = key && showFieldError(key, m.message) && isShown(key);
+    if (marked && m.request_type !== 'configure') return;
+    banners.show('error', m.request_type === 'configure' ? 'These settings cannot be trained.' : 'That did not work.', m.message);
   },
   diverged(m) {
     setStatus('diverged');
-    banners.show('diverged', 'Training diverged.',
-      `${m.hint || 'Lower the learning rate and reset.'} (iteration ${m.iteration}, epoch ${m.epoch})`,
-      { label: 'Reset', run: reset });
+    const [title, text] = m.hint ? headline(m.hint) : ['Training diverged.', 'Lower the learning rate and press Reset.'];
+    banners.show('diverged', title, text, { label: 'Reset', run: reset });
   },
-  done(m) { setStatus(m.status); },
+  done(m) {
+    setStatus(m.status);
+    if (m.outcome) showOutcome(m.outcome);
+  },
   gradcheck(m) { lessons.showGradcheck(m); },
   saved(m) { pendingSave?.resolve(m.id); },
 };

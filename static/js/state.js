@@ -112,10 +112,24 @@ export function coerce(e, raw) {
 
 const format = (v) => (Array.isArray(v) ? v.join(',') : v === null ? '' : String(v));
 
-/** Parse a location hash into {state, hidden}; unknown keys and invalid values are ignored. */
+/** What a hash value of `e` may be, in words (for the notice about an ignored value). */
+export function allowedText(e) {
+  if (e.type === 'enum') return e.values.filter((v) => v !== 'csv').join(', ');
+  if (e.type === 'bool') return 'true or false';
+  if (e.type === 'int' || e.type === 'number') return `${e.type === 'int' ? 'a whole number' : 'a number'} from ${e.min} to ${e.max}`;
+  if (e.type === 'strings') return e.values.join(', ');
+  if (e.type === 'numbers') return `${e.length} numbers from ${e.min} to ${e.max}`;
+  if (e.type === 'ints') return `up to ${e.maxLength} whole numbers from ${e.min} to ${e.max}`;
+  return 'text';
+}
+
+/** Parse a location hash into {state, hidden, ignored}; unknown keys are skipped, invalid values
+ *  keep the default and are listed in `ignored` ({key, value, label, allowed, fallback}) so the
+ *  page can say so. */
 export function parseHash(hash) {
   const state = defaults();
   const hidden = new Set();
+  const ignored = [];
   const params = new URLSearchParams(String(hash || '').replace(/^#/, ''));
   for (const [k, v] of params) {
     if (k.endsWith('_hide')) {
@@ -127,8 +141,9 @@ export function parseHash(hash) {
     if (!e) continue;
     const x = coerce(e, v);
     if (x !== undefined) state[k] = x;
+    else ignored.push({ key: k, value: v, label: e.label, allowed: allowedText(e), fallback: format(e.default) });
   }
-  return { state, hidden };
+  return { state, hidden, ignored };
 }
 
 /** Serialize every key (not only changed ones: a copied URL must not depend on today's defaults). */
@@ -204,7 +219,9 @@ export const needsReset = (keys) => keys.some((k) => ENTRY[k].kind === 'reset');
 
 const same = (a, b) => (Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : a === b);
 
-/** Holds the state, keeps the URL hash in step and tells subscribers which keys changed. */
+/** Holds the state, keeps the URL hash in step and tells subscribers which keys changed:
+ *  fn(changed, state, {restart}); `restart` = start a new run from this state even if no key
+ *  changed (a lesson or a saved run was chosen). */
 export class Store {
   constructor({ state, hidden }) {
     this.state = state;
@@ -218,8 +235,10 @@ export class Store {
 
   subscribe(fn) { this.listeners.push(fn); }
 
-  /** Apply a patch of raw or typed values; invalid values are rejected (returns false). */
-  update(patch, { replace = false } = {}) {
+  /** Apply a patch of raw or typed values; invalid values are rejected (returns false).
+   *  `replace`: `patch` is a whole typed state. `restart`: tell subscribers to start the run
+   *  afresh, even when nothing (or only live keys) changed. */
+  update(patch, { replace = false, restart = false } = {}) {
     const next = replace ? { ...patch } : { ...this.state };
     if (!replace) {
       for (const [key, raw] of Object.entries(patch)) {
@@ -229,10 +248,10 @@ export class Store {
       }
     }
     const changed = SCHEMA.map((e) => e.key).filter((k) => !same(next[k], this.state[k]));
-    if (!changed.length) return true;
+    if (!changed.length && !restart) return true;
     this.state = next;
     this.writeHash();
-    for (const fn of this.listeners) fn(changed, this.state);
+    for (const fn of this.listeners) fn(changed, this.state, { restart });
     return true;
   }
 

@@ -186,10 +186,10 @@ def test_stopped_early_says_why_and_which_weights_are_kept():
     trainer = w.s.slots[1].session.trainer
     assert outcome["status"] == "stopped_early" and outcome["best_epoch"] == trainer.best_epoch
     assert outcome["epochs_run"] == trainer.epoch and outcome["patience"] == 10
-    assert outcome["message"].startswith(f"Stopped early at epoch {trainer.epoch}: the dev cost did not improve "
-                                         "for 10 epochs in a row (Regularization → Patience). The weights kept "
-                                         f"are those of epoch {trainer.best_epoch}")
-    assert "same starting weights" in outcome["play"]
+    assert outcome["message"].startswith(f"Stopped early at epoch {trainer.epoch}: the dev cost has not improved "
+                                         "for 10 epochs (Regularization → Patience), so the weights kept are "
+                                         f"those of epoch {trainer.best_epoch}, where it was lowest")
+    assert "same settings and starting weights" in outcome["play"]
     state = w.messages("state")[-1]
     assert state["status"] == "stopped_early" and state["outcome"] == outcome
 

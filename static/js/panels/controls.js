@@ -64,9 +64,26 @@ export function createControls(root, store, actions) {
     }
   });
 
+  const playTitle = play.title;
+  let outcome = null; // how the finished run ended (the server's `outcome`)
+  let current = 'connecting';
+  const showOutcome = () => {
+    const ended = outcome && (current === 'done' || current === 'stopped_early');
+    play.title = ended ? `${outcome.play} (space)` : playTitle;
+    if (ended) play.setAttribute('aria-label', 'Start over from iteration 0');
+    status.title = ended ? outcome.message : '';
+  };
   return {
     setStatus(value) {
+      current = value;
       showStatus(play, status, value);
+      showOutcome();
+    },
+    /** A finished run (the server's `outcome`, or null): the play button and the status pill
+     *  say what Play does now (start over from iteration 0) and why the run ended. */
+    setOutcome(value) {
+      outcome = value;
+      showOutcome();
     },
     setCounters({ epoch: e, iteration: i, learning_rate: rate }) {
       epoch.lastChild.textContent = pad(e, 6);

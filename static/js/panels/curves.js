@@ -1,5 +1,6 @@
 // CURVES: train and dev cost vs iteration with the raw (faint) and EWMA-smoothed (solid)
-// mini-batch cost, and accuracy. Redrawn in place at most ~8 times a second.
+// mini-batch cost, and accuracy; the test set's cost and accuracy as numbers when the split has
+// a test part. Redrawn in place at most ~8 times a second.
 import { h, fmt, fmtPct } from '../dom.js';
 import { TRAIN_CURVE, DEV_CURVE } from '../colors.js';
 import { plotFont, resizeWithContainer, throttled } from '../plots.js';
@@ -24,8 +25,13 @@ export function createCurves(root, store, history) {
   const cost = h('div', { class: 'curve-plot', id: 'cost-plot', role: 'img', 'aria-label': 'Cost against iteration' });
   const accuracy = h('div', { class: 'curve-plot small', id: 'accuracy-plot', role: 'img', 'aria-label': 'Accuracy against iteration' });
   const noAccuracy = h('p', { class: 'muted empty-note', hidden: true }, 'Regression has no accuracy: follow the cost.');
+  // The test set is shown as numbers only (no curve to tune on): the final, unbiased estimate.
+  const testValues = h('span', { class: 'tabular', id: 'test-values' });
+  const testNote = h('p', { class: 'test-metrics', id: 'test-metrics', hidden: true },
+    h('strong', {}, 'Test '), testValues,
+    h('span', { class: 'muted' }, ' · for the final unbiased estimate: choose the model with train and dev, look at test last.'));
   const accBlock = h('div', { class: 'panel-block' }, h('h3', {}, 'Accuracy', accValues),
-    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2]]), accuracy, noAccuracy);
+    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2]]), accuracy, noAccuracy, testNote);
   root.append(h('div', { class: 'panel-block grow' }, h('h3', {}, 'Cost', costValues),
     legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2], ['mini-batch', '#cdd1d5', 2], ['EWMA', MB_EWMA, 2]]), cost), accBlock);
 
@@ -80,6 +86,9 @@ export function createCurves(root, store, history) {
       const d = header.dev;
       costValues.textContent = t ? `train ${fmt(t.cost, 3)}${d ? ` · dev ${fmt(d.cost, 3)}` : ''}` : '';
       accValues.textContent = t?.accuracy != null ? `train ${fmtPct(t.accuracy)}${d?.accuracy != null ? ` · dev ${fmtPct(d.accuracy)}` : ''}` : '';
+      const test = header.test; // null when the split has no test part
+      testNote.hidden = !test;
+      if (test) testValues.textContent = `cost ${fmt(test.cost, 3)}${test.accuracy != null ? ` · accuracy ${fmtPct(test.accuracy)}` : ''}`;
       schedule();
     },
   };

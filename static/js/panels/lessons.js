@@ -15,8 +15,10 @@ export function createLessons(menuRoot, cardRoot, store, actions) {
     h('summary', { class: 'btn-text' }, 'Lessons'), h('div', { class: 'menu-pop lessons-pop' }, list));
   menuRoot.append(menu);
 
+  // A lesson always starts afresh (new data, new weights, iteration 0), even when it differs
+  // from the current run only in live keys (keep_prob, λ, …) or is the same lesson again.
   const apply = (p) => {
-    store.update(withConfig(store.state, p.config, { lesson: p.id }), { replace: true });
+    store.update(withConfig(store.state, p.config, { lesson: p.id }), { replace: true, restart: true });
     menu.open = false;
   };
 
