@@ -17,6 +17,7 @@ export const SCHEMA = [
   { key: 'data_seed', type: 'int', min: 0, max: 4294967295, default: 0, path: 'data.seed', kind: 'reset', label: 'Data seed', secondary: true },
   { key: 'split', type: 'numbers', length: 3, min: 0, max: 1, default: [0.8, 0.2, 0], path: 'data.split', kind: 'reset', label: 'Train / dev / test', secondary: true,
     choices: [[0.8, 0.2, 0], [0.7, 0.15, 0.15], [0.6, 0.2, 0.2], [0.5, 0.5, 0], [0.98, 0.01, 0.01], [0.3, 0.7, 0]] },
+  { key: 'scale', type: 'numbers', length: 2, min: 0.001, max: 1000, default: [1, 1], path: 'data.scale', kind: 'reset', label: 'Input scales (x1, x2)', secondary: true },
   { key: 'csv_id', type: 'string', default: '', kind: 'reset', label: 'Uploaded CSV', secondary: true },
   // features and network
   { key: 'features', type: 'strings', values: FEATURES, default: ['x1', 'x2'], path: 'features', kind: 'reset', label: 'Features', csvValues: true },

@@ -48,11 +48,11 @@ def first_state_after(page, seen: dict, count: int, lesson_id: str) -> dict:
 
 
 def assert_fresh(page, seen: dict, received_before: int, sent_before: int, preset: dict) -> None:
+    state = first_state_after(page, seen, received_before, preset["id"])  # (socket events arrive late)
     configures = [m for m in seen["sent"][sent_before:] if m.get("type") == "configure"]
     assert len(configures) == 1, f"{preset['id']}: expected one configure, got {seen['sent'][sent_before:]}"
     assert not [m for m in seen["sent"][sent_before:] if m.get("type") in ("set", "play")], preset["id"]
     assert_config(configures[0]["config"], preset)
-    state = first_state_after(page, seen, received_before, preset["id"])
     assert (state["status"], state["iteration"], state["epoch"]) == ("ready", 0, 0), preset["id"]
     assert_config(state["config"], preset)
     page.wait_for_function("document.getElementById('status').dataset.status === 'ready'"
