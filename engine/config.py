@@ -137,7 +137,7 @@ class ScheduleConfig(_Strict):
 
 
 class EarlyStoppingConfig(_Strict):
-    patience: int = Field(10, ge=1, le=100_000, description="epochs without dev-cost improvement")
+    patience: int = Field(50, ge=1, le=100_000, description="epochs without dev-cost improvement")
     min_delta: float = Field(0.0, ge=0.0, description="smallest decrease that counts as improvement")
 
 

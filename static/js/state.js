@@ -50,7 +50,7 @@ export const SCHEMA = [
   { key: 'l1', type: 'number', min: 0, max: 100, default: 0, path: 'regularization.l1', kind: 'live', label: 'L1 λ', secondary: true, choices: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
   { key: 'keep_prob', type: 'number', min: 0.01, max: 1, default: 1, path: 'regularization.keep_prob', kind: 'live', label: 'Keep prob', choices: [1, 0.95, 0.9, 0.8, 0.7, 0.5, 0.3] },
   { key: 'early_stopping', type: 'bool', default: false, path: 'early_stopping', kind: 'reset', label: 'Early stopping' },
-  { key: 'patience', type: 'int', min: 1, max: 100000, default: 10, path: 'early_stopping.patience', kind: 'reset', label: 'Patience', secondary: true },
+  { key: 'patience', type: 'int', min: 1, max: 100000, default: 50, path: 'early_stopping.patience', kind: 'reset', label: 'Patience', secondary: true },
   { key: 'human_error', type: 'number', min: 0, max: 1, default: null, nullable: true, path: 'human_error', kind: 'live', label: 'Human-level error' },
   // browser only
   { key: 'speed', type: 'enum', values: ['1', '3', '10', '30', '100', 'max'], default: '10', kind: 'ui', label: 'Steps per frame' },

@@ -113,13 +113,17 @@ export function createBoundary(root, store) {
       showTest ? pointsTrace('test', 'test', '#1f2328', 'diamond') : null,
       preview ? null : pointsTrace('train', 'train', '#ffffff', 'circle')].filter(Boolean);
     const [xmin, xmax, ymin, ymax] = data.domain;
+    // Equal units on both axes, unless the spans differ a lot (data.scale, a CSV): a square plot
+    // whose tick labels show each axis's own scale then, rather than a thin strip.
+    const aspect = (xmax - xmin) / (ymax - ymin);
+    const scaleratio = aspect > 3 || aspect < 1 / 3 ? aspect : 1;
     const axis = { showgrid: false, zeroline: false, ticks: 'outside', ticklen: 3, tickcolor: '#b9bec3', linecolor: '#b9bec3', mirror: true, fixedrange: false };
     const layout = {
       uirevision: data.domain.join(), margin: { l: 32, r: 6, t: 6, b: 26 }, showlegend: false,
       paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: NEUTRAL,
       font: plotFont(store),
       xaxis: { ...axis, range: [xmin, xmax], constrain: 'domain' },
-      yaxis: { ...axis, range: [ymin, ymax], scaleanchor: 'x', scaleratio: 1, constrain: 'domain' },
+      yaxis: { ...axis, range: [ymin, ymax], scaleanchor: 'x', scaleratio, constrain: 'domain' },
     };
     window.Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
