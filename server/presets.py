@@ -102,12 +102,12 @@ _LESSONS = [
     ),
     dict(
         id="input-normalization", topic="optimization", title="Normalizing inputs",
-        text="The circle, stretched: x1 spans ±60 and x2 only ±0.6, and Normalize inputs is off. The "
+        text="The circle, stretched: x1 spans ±60 and x2 only ±0.3, and Normalize inputs is off. The "
              "cost contours are long and thin, so at α = 0.1 the steps are too big for w1 and too "
              "small for w2: the cost stalls around 0.3-0.4. Turn Normalize inputs on "
              "(x := (x - μ)/σ, with μ and σ from the training set) and reset: the contours become "
              "round and the same α brings the cost below 0.15 within 1,000 iterations.",
-        config=_config(data={"name": "circle", "scale": [10.0, 0.1]}, normalize=False,
+        config=_config(data={"name": "circle", "scale": [10.0, 0.05]}, normalize=False,
                        network={"hidden": [4]}, optimizer={"learning_rate": 0.1}),
     ),
     dict(

@@ -190,10 +190,10 @@ def test_batch_sizes_noise_and_epochs(seeds):
 # ----------------------------------------------------------------------------- normalization
 @pytest.mark.parametrize("seeds", SEEDS)
 def test_normalized_inputs_converge_where_raw_stretched_inputs_stall(seeds):
-    raw = trained(preset("input-normalization"), 3000, seeds)
-    normalized = trained(preset("input-normalization", normalize=True), 3000, seeds)
+    raw = trained(preset("input-normalization"), 6000, seeds)
+    normalized = trained(preset("input-normalization", normalize=True), 1000, seeds)
     assert iterations_to(normalized, 0.15) <= 1000
-    assert iterations_to(raw, 0.15) is None  # not in 3 times as many iterations
+    assert iterations_to(raw, 0.15) is None  # not in 6 times as many iterations (~20 s of play)
     late = raw.history["train_cost"][100:]
     assert min(late) > 0.2 and 0.25 <= np.median(late) <= 0.45  # "stalls around 0.3-0.4"
     X = raw.sets["train"][0]
