@@ -78,7 +78,7 @@ def test_every_lesson_has_a_claims_test():
 # ----------------------------------------------------------------------------- initialization
 @pytest.mark.parametrize("seeds", SEEDS)
 def test_zero_init_units_learn_in_lockstep_and_he_learns_the_circle(seeds):
-    t = trained(preset("init-zeros-vs-he"), 3000, seeds)
+    t = trained(preset("init-zeros-vs-he"), 6000, seeds)
     p = t.network.get_parameters()
     for l in (1, 2):  # every unit of a hidden layer has the same weights, to rounding
         np.testing.assert_allclose(p[f"W{l}"], np.broadcast_to(p[f"W{l}"][:1], p[f"W{l}"].shape), rtol=0, atol=1e-12)
@@ -105,8 +105,8 @@ def test_zero_init_with_tanh_or_relu_freezes_the_hidden_layers(activation):
 @pytest.mark.parametrize("seeds", SEEDS)
 def test_tanh_learns_the_flower_several_times_faster_than_sigmoid_and_beats_relu_here(seeds):
     sigmoid = trained(preset("activations"), 3000, seeds)
-    tanh = trained(preset("activations", **{"network.activation": "tanh"}), 3000, seeds)
-    relu = trained(preset("activations", **{"network.activation": "relu", "network.init": "he"}), 3000, seeds)
+    tanh = trained(preset("activations", **{"network.activation": "tanh"}), 6000, seeds)
+    relu = trained(preset("activations", **{"network.activation": "relu", "network.init": "he"}), 6000, seeds)
     target = 0.25
     assert iterations_to(tanh, target) is not None and iterations_to(sigmoid, target) is not None
     assert iterations_to(sigmoid, target) >= 3 * iterations_to(tanh, target)
