@@ -63,7 +63,7 @@ _LESSONS = [
     dict(
         id="vanishing-gradients", topic="initialization", title="Vanishing gradients in a deep sigmoid net",
         text="Six sigmoid layers: each backward step multiplies the gradient by W and by σ'(z) ≤ 0.25, "
-             "so ‖dW‖ shrinks layer after layer: the first layer's is about 10,000 times smaller than "
+             "so ‖dW‖ shrinks layer after layer: the first layer's is thousands of times smaller than "
              "the output layer's (see the gradient-norm curves), and the cost stays at ln 2 ≈ 0.69. "
              "Switch Activation to ReLU and Init to he, and reset: the gradients reach the first "
              "layers at the same size and the spiral is learned.",

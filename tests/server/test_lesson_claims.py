@@ -120,7 +120,9 @@ def test_deep_sigmoid_gradients_vanish_and_relu_with_he_learns(seeds):
     g = sigmoid.snapshot().grad_norms
     assert g[0] < 1e-3 * g[-1]  # ‖dW[1]‖ thousands of times below ‖dW[L]‖
     sigmoid.step(5900, report=False)
-    assert abs(sigmoid.snapshot().train.cost - LN2) < 0.01  # stuck at ln 2
+    snap = sigmoid.snapshot()
+    assert snap.grad_norms[0] < 2e-3 * snap.grad_norms[-1]  # still, after ~20 s of play
+    assert abs(snap.train.cost - LN2) < 0.01  # stuck at ln 2
     relu_config = preset("vanishing-gradients", **{"network.activation": "relu", "network.init": "he"})
     relu = trained(relu_config, 100, seeds)
     g = relu.snapshot().grad_norms
