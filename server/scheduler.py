@@ -124,6 +124,8 @@ class Scheduler:
         self._text(slot.sid, {
             "type": "diverged", "iteration": iteration, "epoch": t.epoch, "restored_iteration": t.restored_iteration,
             "hint": divergence_hint(iteration, t.learning_rate, t.restored_iteration, weights_too_large),
+            # the blow-up for the counters and curves: last finite mini-batch cost at its iteration, ...
+            **(slot.session.divergence(weights_too_large) or {}),
         })
 
     def _finished(self, slot: Slot) -> None:

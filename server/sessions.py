@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.config import TrainConfig
 from engine.gradcheck import gradient_check
-from engine.snapshot import Snapshot
+from engine.snapshot import Snapshot, finite_or_none
 from engine.trainer import Trainer
 from server import limits
 from server.frames import encode_frame
@@ -30,9 +30,14 @@ class History:
 
     def __init__(self, cap: int = limits.MAX_HISTORY_ROWS):
         self.cap, self.stride, self.rows = cap, 1, []
+        self.diverged_at: Optional[int] = None  # once the blow-up rows are recorded
 
-    def add(self, snap: Snapshot | dict) -> None:
-        """Record a Snapshot (or its to_dict(), when the caller already has it)."""
+    def add(self, snap: Snapshot | dict, divergence: Optional[dict] = None) -> None:
+        """Record a Snapshot (or its to_dict(), when the caller already has it); a diverged run's
+        with its `divergence` (Session.divergence()): the blow-up rows instead."""
+        if divergence is not None:
+            self._add_divergence(snap if isinstance(snap, dict) else snap.to_dict(), divergence)
+            return
         iteration = snap["iteration"] if isinstance(snap, dict) else snap.iteration
         if self.rows and iteration - self.rows[-1][0] < self.stride:
             return
@@ -44,6 +49,28 @@ class History:
         if len(self.rows) >= self.cap:
             self.rows = self.rows[::2]
             self.stride *= 2
+
+    def _add_divergence(self, d: dict, point: dict) -> None:
+        """The blow-up, whatever the stride: the last finite mini-batch cost at its iteration, and
+        at `diverged_at` the epoch-end costs when the epoch end blew up (finite, maybe huge). The
+        full-set costs of the restored weights are not recorded at `diverged_at`: they belong to
+        `restored_iteration`. Recorded once (a later snapshot of the diverged run, e.g. after a
+        live `set`, adds nothing)."""
+        if self.diverged_at == point["diverged_at"]:
+            return
+        self.diverged_at = point["diverged_at"]
+        last_iteration, last_cost = point["last_finite_minibatch_iteration"], point["last_finite_minibatch_cost"]
+        first = min(i for i in (last_iteration, point["diverged_at"]) if i is not None)
+        while self.rows and self.rows[-1][0] >= first:
+            self.rows.pop()
+        empty = [None] * 8
+        if last_cost is not None and last_iteration is not None and last_iteration != point["diverged_at"]:
+            self.rows.append([last_iteration, point["diverged_epoch"], d["learning_rate"], last_cost, *empty])
+            last_cost = None
+        row = [point["diverged_at"], point["diverged_epoch"], d["learning_rate"], last_cost, *empty]
+        row[4], row[8] = point["train_cost"], point["dev_cost"]
+        if any(v is not None for v in (row[3], row[4], row[8])):
+            self.rows.append(row)
 
     def as_dict(self) -> dict:
         return {"columns": list(HISTORY_COLUMNS), "rows": [list(r) for r in self.rows]}
@@ -100,7 +127,7 @@ class Session:
         self._snapshot_dict = self._snapshot.to_dict()
         self._stale = False
         self._snapshot_time = time.monotonic()
-        self.history.add(self._snapshot_dict)
+        self.history.add(self._snapshot_dict, self.divergence())
 
     def step(self, n: int) -> None:
         """n iterations (fewer if training ends or diverges)."""
@@ -163,6 +190,36 @@ class Session:
         out["play"] = PLAY_AFTER_END
         return out
 
+    def divergence(self, weights_too_large: bool = False) -> Optional[dict]:
+        """Where a diverged run blew up, for the counters and curves (None while healthy, unless
+        `weights_too_large`: the weights are finite but beyond a frame's float32, the current
+        iteration is then where it blew up and no weights are restored):
+        `diverged_at`, `diverged_epoch`, `restored_iteration` (whose weights are kept),
+        `last_finite_minibatch_cost` at `last_finite_minibatch_iteration` (the curve's last point,
+        maybe huge), and `train_cost` / `dev_cost`: the full-set costs of the epoch end that blew
+        up (finite, maybe huge, or null; null too when the run blew up mid-epoch). Finite or null."""
+        t = self.trainer
+        if t.diverged_at is None:
+            if not weights_too_large:
+                return None
+            point = {"diverged_at": int(t.iteration), "diverged_epoch": t.epoch, "restored_iteration": None,
+                     "last_finite_minibatch_cost": finite_or_none(t.last_finite_minibatch_cost),
+                     "last_finite_minibatch_iteration": t.last_finite_minibatch_iteration,
+                     "train_cost": None, "dev_cost": None}
+            self.history.add(self.snapshot_dict, point)
+            return point
+        train = dev = None
+        if t.diverged_epoch and t.diverged_at == t.diverged_epoch * t.batch_count:  # at an epoch end
+            lists = t.history
+            if len(lists["train_cost"]) >= t.diverged_epoch:
+                train = finite_or_none(lists["train_cost"][t.diverged_epoch - 1])
+                dev = finite_or_none(lists["dev_cost"][t.diverged_epoch - 1])
+        return {"diverged_at": int(t.diverged_at), "diverged_epoch": t.diverged_epoch,
+                "restored_iteration": t.restored_iteration,
+                "last_finite_minibatch_cost": finite_or_none(t.last_finite_minibatch_cost),
+                "last_finite_minibatch_iteration": t.last_finite_minibatch_iteration,
+                "train_cost": train, "dev_cost": dev}
+
     def status(self, playing: bool) -> str:
         status = self.trainer.status
         if status in TERMINAL:
@@ -189,22 +246,29 @@ class Session:
             "iteration": t.iteration, "epoch": t.epoch,
             "config": self.config.model_dump(mode="json"),
             "network": {"layers": list(t.layer_dims), "inputs": list(t.prepared.feature_names)},
-            "limits": limits.LIMITS, "outcome": self.outcome(), **extra,
+            "limits": limits.LIMITS, "outcome": self.outcome(), "divergence": self.divergence(), **extra,
         }
         return json.dumps(head)[:-1] + ',"data":' + self._data_json + "}"
 
-    def frame(self, status: str, resolution: int) -> bytes:
-        """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
+    def frame_header(self, status: str) -> dict:
+        """The frame's JSON header (docs/protocol.md) without its `arrays`; counts `seq`."""
         snap = self.snapshot_dict
         self.seq += 1
-        header = {
+        return {
             "type": "frame", "seq": self.seq, "server_time": round(time.time() * 1000.0, 1),
             "iteration": snap["iteration"], "epoch": snap["epoch"], "learning_rate": snap["learning_rate"],
             "status": status, "minibatch_cost": snap["minibatch_cost"], "train": snap["train"], "dev": snap["dev"],
             "test": snap.get("test"),
             "grad_norms": snap["grad_norms"], "weight_norms": snap["weight_norms"],
             "diagnosis": snap["diagnosis"],
+            "last_finite_minibatch_cost": snap["last_finite_minibatch_cost"],
+            "last_finite_minibatch_iteration": snap["last_finite_minibatch_iteration"],
+            "divergence": self.divergence(),
         }
+
+    def frame(self, status: str, resolution: int) -> bytes:
+        """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
+        header = self.frame_header(status)
         arrays = {}
         if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
             # float32 copy of the network (engine.grids.NetworkCopy): frames carry 256 levels anyway,

@@ -185,14 +185,27 @@ store.subscribe((changed, state, { restart = false } = {}) => {
 window.addEventListener('hashchange', () => location.reload());
 
 // ---------------------------------------------------------------- server -> panels
+/** A run that blew up: the curves reach its last finite cost, the counters show where it
+ *  diverged (not the iteration whose weights were restored). `d`: the server's `diverged`
+ *  message or a `divergence` (docs/protocol.md). */
+function showDivergence(d) {
+  const at = d.diverged_at ?? d.iteration;
+  history.diverge(d);
+  curves.showDivergence();
+  controls.setCounters({ epoch: d.diverged_epoch ?? d.epoch, iteration: at,
+    diverged: { iteration: at, restored_iteration: d.restored_iteration } });
+}
+
 function draw() {
   const frame = latest;
   latest = null;
   if (frame) {
     const { header } = frame;
+    // A frame drawn after `diverged` (already in flight) must not hide the divergence: the
+    // counters and the curves keep the blow-up (history.push ignores it then).
     history.push(header);
-    controls.setCounters(header);
-    // A frame drawn after `diverged` (already in flight) must not hide the divergence.
+    if (header.divergence) showDivergence(header.divergence);
+    else if (status !== 'diverged') controls.setCounters(header);
     if (header.status && status !== 'diverged') setStatus(header.status);
     network.update(frame);
     boundary.update(frame);
@@ -216,6 +229,7 @@ const handlers = {
   state(m) {
     setStatus(m.status);
     if (m.iteration !== undefined) controls.setCounters({ epoch: m.epoch, iteration: m.iteration, learning_rate: m.config?.optimizer?.learning_rate });
+    if (m.divergence) showDivergence(m.divergence);
     if (m.status !== 'diverged') banners.hide('diverged');
     showOutcome(m.outcome ?? null); // how the run ended (null while it can still train)
     // Redraw the points only for new data: a `set` reply repeats it, and redrawing would also
@@ -243,6 +257,7 @@ const handlers = {
   },
   diverged(m) {
     setStatus('diverged');
+    showDivergence(m);
     const [title, text] = m.hint ? headline(m.hint) : ['Training diverged.', 'Lower the learning rate and press Reset.'];
     banners.show('diverged', title, text, { label: 'Reset', run: reset });
   },

@@ -14,12 +14,14 @@ export class History {
     for (const s of SERIES) this[s] = [];
     this.v = 0;
     this.t = 0;
+    this.diverged = null; // {iteration, restored, cost, costIteration} once the run blew up
   }
 
   get length() { return this.iteration.length; }
 
   /** Append a frame header's figures (a repeated iteration replaces the last point). */
   push(header) {
+    if (this.diverged) return; // a frame still in flight when the run blew up: the blow-up stays the last point
     if (this.length && header.iteration <= this.iteration.at(-1)) {
       if (header.iteration < this.iteration.at(-1)) this.clear();
       else for (const s of SERIES) this[s].pop();
@@ -39,6 +41,39 @@ export class History {
     this.train_accuracy.push(header.train?.accuracy ?? null);
     this.dev_accuracy.push(header.dev?.accuracy ?? null);
     if (this.length > MAX_POINTS) this.thin();
+  }
+
+  /** The blow-up (the server's `diverged` message, or a `divergence` of `state`/frames): the
+   *  last finite mini-batch cost at its iteration (maybe huge: the curve shoots up to it) and, when
+   *  an epoch end blew up, that epoch's finite train/dev costs at `diverged_at`. All finite. */
+  diverge(d) {
+    const at = d.diverged_at ?? d.iteration;
+    if (at == null) return;
+    const cost = d.last_finite_minibatch_cost ?? null;
+    const costAt = d.last_finite_minibatch_iteration ?? at;
+    const point = (it, mb, train, dev) => {
+      while (this.length && this.iteration.at(-1) >= it) for (const s of SERIES) this[s].pop();
+      let smoothed = null;
+      if (typeof mb === 'number') {
+        this.t += 1;
+        this.v = this.beta * this.v + (1 - this.beta) * mb;
+        smoothed = this.v / (1 - this.beta ** this.t);
+      }
+      this.iteration.push(it);
+      this.minibatch.push(mb);
+      this.minibatch_ewma.push(smoothed);
+      this.train_cost.push(train);
+      this.dev_cost.push(dev);
+      this.train_accuracy.push(null);
+      this.dev_accuracy.push(null);
+    };
+    if (!this.diverged) {
+      const train = d.train_cost ?? null;
+      const dev = d.dev_cost ?? null;
+      if (cost !== null && costAt !== at) point(costAt, cost, null, null);
+      if ((cost !== null && costAt === at) || train !== null || dev !== null) point(at, costAt === at ? cost : null, train, dev);
+    }
+    this.diverged = { iteration: at, restored: d.restored_iteration ?? null, cost, costIteration: costAt };
   }
 
   /** Keep every other point of the older half, so long runs stay cheap to plot. */

@@ -85,10 +85,15 @@ export function createControls(root, store, actions) {
       outcome = value;
       showOutcome();
     },
-    setCounters({ epoch: e, iteration: i, learning_rate: rate }) {
-      epoch.lastChild.textContent = pad(e, 6);
-      iteration.lastChild.textContent = pad(i, 6);
-      lr.lastChild.textContent = fmt(rate, 3);
+    /** Epoch, iteration and α (a missing one keeps its value); a diverged run's are those of the
+     *  blow-up: `diverged` = {iteration, restored_iteration} marks the iteration counter. */
+    setCounters({ epoch: e, iteration: i, learning_rate: rate, diverged = null }) {
+      if (e != null) epoch.lastChild.textContent = pad(e, 6);
+      if (i != null) iteration.lastChild.textContent = pad(i, 6);
+      if (rate != null) lr.lastChild.textContent = fmt(rate, 3);
+      iteration.classList.toggle('diverged', Boolean(diverged));
+      iteration.title = diverged ? `Diverged at iteration ${diverged.iteration}`
+        + (diverged.restored_iteration != null ? `; the weights of iteration ${diverged.restored_iteration} are kept` : '') : '';
     },
   };
 }

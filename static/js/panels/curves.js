@@ -51,16 +51,51 @@ export function createCurves(root, store, history) {
     };
   }
 
+  /** After a blow-up: the cost axis clipped to a few times the largest cost before the
+   *  blow-up (a last finite cost of 1e300 would flatten the rest to zero), the blow-up point
+   *  marked at the top edge with "diverged: cost → ∞". {} and no marker while healthy. */
+  function divergence() {
+    const d = history.diverged;
+    if (!d) return { yaxis: {}, traces: [] };
+    const x = history.iteration;
+    const series = [history.minibatch, history.minibatch_ewma, history.train_cost, history.dev_cost];
+    let before = 0; // the largest cost before the blow-up point
+    let top = 0;
+    for (const ys of series) {
+      ys.forEach((y, i) => {
+        if (typeof y !== 'number') return;
+        if (x[i] < d.costIteration) before = Math.max(before, y);
+        top = Math.max(top, y);
+      });
+    }
+    const blowUp = Math.max(d.cost ?? 0, top);
+    const clip = before > 0 && blowUp > 4 * before ? 3 * before : null;
+    const yTop = clip ?? blowUp;
+    const label = 'diverged: cost → ∞';
+    const detail = `diverged at iteration ${d.iteration}${d.cost != null ? `: last finite cost ${fmt(d.cost, 3)} at it ${d.costIteration}` : ''}`;
+    const marker = {
+      type: 'scatter', mode: 'markers+text', name: 'diverged', x: [d.costIteration], y: [yTop],
+      marker: { symbol: 'triangle-up', size: 11, color: '#c0392b' }, cliponaxis: false,
+      text: [label], textposition: 'bottom left', textfont: { color: '#c0392b', size: 11 },
+      hovertemplate: `${detail}<extra></extra>`,
+    };
+    // huge costs: short tick labels (1e+72), and room for them
+    const ticks = yTop > 1e5 ? { exponentformat: 'e', automargin: true } : {};
+    return { yaxis: clip ? { range: [0, clip], autorange: false, rangemode: 'normal', ...ticks } : ticks, traces: [marker] };
+  }
+
   function draw() {
     revision += 1;
     if (!window.Plotly) return;
     const x = history.iteration;
+    const blowUp = divergence();
     window.Plotly.react(cost, [
       line('mini-batch', x, history.minibatch, MB_RAW, 1, { hoverinfo: 'skip' }),
       line('mini-batch EWMA', x, history.minibatch_ewma, MB_EWMA, 1.5),
       line('train', x, history.train_cost, TRAIN_CURVE, 2.2),
       line('dev', x, history.dev_cost, DEV_CURVE, 2.2),
-    ], layout(), PLOT_CONFIG);
+      ...blowUp.traces,
+    ], layout(blowUp.yaxis), PLOT_CONFIG);
     if (kind !== 'regression') {
       window.Plotly.react(accuracy, [
         line('train', x, history.train_accuracy, TRAIN_CURVE, 2.2),
@@ -81,6 +116,8 @@ export function createCurves(root, store, history) {
       accuracy.hidden = k === 'regression';
       noAccuracy.hidden = k !== 'regression';
     },
+    /** The run blew up: redraw now with its last finite point (history.diverge was called). */
+    showDivergence() { schedule(); },
     update({ header }) {
       const t = header.train;
       const d = header.dev;
