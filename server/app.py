@@ -20,10 +20,11 @@ from engine.config import DATASET_KINDS, TrainConfig, format_errors
 from engine.data import DOMAIN, generate_points
 from server import lab as lab_routes
 from server import limits
-from server.connections import Connection, origin_allowed
+from server.connections import Connection
 from server.presets import PRESETS
 from server.runs import RunRecord, RunStore, history_csv
 from server.settings import Settings
+from server.socket_base import SERVER_FULL, accept
 from server.uploads import CsvUploads
 from server.workers import WorkerPool
 
@@ -186,15 +187,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     # ------------------------------------------------------------------ websocket
     @app.websocket("/ws")
     async def training_socket(ws: WebSocket) -> None:
-        if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), settings.allow_origins):
-            await ws.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
+        if not await accept(ws):  # origin refused before the handshake: HTTP 403
             return
-        await ws.accept()
         if pool.session_count >= limits.MAX_SESSIONS:
             await ws.send_json({"type": "error", "field": "", "request_type": None,
                                 "message": f"the server is full ({limits.MAX_SESSIONS} sessions): try again later"})
-            await ws.close(code=1013)
+            await ws.close(code=SERVER_FULL)
             return
-        await Connection(ws, pool, app.state.uploads, app.state.runs).run()
+        await Connection(ws, pool, app.state.uploads, app.state.runs).serve()
 
     return app

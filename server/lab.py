@@ -10,21 +10,19 @@ tasks. The app includes this with `app.include_router(server.lab.router)`.
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import time
 from typing import Optional
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 
 from engine.ewma import ewma, temperature_series, window_reading
 from engine.schedules import schedule_curve
 from server import lab_protocol as lp
 from server.lab_session import LabSession, Snapshot
-from server.limits import MAX_MESSAGES_PER_SECOND, MAX_PENDING_REPLIES, RateLimiter
-from server.connections import origin_allowed
 from server.protocol import ProtocolError, error_message
+from server.socket_base import SocketBase, accept
 
 router = APIRouter()
 CONNECTIONS: set["LabConnection"] = set()  # live lab sockets (tests check a closed one is freed)
@@ -82,19 +80,10 @@ def lab_ewma(request: Request):
 
 # --- websocket ----------------------------------------------------------------------------------
 
-def lab_origin_allowed(ws: WebSocket) -> bool:
-    """The training socket's rule (server/connections.py): same host:port, an --allow-origin
-    entry (app.state.settings.allow_origins), or no Origin header (non-browser clients)."""
-    settings = getattr(ws.app.state, "settings", None)
-    return origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), getattr(settings, "allow_origins", []))
-
-
 @router.websocket("/ws/lab")
 async def lab_socket(ws: WebSocket) -> None:
-    if not lab_origin_allowed(ws):
-        await ws.close(code=1008, reason="origin not allowed")
+    if not await accept(ws):  # the training socket's origin rule (server/socket_base.py)
         return
-    await ws.accept()
     connection = LabConnection(ws)
     CONNECTIONS.add(connection)
     try:
@@ -117,57 +106,35 @@ class Mailbox:
         return item
 
 
-class LabConnection:
+class LabConnection(SocketBase):
+    """A lab socket (server/socket_base.py: receive loop, replies, rate limit, close rule); its
+    frames are JSON race snapshots, paced at `fps` from a one-slot mailbox."""
+
+    dumps = staticmethod(dumps)
+
     def __init__(self, ws: WebSocket):
-        self.ws = ws
+        super().__init__(ws, lp.parse_lab_message, label="lab")
         self.session: Optional[LabSession] = None
         self.generation = 0
         self.status = "idle"      # idle | ready | running | paused | done
         self.steps_per_frame, self.fps = lp.DEFAULT_STEPS_PER_FRAME, lp.DEFAULT_FPS
         self.lock = asyncio.Lock()  # one session mutation or computation at a time
-        self.replies: collections.deque[str] = collections.deque()
         self.mailbox = Mailbox()
-        self.wakeup = asyncio.Event()
         self.runner: Optional[asyncio.Task] = None
-        self.sender: Optional[asyncio.Task] = None
         self.sent: dict = {}      # (racer id, "main"/"twin") -> points already sent, this generation
         self.sent_generation = 0
         self.seq = 0
-        self.closing = False
+        self.next_frame_time = 0.0
 
     # --- lifecycle ---
-    async def serve(self) -> None:
-        self.sender = asyncio.create_task(self._send_loop())
-        limiter = RateLimiter(MAX_MESSAGES_PER_SECOND)
+    async def on_open(self) -> None:
         self.reply({"type": "state", "status": "idle", "limits": lp.LAB_LIMITS, "speed": self.speed()})
-        try:
-            while not self.closing:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    self.reply(error_message("message", "binary messages are not accepted: send JSON text", None))
-                elif not limiter.allow():
-                    self.reply(error_message("message", f"too many messages: at most {MAX_MESSAGES_PER_SECOND} per second", None))
-                else:
-                    await self.handle(text)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            self.status = "closed"
-            for task in (self.runner, self.sender):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(*(t for t in (self.runner, self.sender) if t is not None), return_exceptions=True)
 
-    def reply(self, message: dict) -> None:
-        if len(self.replies) >= MAX_PENDING_REPLIES:  # the client stopped reading: give up on it
-            self.closing = True
-            asyncio.get_running_loop().create_task(self.ws.close(code=1013, reason="client not reading"))
-            return
-        self.replies.append(dumps(message))
-        self.wakeup.set()
+    async def on_close(self) -> None:
+        self.status = "closed"
+        if self.runner is not None:
+            self.runner.cancel()
+            await asyncio.gather(self.runner, return_exceptions=True)
 
     def speed(self) -> dict:
         return {"steps_per_frame": self.steps_per_frame, "fps": self.fps}
@@ -175,24 +142,17 @@ class LabConnection:
     def publish(self) -> None:
         """The race as it is now goes to the mailbox (replacing a snapshot not sent yet)."""
         self.mailbox.put(self.session.snapshot())
-        self.wakeup.set()
+        self.wake.set()
 
     def send_state(self) -> None:
         self.reply(self.session.state_message(self.status, self.speed()))
 
     # --- messages ---
-    async def handle(self, text: str) -> None:
-        kind = None
-        try:
-            msg = lp.parse_lab_message(text)
-            kind = msg.type
-            if kind != "configure" and kind != "speed" and self.session is None:
-                raise ProtocolError("type", f"send 'configure' before {kind!r}", kind)
-            await getattr(self, f"on_{kind}")(msg)
-        except ProtocolError as exc:
-            self.reply(exc.reply())
-        except ValueError as exc:  # an engine range check the models did not anticipate
-            self.reply(error_message("message", str(exc), kind))
+    async def dispatch(self, msg) -> None:
+        kind = msg.type
+        if kind != "configure" and kind != "speed" and self.session is None:
+            raise ProtocolError("type", f"send 'configure' before {kind!r}", kind)
+        await getattr(self, f"on_{kind}")(msg)
 
     async def on_configure(self, msg: lp.Configure) -> None:
         async with self.lock:
@@ -277,25 +237,18 @@ class LabConnection:
                 await self._advance(self.steps_per_frame)
             await asyncio.sleep(max(0.0, 1.0 / self.fps - (loop.time() - tick)))
 
-    async def _send_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_frame = 0.0
-        while True:
-            self.wakeup.clear()
-            while self.replies:
-                await self.ws.send_text(self.replies.popleft())
-            now = loop.time()
-            if self.mailbox.item is not None and now >= next_frame:
-                frame = self._frame(self.mailbox.take())
-                if frame is not None:
-                    await self.ws.send_text(dumps(frame))
-                    next_frame = now + 1.0 / self.fps
-                continue
-            timeout = None if self.mailbox.item is None else next_frame - now
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+    def next_frame(self):
+        """The latest snapshot as a frame, at most `fps` per second (else: how long to wait)."""
+        if self.mailbox.item is None:
+            return None, None
+        now = asyncio.get_running_loop().time()
+        if now < self.next_frame_time:
+            return None, self.next_frame_time - now
+        frame = self._frame(self.mailbox.take())
+        if frame is None:
+            return None, None
+        self.next_frame_time = now + 1.0 / self.fps
+        return dumps(frame), None
 
     def _frame(self, snap: Snapshot) -> Optional[dict]:
         """The snapshot as a frame holding only the points this client has not received (None for

@@ -131,7 +131,7 @@ class Speed(_LabMessage):
 
 
 LAB_MESSAGES = by_type(Configure, StartPoint, Set, Play, Pause, Reset, Step, Speed)
-_PARSER = MessageParser(LAB_MESSAGES, noun="lab message", envelope_field="message", max_bytes=MAX_MESSAGE_BYTES)
+_PARSER = MessageParser(LAB_MESSAGES, noun="lab message", max_bytes=MAX_MESSAGE_BYTES)
 
 
 def parse_lab_message(text: Union[str, bytes]) -> _LabMessage:

@@ -1,0 +1,119 @@
+"""A live run: one training session in a worker process whose output goes to its viewers.
+
+One computed run, many viewers (a /ws client alone; a teacher and the students following it):
+- frames go to every viewer's one-slot mailbox (server.socket_base.FrameSlot), replacing an
+  unsent one, and the worker is asked for the next frame (`want`) while at least one viewer can
+  take one: the fastest viewer paces the run, a viewer without credits only gets fresher frames;
+- run-wide messages (`state`, `done`, `diverged`) go to every viewer, and the latest of them with
+  the last frame are replayed to a viewer that joins later (the run may be paused: no new frame);
+- the rest (`error`, `gradcheck`, a saved-run record) answer a command: they go to the owner.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional, Protocol
+
+from server.socket_base import FrameSlot
+from server.workers import WorkerPool
+
+BROADCAST = frozenset(("state", "done", "diverged"))
+_KIND = re.compile(r'\{"type":\s*"(\w+)"')
+
+
+class Viewer(Protocol):
+    slot: FrameSlot
+
+    def send_text(self, text: str) -> None: ...   # a JSON message, in order
+    def offer(self, frame: bytes) -> None: ...    # a frame for the mailbox
+
+
+class Owner(Viewer, Protocol):
+    def on_save(self, record: bytes) -> None: ...
+
+
+def message_kind(text: str) -> Optional[str]:
+    """The `type` of a worker's JSON text (it always comes first) without parsing the rest."""
+    match = _KIND.match(text)
+    return match.group(1) if match else None
+
+
+class LiveRun:
+    def __init__(self, pool: WorkerPool, owner: Optional[Owner] = None):
+        self.pool, self.owner = pool, owner
+        self.sid = pool.open(self)
+        self.viewers: list[Viewer] = []
+        self.replay: list[str] = []          # latest `state` and the done/diverged after it
+        self.last_frame: Optional[bytes] = None
+        self.asked = False                   # a `want` is on its way to the worker
+        self.csv: Any = None                 # the uploaded data of the last configure (for `push`)
+        self.export_waiter = None            # a future for the next exported state (fork)
+        self.closed = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.replay)
+
+    # ------------------------------------------------------------------ viewers
+    def attach(self, viewer: Viewer, replay: bool = True) -> None:
+        if viewer in self.viewers:
+            return
+        self.viewers.append(viewer)
+        if replay:
+            for text in self.replay:
+                viewer.send_text(text)
+            if self.last_frame is not None:
+                viewer.offer(self.last_frame)
+        self.ask()
+
+    def detach(self, viewer: Viewer) -> None:
+        if viewer in self.viewers:
+            self.viewers.remove(viewer)
+
+    def ask(self) -> None:
+        """Ask the worker for a frame if some viewer can take one and none is on its way."""
+        if not self.asked and not self.closed:
+            for viewer in self.viewers:
+                if viewer.slot.hungry():
+                    self.asked = True
+                    self.pool.want(self.sid)
+                    return
+
+    # ------------------------------------------------------------------ commands
+    def send(self, op: str, **args: Any) -> None:
+        self.pool.send(self.sid, op, **args)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.viewers.clear()
+            self.pool.close(self.sid)
+
+    # ------------------------------------------------------------------ from the worker (Sink)
+    def on_text(self, text: str) -> None:
+        kind = message_kind(text)
+        if kind in BROADCAST:
+            if kind == "state":
+                self.replay = [text]
+            else:
+                self.replay.append(text)
+            for viewer in self.viewers:
+                viewer.send_text(text)
+        elif self.owner is not None:
+            self.owner.send_text(text)
+
+    def on_frame(self, frame: bytes) -> None:
+        self.last_frame = frame
+        self.asked = False
+        for viewer in self.viewers:
+            viewer.offer(frame)
+        self.ask()
+
+    def on_save(self, record: bytes) -> None:
+        if self.owner is not None:
+            self.owner.on_save(record)
+
+    def on_export(self, blob: bytes) -> None:
+        """The session's exported state (a `fork`): handed to whoever asked for it."""
+        waiter, self.export_waiter = self.export_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(blob)
