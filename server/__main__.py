@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from server.limits import DEFAULT_FPS, MAX_FPS, WS_MAX_SIZE
+from server.limits import DEFAULT_FPS, DEFAULT_ROOM_SIZE, MAX_FPS, ROOM_IDLE_SECONDS, TEACHER_GRACE_SECONDS, WS_MAX_SIZE
 from server.settings import DEFAULT_DB_PATH, Settings
 
 
@@ -20,10 +20,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--fps", type=int, default=DEFAULT_FPS,
                         help=f"default frames per second of a session, 1..{MAX_FPS} (default {DEFAULT_FPS})")
     parser.add_argument("--workers", type=int, default=0, help="training processes (default: one per CPU core)")
+    parser.add_argument("--room-size", type=int, default=DEFAULT_ROOM_SIZE,
+                        help=f"students per classroom room (default {DEFAULT_ROOM_SIZE})")
+    parser.add_argument("--room-grace", type=float, default=TEACHER_GRACE_SECONDS,
+                        help=f"seconds a room waits for its disconnected teacher (default {TEACHER_GRACE_SECONDS})")
+    parser.add_argument("--room-idle", type=float, default=ROOM_IDLE_SECONDS,
+                        help=f"seconds without a teacher's message before a room ends (default {ROOM_IDLE_SECONDS})")
     args = parser.parse_args(argv)
     try:
         return Settings(host=args.host, port=args.port, db_path=args.db, allow_origins=args.allow_origin,
-                        fps=args.fps, workers=args.workers)
+                        fps=args.fps, workers=args.workers,
+                        room_size=args.room_size, room_grace=args.room_grace, room_idle=args.room_idle)
     except ValueError as exc:
         parser.error(str(exc))
         raise  # unreachable: parser.error exits

@@ -19,9 +19,12 @@ from pydantic import ValidationError
 from engine.config import DATASET_KINDS, TrainConfig, format_errors
 from engine.data import DOMAIN, generate_points
 from server import lab as lab_routes
+from server import room_routes
+from server.commands import TrainingCommands
 from server import limits
 from server.connections import Connection
 from server.presets import PRESETS
+from server.rooms import RoomManager
 from server.runs import RunRecord, RunStore, history_csv
 from server.settings import Settings
 from server.socket_base import SERVER_FULL, accept
@@ -45,14 +48,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await pool.start()
+        app.state.rooms.start()
         try:
             yield
         finally:
+            await app.state.rooms.stop()
             await pool.stop()
 
     app = FastAPI(title="nn-playground", version=VERSION, lifespan=lifespan)
     app.state.settings, app.state.pool = settings, pool
     app.state.runs, app.state.uploads = RunStore(settings.db_path), CsvUploads()
+    app.state.commands = TrainingCommands(app.state.uploads, app.state.runs)
+    app.state.rooms = RoomManager(pool, settings)  # in-memory store and bus (server/room_store.py)
     templates = Jinja2Templates(directory=str(settings.templates_dir))
 
     # ------------------------------------------------------------------ pages and files
@@ -183,6 +190,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                                  headers={"Content-Disposition": f'attachment; filename="run-{run_id}-history.csv"'})
 
     app.include_router(lab_routes.router)  # the optimizer lab: /ws/lab and /api/lab/* (docs/lab.md)
+    app.include_router(room_routes.router)  # classroom rooms: /api/rooms and /ws/room/{code}
 
     # ------------------------------------------------------------------ websocket
     @app.websocket("/ws")

@@ -36,6 +36,16 @@ MAX_READY_PER_SECOND = 2 * MAX_FPS     # `ready` credits (cheap, capped at FRAME
 MAX_PENDING_REPLIES = 512              # JSON replies queued for a client that stopped reading
 MAX_SESSIONS = 256                     # concurrent websocket sessions per server
 
+# Classroom rooms (docs/limits.md "Rooms"; the size, grace and idle times are settings).
+DEFAULT_ROOM_SIZE = 200                # students per room (--room-size)
+MAX_ROOMS = 100                        # open rooms per server: POST /api/rooms answers 503 beyond
+TEACHER_GRACE_SECONDS = 300            # a room waits this long for its teacher to come back (--room-grace)
+ROOM_IDLE_SECONDS = 3600               # a room ends after this long without a message from its teacher (--room-idle)
+ROSTER_SECONDS = 0.5                   # roster (and changed thumbnails) to the teacher this often
+JOIN_SECONDS = 10                      # a room socket must send `join` within this time
+JOIN_FAILURES = 10                     # failed joins (wrong code or token) per client address ...
+JOIN_FAILURE_WINDOW = 60.0             # ... per this many seconds (a token bucket), then every join is refused
+
 # Uploads and saved runs.
 MAX_CSV_BYTES = 1024 * 1024
 MAX_CSV_ROWS = 5_000

@@ -10,6 +10,7 @@ One computed run, many viewers (a /ws client alone; a teacher and the students f
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Optional, Protocol
 
@@ -46,7 +47,7 @@ class LiveRun:
         self.last_frame: Optional[bytes] = None
         self.asked = False                   # a `want` is on its way to the worker
         self.csv: Any = None                 # the uploaded data of the last configure (for `push`)
-        self.export_waiter = None            # a future for the next exported state (fork)
+        self.export_waiters: list[asyncio.Future] = []  # forks waiting for the exported state
         self.closed = False
 
     @property
@@ -113,7 +114,17 @@ class LiveRun:
             self.owner.on_save(record)
 
     def on_export(self, blob: bytes) -> None:
-        """The session's exported state (a `fork`): handed to whoever asked for it."""
-        waiter, self.export_waiter = self.export_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(blob)
+        """The session's exported state: every fork that asked for it gets the same bytes."""
+        waiters, self.export_waiters = self.export_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(blob)
+
+    async def export(self, timeout: float = 10.0) -> bytes:
+        """The session's whole state (server/session_state.py), taken right after a frame of it.
+        asyncio.TimeoutError if the worker does not answer (e.g. no session configured)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.export_waiters.append(waiter)
+        if len(self.export_waiters) == 1:
+            self.send("export")
+        return await asyncio.wait_for(waiter, timeout)

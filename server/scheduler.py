@@ -26,10 +26,11 @@ from engine.config import format_errors
 from server import limits
 from server.frames import NonFiniteFrame
 from server.protocol import error_message
+from server import session_state
 from server.sessions import Session
 from server.wording import divergence_hint
 
-TEXT, FRAME, SAVE, INFO = b"T", b"F", b"S", b"I"
+TEXT, FRAME, SAVE, INFO, EXPORT = b"T", b"F", b"S", b"I", b"X"
 CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
 ROUND_SECONDS = 0.025   # ... shrunk so a round over all running sessions, their frames included, stays
                         # near this (< 1/30 s); frames come first: at least one iteration per turn
@@ -182,6 +183,21 @@ class Scheduler:
 
     def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None) -> None:
         slot.session = Session(config, csv=csv, init_parameters=init_parameters)
+        slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
+        self._state(slot)
+        self._frame(slot)
+
+    def _op_export(self, slot: Slot) -> None:
+        """The session's whole state (a room's `fork`), right after a frame of that very state, so
+        the copy's first frame carries the W, b of the original's last frame."""
+        if self._need_session(slot, "fork"):
+            if slot.session.trainer.status != "diverged":
+                self._frame(slot)
+            self.emit(slot.sid, EXPORT, session_state.dumps(slot.session))
+
+    def _op_import(self, slot: Slot, state: bytes) -> None:
+        """A session from `export`'s bytes, paused: replies state + frame like `configure`."""
+        slot.session = session_state.loads(state)
         slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
         self._state(slot)
         self._frame(slot)

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.limits import DEFAULT_FPS, MAX_FPS
+from server.limits import DEFAULT_FPS, DEFAULT_ROOM_SIZE, MAX_FPS, ROOM_IDLE_SECONDS, TEACHER_GRACE_SECONDS
 
 DEFAULT_DB_PATH = Path.home() / ".nn-playground" / "runs.sqlite3"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +19,9 @@ class Settings:
     allow_origins: list[str] = field(default_factory=list)  # extra websocket origins, e.g. "http://lab:8000"
     fps: int = DEFAULT_FPS                  # default frame rate of a session (the client may change it)
     workers: int = 0                        # training processes; 0 = one per CPU core
+    room_size: int = DEFAULT_ROOM_SIZE      # students per classroom room
+    room_grace: float = TEACHER_GRACE_SECONDS  # seconds a room waits for a disconnected teacher
+    room_idle: float = ROOM_IDLE_SECONDS    # seconds without a teacher's message before a room ends
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
 
@@ -28,6 +31,10 @@ class Settings:
             raise ValueError(f"fps must be in [1, {MAX_FPS}] (got {self.fps})")
         if self.workers < 0:
             raise ValueError(f"workers must be ≥ 0 (got {self.workers})")
+        if self.room_size < 1:
+            raise ValueError(f"room_size must be ≥ 1 (got {self.room_size})")
+        if self.room_grace <= 0 or self.room_idle <= 0:
+            raise ValueError("room_grace and room_idle must be > 0 seconds")
         self.allow_origins = [o.rstrip("/") for o in self.allow_origins]
 
     @property

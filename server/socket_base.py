@@ -90,7 +90,7 @@ class SocketBase:
                  ready: Optional[BaseModel] = None):
         self.ws, self.parser, self.label = ws, parser, label
         self.ready_message = ready  # the parsed `ready`, when this socket's protocol has one
-        self.replies: deque[str] = deque()
+        self.replies: deque[Union[str, bytes]] = deque()
         self.wake = asyncio.Event()
         self.messages = RateLimiter(limits.MAX_MESSAGES_PER_SECOND)
         self.readies = RateLimiter(limits.MAX_READY_PER_SECOND)
@@ -138,7 +138,8 @@ class SocketBase:
     async def _close(self, code: int, reason: str) -> None:
         try:
             while self.replies:  # what was said before closing (e.g. the error) goes out first
-                await self.ws.send_text(self.replies.popleft())
+                reply = self.replies.popleft()
+                await (self.ws.send_bytes(reply) if isinstance(reply, bytes) else self.ws.send_text(reply))
             await self.ws.close(code=code, reason=reason)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
@@ -150,6 +151,10 @@ class SocketBase:
     def error(self, field: str, message: str, request_type: Optional[str] = None) -> None:
         """The one error shape: {type: error, field ("" = the message as a whole), message, request_type}."""
         self.reply(error_message(field, message, request_type))
+
+    def reply_binary(self, data: bytes) -> None:
+        """A binary message that is not a frame (e.g. a room's thumbnails): queued like a reply."""
+        self.reply_text(data)  # type: ignore[arg-type]  - the queue holds both
 
     def reply_text(self, text: str) -> None:
         if self.closed:
@@ -179,7 +184,8 @@ class SocketBase:
                 self.wake.clear()
                 while True:
                     while self.replies:
-                        await self.ws.send_text(self.replies.popleft())
+                        reply = self.replies.popleft()
+                        await (self.ws.send_bytes(reply) if isinstance(reply, bytes) else self.ws.send_text(reply))
                     frame, wait = self.next_frame()
                     if frame is None:
                         break

@@ -7,7 +7,7 @@ multiprocessing.Connection (4-byte big-endian length + body) so the worker can u
 Connection.send_bytes / recv_bytes / poll and the main process asyncio streams:
 - main → worker: pickle of (sid, op, args);
 - worker → main: 4-byte little-endian sid, 1-byte kind (T text, F frame, S saved-run record,
-  I info), then the body, already the bytes the client gets (text JSON or a binary frame).
+  I info, X exported session state), then the body, already the bytes the client gets (text JSON or a binary frame).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from server.scheduler import FRAME, INFO, SAVE, TEXT, Scheduler
+from server.scheduler import EXPORT, FRAME, INFO, SAVE, TEXT, Scheduler
 
 log = logging.getLogger("nn_playground.workers")
 _HEAD = struct.Struct("<IB")
@@ -48,11 +48,12 @@ WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_":
 
 
 class Sink(Protocol):
-    """What a worker's output is delivered to (server.connections.Connection)."""
+    """What a worker's output is delivered to (server.live_run.LiveRun)."""
 
     def on_text(self, text: str) -> None: ...
     def on_frame(self, frame: bytes) -> None: ...
     def on_save(self, record: bytes) -> None: ...
+    def on_export(self, state: bytes) -> None: ...
 
 
 # ---------------------------------------------------------------------- worker process side
@@ -280,6 +281,8 @@ class WorkerPool:
             sink.on_text(body.decode())
         elif kind == SAVE[0]:
             sink.on_save(body)
+        elif kind == EXPORT[0]:
+            sink.on_export(body)
 
     async def _restart(self, worker: Worker) -> None:
         """A worker died (e.g. killed): its sessions are lost; tell their clients, start a new one."""

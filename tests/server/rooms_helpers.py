@@ -1,0 +1,89 @@
+"""Helpers of the room tests: a real server (`python -m server`) with room options, rooms made
+over HTTP, teachers and students joined over real websockets."""
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.live_server import free_port, start_server, stop_server
+from tests.server.conftest import Client, Server
+
+SMALL = {"data": {"name": "circle", "seed": 2}, "network": {"hidden": [4]}, "epochs": 100000}
+
+
+def room_server(tmp_path_factory, *args: str):
+    port = free_port()
+    folder = tmp_path_factory.mktemp("rooms")
+    process = start_server(port, folder / "server.log", "--db", str(folder / "runs.sqlite3"), "--workers", "2", *args)
+    return Server(process, port, folder / "runs.sqlite3"), process
+
+
+def make_room(server: Server) -> dict:
+    reply = httpx.post(server.http + "/api/rooms", timeout=10)
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def connect(server: Server, code: str) -> Client:
+    return Client(f"ws://127.0.0.1:{server.port}/ws/room/{code}")
+
+
+def teacher(server: Server, room: dict) -> Client:
+    c = connect(server, room["code"])
+    c.send({"type": "join", "role": "teacher", "token": room["teacher_token"]})
+    joined = c.until("joined")
+    assert joined["role"] == "teacher"
+    return c
+
+
+def student(server: Server, room: dict, name=None) -> tuple[Client, dict]:
+    c = connect(server, room["code"])
+    message = {"type": "join", "role": "student"}
+    if name is not None:
+        message["name"] = name
+    c.send(message)
+    return c, c.until("joined")
+
+
+def frames_for(client: Client, seconds: float, ready: bool = True) -> list[dict]:
+    """Frame headers received in `seconds` (answered with `ready` when asked)."""
+    headers, deadline = [], time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return headers
+        try:
+            message = client.recv(timeout=left)
+        except TimeoutError:
+            return headers
+        if isinstance(message, tuple):
+            headers.append(message[0])
+            if ready:
+                client.send({"type": "ready"})
+
+
+def until_json(client: Client, predicate, timeout: float = 10.0) -> dict:
+    """The first JSON message for which predicate(message) holds (frames answered with ready)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = client.recv(timeout=max(0.01, deadline - time.monotonic()))
+        if isinstance(message, tuple):
+            client.send({"type": "ready"})
+        elif predicate(message):
+            return message
+
+
+def closed(client: Client, timeout: float = 10.0):
+    """Read until the server closes the socket; returns (close code, last JSON messages)."""
+    from websockets.exceptions import ConnectionClosed
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            message = client.recv(timeout=max(0.01, deadline - time.monotonic()))
+        except ConnectionClosed as exc:
+            return (exc.rcvd.code if exc.rcvd else None), seen
+        if not isinstance(message, tuple):
+            seen.append(message)
+    pytest.fail(f"the socket was not closed within {timeout} s; got {seen[-3:]}")
