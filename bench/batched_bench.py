@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import engine  # noqa: E402,F401  (before NumPy: engine/__init__.py sets OpenBLAS's thread timeout)
-import numpy as np  # noqa: E402,F401
 
 from engine.batched import BatchedTrainer  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402

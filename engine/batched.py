@@ -127,6 +127,7 @@ class BatchedTrainer:
     def __init__(self):
         self._runs: dict[int, _Run] = {}
         self._order: list[int] = []  # run id of each row; rows grouped by optimizer kind
+        self._rows: dict[int, int] = {}  # run id -> row
         self._arrays: dict[str, np.ndarray] = {}
         self._next_id = 0
         self._key: Optional[dict] = None
@@ -177,6 +178,7 @@ class BatchedTrainer:
         for name, value in row.items():
             self._arrays[name] = np.insert(self._arrays[name], pos, value, axis=0)
         self._order.insert(pos, run_id)
+        self._rows = {i: r for r, i in enumerate(self._order)}
         self._runs[run_id] = run
         self._grid_cache.clear()
         return run_id
@@ -188,6 +190,7 @@ class BatchedTrainer:
             self._arrays[name] = np.delete(self._arrays[name], row, axis=0)
         del self._order[row]
         del self._runs[run_id]
+        self._rows = {i: r for r, i in enumerate(self._order)}
         self._grid_cache.clear()
         if not self._order:
             self._key = None
@@ -311,9 +314,10 @@ class BatchedTrainer:
             running[key][...] = flat[a:b].reshape(shape)
 
     def _row(self, run_id: int) -> int:
-        if run_id not in self._runs:
+        row = self._rows.get(run_id)
+        if row is None:
             raise KeyError(f"no run {run_id!r} in this batch (runs: {self._order})")
-        return self._order.index(run_id)
+        return row
 
     def _bind(self, w: _Work) -> None:
         """Views of a work's buffers: layers, weight slices, kind blocks."""

@@ -100,7 +100,7 @@ def batch_and_trainers(configs):
 
 def step_both(bt, trainers, n, times=1, runs=None):
     for _ in range(times):
-        bt.step(n, runs=None if runs is None else [runs[i] for i in range(len(runs))])
+        bt.step(n, runs=runs)
         for t in trainers:
             t.step(n, report=False)
 
