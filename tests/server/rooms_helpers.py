@@ -87,3 +87,12 @@ def closed(client: Client, timeout: float = 10.0):
         if not isinstance(message, tuple):
             seen.append(message)
     pytest.fail(f"the socket was not closed within {timeout} s; got {seen[-3:]}")
+
+
+def run_frame(client: Client, timeout: float = 10.0) -> tuple[dict, dict]:
+    """The next frame of a run (a teacher's socket also gets binary thumbnails: skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        header, arrays = client.until("frame", timeout=max(0.01, deadline - time.monotonic()))
+        if header["type"] == "frame":
+            return header, arrays

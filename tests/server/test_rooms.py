@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from server.room_protocol import CODE_ALPHABET
-from tests.server.rooms_helpers import (SMALL, closed, connect, frames_for, make_room, room_server, student,
-                                        teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, frames_for, make_room, room_server, run_frame,
+                                        student, teacher, until_json)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_own_mode_trains_independently(srv):
     s.send({"type": "step", "n": 7})
     assert s.until("frame")[0]["iteration"] == 7
     t.send({"type": "step", "n": 2})
-    assert t.until("frame")[0]["iteration"] == 2  # the teacher's run did not move with the student's
+    assert run_frame(t)[0]["iteration"] == 2  # the teacher's run did not move with the student's
     t.close(), s.close()
 
 
@@ -137,9 +137,12 @@ def test_fork_starts_from_the_followed_runs_last_frame(srv):
     # the fork trains on its own: the same next steps as the teacher's run (optimizer state kept)
     s.send({"type": "step", "n": 5})
     t.send({"type": "step", "n": 5})
-    mine, teachers = s.until("frame")[1], t.until("frame", timeout=10)
+    mine = s.until("frame")[1]
+    teachers = run_frame(t)
+    deadline = time.monotonic() + 10
     while teachers[0]["iteration"] < 45:
-        teachers = t.until("frame")
+        assert time.monotonic() < deadline
+        teachers = run_frame(t)
     assert np.allclose(mine["W1"], teachers[1]["W1"])
     t.close(), s.close()
 
@@ -239,7 +242,7 @@ def test_students_cannot_send_teacher_messages(srv):
         error = until_json(s, lambda m: m["type"] == "error")
         assert error["field"] == "type" and "only the teacher" in error["message"]
     t.send({"type": "step", "n": 1})
-    assert t.until("frame")[0]["iteration"] == 1  # the room is as it was
+    assert run_frame(t)[0]["iteration"] == 1  # the room is as it was
     s2, joined = student(srv, room)
     assert joined["mode"] == "follow"
     t.close(), s.close(), s2.close()
@@ -271,7 +274,7 @@ def test_teacher_reconnect_keeps_the_room(srv):
     time.sleep(0.3)
     t2 = teacher(srv, room)
     assert t2.until("state")["config"]["data"]["name"] == "circle"  # the run's latest state, replayed
-    assert t2.until("frame")[0]["iteration"] == 9                     # and its last frame
+    assert run_frame(t2)[0]["iteration"] == 9                     # and its last frame
     t2.send({"type": "step", "n": 1})
     assert until_json(s, lambda m: m["type"] == "state")  # the student is still in the room
     t2.close(), s.close()
