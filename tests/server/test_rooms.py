@@ -111,6 +111,7 @@ def test_push_configures_every_students_run(srv):
     t.send({"type": "mode", "mode": "own"})
     t.send({"type": "push"})
     assert until_json(t, lambda m: m["type"] == "pushed")["students"] == 1
+    until_json(s, lambda m: m["type"] == "mode")  # from here on, the student's own run speaks
     state = until_json(s, lambda m: m["type"] == "state")
     assert state["config"]["optimizer"]["learning_rate"] == 0.05 and state["iteration"] == 0
     t.close(), s.close()
@@ -175,16 +176,20 @@ def test_spotlight_switches_followers_to_a_students_run(srv):
     t.send({"type": "spotlight", "student_id": 999})
     assert until_json(t, lambda m: m["type"] == "error")["field"] == "student_id"
     t.send({"type": "mode", "mode": "own"})
+    until_json(star, lambda m: m["type"] == "mode")  # what follows comes from the star's own run
     star.configure(data={"name": "xor"}, network={"hidden": [3]})
     star.send({"type": "step", "n": 3})
-    star.until("frame")
+    assert star.until("frame")[0]["iteration"] == 3
     t.send({"type": "mode", "mode": "follow"})
     t.send({"type": "spotlight", "student_id": star_joined["student_id"]})
     event = until_json(fan, lambda m: m["type"] == "spotlight")
     assert event["student_id"] == star_joined["student_id"] and event["name"] == "Star"
     state = until_json(fan, lambda m: m["type"] == "state" and m["config"]["data"]["name"] == "xor")
     assert state["network"]["layers"] == [2, 3, 1]
-    assert fan.until("frame")[0]["iteration"] == 3
+    header, arrays = fan.until("frame")
+    while arrays["W1"].shape != (3, 2):  # a frame of the teacher's run sent before the switch
+        header, arrays = fan.until("frame")
+    assert header["iteration"] == 3
     t.send({"type": "spotlight", "student_id": None})
     assert until_json(fan, lambda m: m["type"] == "spotlight")["student_id"] is None
     assert until_json(fan, lambda m: m["type"] == "state")["config"]["data"]["name"] == "circle"
@@ -197,9 +202,10 @@ def test_roster_every_second_and_thumbnails(srv):
     t.configure(**SMALL)
     s, joined = student(srv, room, "<script>alert(1)</script>")
     t.send({"type": "mode", "mode": "own"})
+    until_json(s, lambda m: m["type"] == "mode")
     s.configure(**SMALL)
     s.send({"type": "step", "n": 12})
-    s.until("frame")
+    assert s.until("frame")[0]["iteration"] == 12
     times, rosters, thumbs = [], [], None
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
@@ -253,6 +259,7 @@ def test_student_disconnect_frees_the_session(srv):
     t = teacher(srv, room)
     s, _ = student(srv, room)
     t.send({"type": "mode", "mode": "own"})
+    until_json(s, lambda m: m["type"] == "mode")
     s.configure(**SMALL)
     before = sessions(srv)
     s.close()
