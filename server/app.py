@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from engine.config import DATASET_KINDS, TrainConfig, format_errors
 from engine.data import DOMAIN, generate_points
 from server import lab as lab_routes
-from server import room_routes
+from server import room_pages, room_routes
 from server.commands import TrainingCommands
 from server import limits
 from server.connections import Connection
@@ -63,11 +63,11 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(settings.templates_dir))
 
     # ------------------------------------------------------------------ pages and files
-    def page(request: Request, name: str) -> Response:
+    def page(request: Request, name: str, **extra) -> Response:
         if not (settings.templates_dir / name).is_file():
             return HTMLResponse(f"<h1>nn-playground</h1><p>templates/{name} is missing.</p>", status_code=503)
         context = {"version": VERSION, "limits": limits.LIMITS, "fps": settings.fps,
-                   "plotly_url": "/static/vendor/plotly.min.js"}
+                   "plotly_url": "/static/vendor/plotly.min.js", **extra}
         return templates.TemplateResponse(request, name, context)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -77,6 +77,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.get("/lab", response_class=HTMLResponse, include_in_schema=False)
     def lab(request: Request) -> Response:
         return page(request, "lab.html")
+
+    @app.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def room(request: Request, code: str) -> Response:
+        # A classroom room (docs/protocol.md "Rooms"): the playground driven by /ws/room/{code};
+        # the page says so when the code is unknown (the socket's `error`).
+        return page(request, "room.html", code=code.upper()[:12])
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -191,6 +197,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     app.include_router(lab_routes.router)  # the optimizer lab: /ws/lab and /api/lab/* (docs/lab.md)
     app.include_router(room_routes.router)  # classroom rooms: /api/rooms and /ws/room/{code}
+    app.include_router(room_pages.router)   # a room's join QR code
 
     # ------------------------------------------------------------------ websocket
     @app.websocket("/ws")

@@ -1,8 +1,11 @@
 // Wires the page: the store (state.js) and the connection (socket.js) on one side, the panels
 // on the other. Store changes become protocol messages (`configure` for data/architecture,
 // `set` for live hyperparameters); server messages and frames are handed to the panels.
+// `startPlayground()` is the playground page (main.js); a classroom room's page (room/*.js) runs
+// the same playground over /ws/room/{code} with `room` hooks: a `join` first message, the room's
+// own messages, and a read-only mode while the student follows someone else's run.
 import { $ } from './dom.js';
-import { Store, parseHash, toConfig, liveFields, needsReset } from './state.js';
+import { Store, parseHash, toConfig, liveFields, needsReset, withConfig } from './state.js';
 import { Connection, socketUrl } from './socket.js';
 import { History } from './history.js';
 import { clearFieldErrors, showFieldError, keyForField } from './widgets.js';
@@ -19,12 +22,25 @@ import { createBanners } from './panels/banners.js';
 
 const FPS = 30;
 const SET_DEBOUNCE_MS = 80;
+const REPLAY_WAIT_MS = 600; // a room replays its run's latest state right after `joined`/`mode`
 
+/** The playground page. Options (all for classroom rooms, room/*.js):
+ *  - `socketPath`: the websocket path (default /ws);
+ *  - `room`: hooks {join() -> first message on every (re)connection, onMessage(m) -> true when
+ *    the room handled it, onThumbnails(frame), onClose(info) -> true to keep the page's banner
+ *    away}. With `room`, the URL hash is read once but never written (it may hold a secret), the
+ *    run is not configured on open (the room module decides), and every `state`'s config is
+ *    shown in the controls (the run may be the teacher's, a spotlit student's or a pushed one).
+ *  Returns the handles a room module drives the page with. */
+export function startPlayground({ socketPath = '/ws', room = null } = {}) {
 const parsed = parseHash(location.hash);
-const store = new Store(parsed);
+const store = new Store(parsed, { syncHash: !room });
 store.writeHash();
-const conn = new Connection(socketUrl());
+const conn = new Connection(socketUrl(socketPath));
 const history = new History();
+let readOnly = false;     // following another run: controls inert, nothing sent from the store
+let remote = false;       // the store is being updated from a server `state` (nothing to send)
+let replayTimer = null;   // waiting for a room's replayed state (see expectReplay)
 
 let status = 'connecting';
 let latest = null;        // newest frame not drawn yet
@@ -82,6 +98,7 @@ function headline(sentence) {
 }
 
 function togglePlay() {
+  if (readOnly) return;
   if (status === 'running') { conn.send({ type: 'pause' }); setStatus('paused'); return; }
   if (status === 'invalid' || status === 'connecting') return;
   if (status === 'diverged' || status === 'done' || status === 'stopped_early') reset();
@@ -89,12 +106,14 @@ function togglePlay() {
 }
 
 function step() {
+  if (readOnly) return;
   if (status === 'running') conn.send({ type: 'pause' });
   if (status === 'diverged' || status === 'done' || status === 'stopped_early') return;
   conn.send({ type: 'step', n: 1 });
 }
 
 function reset() {
+  if (readOnly) return;
   history.clear();
   banners.hide('diverged');
   showOutcome(null);
@@ -160,6 +179,7 @@ let liveKeys = new Set();
 let liveTimer = null;
 
 store.subscribe((changed, state, { restart = false } = {}) => {
+  if (remote || readOnly) return; // the server's own settings, or someone else's run
   if (restart || needsReset(changed)) {
     // a lesson or a loaded run is a new experiment: its full config, a fresh run, paused
     const resume = status === 'running' && !restart && !changed.includes('lesson');
@@ -182,7 +202,21 @@ store.subscribe((changed, state, { restart = false } = {}) => {
 });
 
 // A URL pasted or edited by hand: start over from it.
-window.addEventListener('hashchange', () => location.reload());
+if (!room) window.addEventListener('hashchange', () => location.reload());
+
+/** A room page shows the settings of the run it receives (whoever drives it); the lesson card
+ *  stays when the run still has its lesson's data and network, else the lesson it matches. */
+function adoptConfig(config) {
+  if (!readOnly && liveKeys.size) return; // a live change of this page is on its way: its reply follows
+  const apply = () => {
+    const next = withConfig(store.state, config);
+    next.lesson = lessons.match(next, store.get('lesson'));
+    remote = true;
+    try { store.update(next, { replace: true }); } finally { remote = false; }
+  };
+  apply();
+  lessons.ready.then(() => { if (store.get('lesson') !== lessons.match(store.state, store.get('lesson'))) apply(); });
+}
 
 // ---------------------------------------------------------------- server -> panels
 /** A run that blew up: the curves reach its last finite cost, the counters show where it
@@ -219,6 +253,7 @@ function draw() {
 }
 
 conn.on('frame', (frame) => {
+  if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
   unacknowledged += 1;
   const scheduled = latest !== null;
   latest = frame;
@@ -227,6 +262,8 @@ conn.on('frame', (frame) => {
 
 const handlers = {
   state(m) {
+    if (replayTimer) { clearTimeout(replayTimer); replayTimer = null; }
+    if (room && m.config) adoptConfig(m.config);
     setStatus(m.status);
     if (m.iteration !== undefined) controls.setCounters({ epoch: m.epoch, iteration: m.iteration, learning_rate: m.config?.optimizer?.learning_rate });
     if (m.divergence) showDivergence(m.divergence);
@@ -269,16 +306,49 @@ const handlers = {
   saved(m) { pendingSave?.resolve(m.id); },
 };
 
-conn.on('message', (m) => handlers[m.type]?.(m));
+conn.on('message', (m) => {
+  if (room?.onMessage(m)) return;
+  handlers[m.type]?.(m);
+});
 conn.on('open', () => {
   banners.hide('disconnected');
+  if (room) { conn.send(room.join()); return; }
   configure();
   sendSpeed();
 });
-conn.on('close', ({ retryIn }) => {
+conn.on('close', (info) => {
   setStatus('connecting');
   unacknowledged = 0;
+  latest = null;
+  if (room?.onClose?.(info)) return;
+  const { retryIn } = info;
   banners.show('disconnected', 'Connection to the server lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s… (the run restarts from its URL settings)`,
     { label: 'Reconnect now', run: () => conn.reconnect() });
 });
 conn.connect();
+
+/** Read-only while following: the controls are inert (visible, not usable), keyboard shortcuts
+ *  and store changes send nothing; the page shows what the followed run's `state`s say. */
+function setReadOnly(value) {
+  readOnly = Boolean(value);
+  document.body.classList.toggle('read-only', readOnly);
+  for (const el of document.querySelectorAll('[data-room-controls]')) el.inert = readOnly;
+  if (readOnly) { clearTimeout(configureTimer); clearTimeout(liveTimer); liveKeys = new Set(); }
+}
+
+return {
+  store, conn, banners, setReadOnly,
+  get status() { return status; },
+  /** Train a run of this socket's own from the page's settings (fresh weights, paused). */
+  startRun() { configure(); sendSpeed(); },
+  sendSpeed,
+  /** Run `fallback` unless the server replays a `state` within a moment (a room sends the run's
+   *  latest state right after `joined` or `mode` when the run exists). */
+  expectReplay(fallback) {
+    clearTimeout(replayTimer);
+    replayTimer = setTimeout(() => { replayTimer = null; fallback(); }, REPLAY_WAIT_MS);
+  },
+  /** Another run is shown from now on (a spotlight): its curves start afresh. */
+  newRun() { history.clear(); curves.showDivergence(); /* a redraw, now empty */ },
+};
+}

@@ -61,7 +61,15 @@ export class Connection {
 
   get open() { return this.ws?.readyState === WebSocket.OPEN; }
 
+  /** Close for good: no reconnecting (a room that ended, a join the server refused). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.ws?.close();
+  }
+
   connect() {
+    if (this.stopped) return;
     clearTimeout(this.timer);
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     const ws = new WebSocket(this.url);
@@ -75,10 +83,12 @@ export class Connection {
       if (typeof event.data === 'string') this.emit('message', JSON.parse(event.data));
       else this.emit('frame', decodeFrame(event.data));
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.queue = [];
-      this.emit('close', { retryIn: this.retryDelay });
+      if (this.stopped) { this.emit('close', { retryIn: null, stopped: true, code: event.code }); return; }
+      this.emit('close', { retryIn: this.retryDelay, code: event.code, reason: event.reason });
+      if (this.stopped) return; // a handler stopped it (e.g. a room that ended)
       this.timer = setTimeout(() => this.connect(), this.retryDelay);
       this.retryDelay = Math.min(this.retryDelay * 2, 10000);
     };

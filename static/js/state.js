@@ -224,7 +224,9 @@ const same = (a, b) => (Array.isArray(a) && Array.isArray(b) ? a.length === b.le
  *  fn(changed, state, {restart}); `restart` = start a new run from this state even if no key
  *  changed (a lesson or a saved run was chosen). */
 export class Store {
-  constructor({ state, hidden }) {
+  /** `syncHash`: keep the URL hash in step (false on a room page, whose hash holds its secret). */
+  constructor({ state, hidden }, { syncHash = true } = {}) {
+    this.syncHash = syncHash;
     this.state = state;
     this.hidden = hidden;
     this.listeners = [];
@@ -257,6 +259,7 @@ export class Store {
   }
 
   writeHash() {
+    if (!this.syncHash) return;
     const hash = '#' + serializeHash(this.state, this.hidden);
     if (location.hash !== hash) history.replaceState(null, '', hash);
   }

@@ -12,6 +12,7 @@ import { createResults } from './results.js';
 import { createConvergence } from './convergence.js';
 import { createSchedules } from './schedules.js';
 import { createEwma } from './ewma.js';
+import { startClassButton } from '../room/start.js';
 
 const CONFIGURE_DEBOUNCE_MS = 150;
 const SET_INTERVAL_MS = 60;
@@ -28,6 +29,8 @@ const store = new LabStore(parseHash(location.hash));
 history.replaceState(null, '', `#${serializeHash(store.state)}`);
 const conn = new Connection(socketUrl('/ws/lab'));
 const banners = createBanners($('#banners'));
+// A class from the lab opens a playground room (the race itself is not shared yet).
+$('#start-class-root')?.append(startClassButton(() => ''));
 const setup = createSetup($('#setup'), store);
 const race = createRace($('#race-plot'), { onStart: (p) => store.update({ start: p }, { click: true }) });
 const results = createResults($('#results-root'));

@@ -2,7 +2,11 @@
 // its short explanation in a card. The gradient-checking lesson has a button that sends
 // `gradcheck`; optimizer lessons link to the optimizer lab (/lab).
 import { h, fmt, closeOnOutsideClick } from '../dom.js';
-import { withConfig } from '../state.js';
+import { withConfig, SCHEMA } from '../state.js';
+
+// What makes a run a lesson's: its data and network (live keys such as α may change during it).
+const LESSON_KEYS = SCHEMA.filter((e) => e.kind === 'reset' && e.key !== 'csv_id').map((e) => e.key);
+const sameValue = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 const isOptimizerTopic = (p) => /optimi[sz]|momentum|rmsprop|adam|learning.?rate|decay|mini.?batch/i.test(p.topic ?? '');
 const isGradcheck = (p) => /grad(ient)?[\s_-]*check/i.test(`${p.id} ${p.topic ?? ''} ${p.title ?? ''}`);
@@ -49,7 +53,7 @@ export function createLessons(menuRoot, cardRoot, store, actions) {
       h('button', { type: 'button', class: 'btn-mini close', 'aria-label': 'Close the lesson', onclick: () => store.update({ lesson: '' }) }, '×'));
   };
 
-  fetch('/api/presets').then((r) => r.json()).then((lessons) => {
+  const ready = fetch('/api/presets').then((r) => r.json()).then((lessons) => {
     presets = lessons;
     list.replaceChildren(...presets.map((p) => h('li', {},
       h('button', { type: 'button', class: 'menu-item', dataset: { lesson: p.id }, onclick: () => apply(p) },
@@ -61,7 +65,18 @@ export function createLessons(menuRoot, cardRoot, store, actions) {
   store.subscribe((changed) => { if (changed.includes('lesson')) renderCard(); });
   closeOnOutsideClick(menu);
 
+  const matches = (p, state) => LESSON_KEYS.every((k) => sameValue(withConfig(state, p.config)[k], state[k]));
+
   return {
+    /** Resolves once the lessons are loaded. */
+    ready,
+    /** The id of the lesson whose data and network `state` has: `current` when it still fits,
+     *  else the first that does, else '' (a room page showing someone else's run). */
+    match(state, current = '') {
+      const now = presets.find((p) => p.id === current);
+      if (now && matches(now, state)) return current;
+      return presets.find((p) => matches(p, state))?.id ?? '';
+    },
     /** The server's `gradcheck` reply: difference, verdict, message. */
     showGradcheck(reply) {
       gradResult.hidden = false;
