@@ -39,9 +39,9 @@ def message_kind(text: str) -> Optional[str]:
 
 
 class LiveRun:
-    def __init__(self, pool: WorkerPool, owner: Optional[Owner] = None):
+    def __init__(self, pool: WorkerPool, owner: Optional[Owner] = None, affinity: Optional[str] = None):
         self.pool, self.owner = pool, owner
-        self.sid = pool.open(self)
+        self.sid = pool.open(self, affinity)  # same affinity, same worker: trained in one batch there
         self.viewers: list[Viewer] = []
         self.replay: list[str] = []          # latest `state` and the done/diverged after it
         self.last_frame: Optional[bytes] = None

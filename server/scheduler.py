@@ -11,6 +11,17 @@ Pacing rules (docs/protocol.md "Speed and frames"):
   every running session gets the same share of the CPU.
 Replies that answer a command (state, frame after configure/step/reset, gradcheck, ...) are
 emitted at once. `emit(sid, kind, body)` hands bytes to the transport (server/workers.py).
+
+Batching (server/batching.py): sessions of this worker whose configs are batch-compatible form a
+Group (one engine BatchedTrainer), from two members on. A group is one unit of the round-robin:
+its turn steps every trainable member in one `step()` call (members wanting different numbers of
+iterations in one call per number); its members' due frames are computed together (one
+`snapshots()` and one `stacked_grids()` pass), and a member whose frame is nearly due (within
+half an interval) joins that pass, so the members' cadences align. Frames and messages are the
+ones a session alone would send. A session joins (or founds, with another session alone) its
+group when configured, imported or reset; it leaves it when closed or replaced, and for the ops
+that need a real Trainer (set_weight, gradcheck, save, export, reset) it leaves, the op runs,
+and it joins again.
 """
 from __future__ import annotations
 
@@ -27,6 +38,7 @@ from server import limits
 from server.frames import NonFiniteFrame
 from server.protocol import error_message
 from server import session_state
+from server.batching import Group
 from server.sessions import Session
 from server.wording import divergence_hint
 
@@ -34,6 +46,9 @@ TEXT, FRAME, SAVE, INFO, EXPORT = b"T", b"F", b"S", b"I", b"X"
 CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
 ROUND_SECONDS = 0.025   # ... shrunk so a round over all running sessions, their frames included, stays
                         # near this (< 1/30 s); frames come first: at least one iteration per turn
+EARLY_FRAME = 0.5       # a group member's frame is computed with the group's due ones this early (× 1/fps)
+# Ops that need the session's own Trainer (or replace it): a batched member leaves, then joins again.
+UNBATCHED_OPS = frozenset(("configure", "import", "reset", "set_weight", "gradcheck", "save", "export"))
 
 
 class Slot:
@@ -84,7 +99,8 @@ class Scheduler:
         self._turn = 0  # round-robin position
         self._running = 0  # sessions playing, for the chunk size
         self._frame_seconds = 0.0  # what computing one frame takes (moving average), for the chunk size
-        self._slot_list: Optional[list[Slot]] = None  # cached list(self.slots.values())
+        self._slot_list: Optional[list] = None  # round-robin units: a Slot, or (Group, [its Slots])
+        self.groups: dict[tuple, Group] = {}  # batch key -> the group of this worker's sessions with it
 
     # ------------------------------------------------------------------ output
     def _text(self, sid: int, message: dict | str) -> None:
@@ -108,6 +124,10 @@ class Scheduler:
             self._diverged(slot, weights_too_large=True)
             return
         self._frame_seconds += 0.1 * (time.perf_counter() - started - self._frame_seconds)
+        self._sent(slot, frame)
+
+    def _sent(self, slot: Slot, frame: bytes) -> None:
+        """Emit a slot's frame and restart its pacing."""
         slot.want = slot.fresh = False
         now = self.clock()
         interval = 1.0 / slot.fps
@@ -149,15 +169,21 @@ class Scheduler:
             self._slot_list = None
             return
         if op == "close":
-            self.slots.pop(sid, None)
+            slot = self.slots.pop(sid, None)
+            if slot is not None and slot.session is not None and slot.session.batched:
+                group = slot.session.trainer.group
+                slot.session.drop()
+                self._tidy(group)
             self._slot_list = None
             return
         if op == "stats":
-            self.emit(sid, INFO, json.dumps({"sessions": len(self.slots)}).encode())
+            self.emit(sid, INFO, json.dumps({"sessions": len(self.slots),
+                                             "batched": sum(len(g) for g in self.groups.values())}).encode())
             return
         slot = self.slots.get(sid)
         if slot is None:
             return  # closed meanwhile
+        group = self._unbatch(slot) if op in UNBATCHED_OPS else None
         try:
             getattr(self, "_op_" + op)(slot, **args)
         except ValidationError as err:
@@ -165,6 +191,59 @@ class Scheduler:
             self._error(slot, field, message, op)
         except ValueError as exc:
             self._error(slot, *_engine_error_field(str(exc)), op)
+        finally:
+            if op in UNBATCHED_OPS:
+                self._place(slot)
+                if group is not None:
+                    self._tidy(group)
+
+    # ------------------------------------------------------------------ batching
+    def _unbatch(self, slot: Slot) -> Optional[Group]:
+        """The slot's session leaves its group (exact state on its own Trainer); its group or None."""
+        session = slot.session
+        if session is None or not session.batched:
+            return None
+        group = session.trainer.group
+        session.leave()
+        self._slot_list = None
+        return group
+
+    def _place(self, slot: Slot) -> None:
+        """Put the slot's session in the group of its batch key, founding it with another session
+        alone on that key if there is one; a session alone stays on its own Trainer."""
+        session = slot.session
+        if session is None or session.batched:
+            return
+        key = session.batch_key
+        if key is None:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            partner = next((s for s in self.slots.values() if s is not slot and s.session is not None
+                            and not s.session.batched and s.session.batch_key == key), None)
+            if partner is None:
+                return
+            group = Group(key)
+            try:
+                partner.session.join(group)
+            except ValueError:
+                return
+            self.groups[key] = group
+        try:
+            session.join(group)
+        except ValueError:  # the engine's rules say no after all: train alone
+            pass
+        self._tidy(group)
+        self._slot_list = None
+
+    def _tidy(self, group: Group) -> None:
+        """A group of one member dissolves (the member goes on alone on its own Trainer)."""
+        if len(group) == 1:
+            (session,) = group.members.values()
+            session.leave()
+        if len(group) == 0 and self.groups.get(group.key) is group:
+            del self.groups[group.key]
+        self._slot_list = None
 
     def _need_session(self, slot: Slot, op: str, train: bool = False) -> bool:
         if slot.session is None:
@@ -271,29 +350,143 @@ class Scheduler:
         """Emit due frames, then train one chunk of the next session. Returns how long the caller
         may wait for commands before calling again: 0, seconds, or None (until a command)."""
         now = self.clock()
+        order = self._order()
+        due_groups: Optional[dict] = None
         for slot in self.slots.values():  # due: wanted, trained since the last one, paced (inlined: hot)
             if (slot.want and slot.fresh and slot.playing and now >= slot.next_frame
                     and (slot.steps_per_frame is None or slot.budget == 0) and slot.session is not None):
-                self._frame(slot)
+                if slot.session.batched:
+                    due_groups = due_groups or {}
+                    due_groups.setdefault(slot.session.trainer.group, None)
+                else:
+                    self._frame(slot)
+        if due_groups:
+            for group in due_groups:
+                self._group_frames(group, now)
         self.flush()
-        order = self._order()
-        self._running = sum(slot.playing for slot in order)
+        self._running = sum(slot.playing for slot in self.slots.values())
         for i in range(len(order)):
-            slot = order[(self._turn + i) % len(order)]
-            if slot.trainable():
+            unit = order[(self._turn + i) % len(order)]
+            if type(unit) is Slot:
+                if unit.trainable():
+                    self._turn = (self._turn + i + 1) % len(order)
+                    self._chunk(unit)
+                    self.flush()
+                    return 0.0
+                continue
+            members = [slot for slot in unit[1] if slot.trainable()]
+            if members:
                 self._turn = (self._turn + i + 1) % len(order)
-                self._chunk(slot)
+                self._group_chunk(unit[0], members)
                 self.flush()
                 return 0.0
-        waits = [slot.next_frame - now for slot in order
+        waits = [slot.next_frame - now for slot in self.slots.values()
                  if slot.session is not None and slot.want and slot.fresh and slot.playing]
         return max(0.0, min(waits)) if waits else None
 
-    def _order(self) -> list[Slot]:
-        """The slots in round-robin order (the list is rebuilt only when a slot opens or closes)."""
+    _group_slots: dict = {}
+
+    def _order(self) -> list:
+        """The round-robin units: each session alone as its Slot, each group once as (group, its
+        slots). Rebuilt only when a slot opens or closes or a session joins or leaves a group."""
         if self._slot_list is None:
-            self._slot_list = list(self.slots.values())
+            units: list = []
+            members: dict[Group, list[Slot]] = {}
+            for slot in self.slots.values():
+                if slot.session is not None and slot.session.batched:
+                    group = slot.session.trainer.group
+                    if group not in members:
+                        members[group] = []
+                        units.append((group, members[group]))
+                    members[group].append(slot)
+                else:
+                    units.append(slot)
+            self._slot_list = units
+            self._group_slots = members
         return self._slot_list
+
+    def _group_frames(self, group: Group, now: float) -> None:
+        """The due frames of a group's members (and those nearly due) from one batched snapshot
+        and one batched grid pass; each frame encoded as the member's own."""
+        self._order()
+        slots = [slot for slot in self._group_slots.get(group, ())
+                 if slot.want and slot.fresh and slot.playing and now >= slot.next_frame - EARLY_FRAME / slot.fps
+                 and (slot.steps_per_frame is None or slot.budget == 0)
+                 and slot.session.trainer.status != "diverged"]
+        if not slots:
+            return
+        started = time.perf_counter()
+        bt = group.bt
+        stale = [slot.session.trainer.id for slot in slots if slot.session.stale]
+        if stale:
+            snapshots = bt.snapshots(stale)
+            for slot in slots:
+                if slot.session.stale:
+                    slot.session.use_snapshot(snapshots[slot.session.trainer.id])
+        grids: dict[int, tuple] = {}
+        by_resolution: dict[int, list[Slot]] = {}
+        for slot in slots:
+            if slot.session.trainer.prepared.domain is not None:
+                by_resolution.setdefault(slot.resolution, []).append(slot)
+        for resolution, members in by_resolution.items():
+            values, neurons, _ = bt.stacked_grids(resolution, limits.NEURON_RESOLUTION, "float32",
+                                                  runs=[slot.session.trainer.id for slot in members])
+            for j, slot in enumerate(members):
+                grids[slot.sid] = (values[j], [N[j] for N in neurons])
+        frames = []
+        for slot in slots:
+            session = slot.session
+            try:
+                frames.append((slot, session.frame(session.status(slot.playing), slot.resolution, grids.get(slot.sid))))
+            except NonFiniteFrame:
+                self._diverged(slot, weights_too_large=True)
+        per_frame = (time.perf_counter() - started) / len(slots)
+        self._frame_seconds += 0.1 * (per_frame - self._frame_seconds)
+        for slot, frame in frames:
+            self._sent(slot, frame)
+
+    def _group_chunk(self, group: Group, members: list[Slot]) -> None:
+        """A time-sized batch of iterations for every trainable member of a group: one step() call
+        per number of iterations wanted (one call when they all train alike)."""
+        running = max(1, self._running)
+        share = min(CHUNK_SECONDS, max(0.0, ROUND_SECONDS - running * self._frame_seconds) / running)
+        chunk = max(1, int(group.rate * CHUNK_SECONDS))
+        continuous = max(1, int(group.rate * min(CHUNK_SECONDS, share * len(members))))
+        wanted: dict[int, list[Slot]] = {}
+        for slot in members:
+            if slot.requested > 0:
+                n = min(chunk, slot.requested)
+            elif slot.steps_per_frame is not None:
+                n = min(chunk, slot.budget)
+            else:
+                n = continuous
+            wanted.setdefault(n, []).append(slot)
+        bt = group.bt
+        for n, slots in wanted.items():
+            ids = [slot.session.trainer.id for slot in slots]
+            before = max(slot.session.trainer.iteration for slot in slots)
+            started = time.perf_counter()
+            bt.step(n, runs=ids)
+            elapsed = time.perf_counter() - started
+            done = max(slot.session.trainer.iteration for slot in slots) - before
+            if done > 0 and elapsed > 0:
+                group.rate = 0.7 * group.rate + 0.3 * (done / elapsed)
+            need = [slot for slot in slots if slot.session.stepped()]
+            if need:
+                snapshots = bt.snapshots([slot.session.trainer.id for slot in need])
+                for slot in need:
+                    slot.session.use_snapshot(snapshots[slot.session.trainer.id])
+            for slot in slots:
+                slot.fresh = True
+                if slot.session.finished:
+                    self._finished(slot)
+                elif slot.requested > 0:
+                    slot.requested -= n
+                    if slot.requested <= 0:
+                        slot.requested = 0
+                        self._frame(slot)
+                elif slot.steps_per_frame is not None:
+                    slot.budget -= n
 
     def _chunk(self, slot: Slot) -> None:
         """A time-sized batch of iterations for one session (the rate is measured as it goes)."""

@@ -17,6 +17,7 @@ from engine.gradcheck import gradient_check
 from engine.snapshot import Snapshot, finite_or_none
 from engine.trainer import Trainer
 from server import limits
+from server.batching import BatchedRun, Group, batch_key
 from server.frames import encode_frame
 from server.runs import HISTORY_COLUMNS
 from server.wording import PLAY_AFTER_END, outcome_text
@@ -123,18 +124,67 @@ class Session:
         return self._snapshot_dict
 
     def _take_snapshot(self) -> None:
-        self._snapshot = self.trainer.snapshot()
-        self._snapshot_dict = self._snapshot.to_dict()
+        self.use_snapshot(self.trainer.snapshot())
+
+    def use_snapshot(self, snapshot: Snapshot) -> None:
+        """The snapshot of the current state (a group's batched snapshots() hands it in)."""
+        self._snapshot = snapshot
+        self._snapshot_dict = snapshot.to_dict()
         self._stale = False
         self._snapshot_time = time.monotonic()
         self.history.add(self._snapshot_dict, self.divergence())
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
 
     def step(self, n: int) -> None:
         """n iterations (fewer if training ends or diverges)."""
         self.trainer.step(n, report=False)
         self._stale = True
-        if self.finished or time.monotonic() - self._snapshot_time >= self.HISTORY_SECONDS:
+        if self.needs_snapshot():
             self._take_snapshot()
+
+    def stepped(self) -> bool:
+        """After a group stepped this member: True if it needs a snapshot now (the group takes
+        those of all such members in one pass and hands each in with use_snapshot)."""
+        self._stale = True
+        return self.needs_snapshot()
+
+    def needs_snapshot(self) -> bool:
+        return self.finished or time.monotonic() - self._snapshot_time >= self.HISTORY_SECONDS
+
+    # ------------------------------------------------------------------ batching (server/batching.py)
+    @property
+    def batched(self) -> bool:
+        return isinstance(self.trainer, BatchedRun)
+
+    @property
+    def batch_key(self) -> Optional[tuple]:
+        """Sessions with equal keys can be trained together (None: never batched)."""
+        if self.batched:
+            return self.trainer.group.key
+        key = getattr(self, "_batch_key", False)
+        if key is False:  # the architecture never changes within a session: computed once
+            key = self._batch_key = batch_key(self.trainer)
+        return key
+
+    def join(self, group: Group) -> None:
+        """Continue as a run of `group` (from the exact current state; ValueError if incompatible)."""
+        if not self.batched:
+            self.trainer = group.add(self, self.trainer)
+
+    def leave(self) -> None:
+        """Continue on a Trainer of its own, in the exact state the run had in the batch."""
+        if self.batched:
+            run = self.trainer
+            self.trainer = run.group.take(run.id)
+
+    def drop(self) -> None:
+        """Leave the batch without keeping the run (the session is closed or replaced)."""
+        if self.batched:
+            run = self.trainer
+            run.group.drop(run.id)
 
     def iterations_for_epochs(self, epochs: int) -> int:
         """Iterations that finish the current epoch and `epochs - 1` more (an epoch is ⌈m/b⌉ iterations)."""
@@ -162,7 +212,9 @@ class Session:
 
     def reset(self) -> None:
         """Fresh weights and optimizer state; same config (with live changes) and same data."""
-        self.trainer = Trainer(self.trainer.config, prepared=self.trainer.prepared)
+        config, prepared = self.trainer.config, self.trainer.prepared
+        self.drop()  # a batched run is replaced: the scheduler places the new one again
+        self.trainer = Trainer(config, prepared=prepared)
         self.history = History()
         self._take_snapshot()
 
@@ -266,17 +318,19 @@ class Session:
             "divergence": self.divergence(),
         }
 
-    def frame(self, status: str, resolution: int) -> bytes:
-        """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN)."""
+    def frame(self, status: str, resolution: int, grids: Optional[tuple] = None) -> bytes:
+        """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN).
+        `grids`: (boundary, [neuron grids per hidden layer]) when a group computed them already."""
         header = self.frame_header(status)
         arrays = {}
         if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
             # float32 copy of the network (engine.grids.NetworkCopy): frames carry 256 levels anyway,
             # and a float32 pass over the grid costs several times less than a float64 one.
             t = limits.NEURON_RESOLUTION
-            arrays["boundary"], hidden = self.trainer.grids(resolution, t, dtype="float32")
+            arrays["boundary"], hidden = grids if grids is not None else self.trainer.grids(resolution, t, dtype="float32")
             arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t), dtype=np.float32)
-        return encode_frame(header, arrays, exact=self.trainer.network.params)
+        exact = self.trainer.params() if self.batched else self.trainer.network.params
+        return encode_frame(header, arrays, exact=exact)
 
     def gradcheck(self) -> dict:
         """The `gradcheck` reply: backprop vs two-sided differences on ≤ GRADCHECK_EXAMPLES

@@ -179,7 +179,11 @@ class Worker:
 
 
 class WorkerPool:
-    """Places each session on the least busy worker and routes the worker's output to its sink."""
+    """Places each session on the least busy worker and routes the worker's output to its sink.
+
+    Sessions opened with the same `affinity` (a classroom room's students' runs) go to the same
+    worker, where batch-compatible ones are trained together (server/batching.py): the first one
+    picks the least busy worker, the others follow it while the affinity has open sessions."""
 
     def __init__(self, count: int, fps: int, steps_per_frame: Optional[int]):
         self.workers = [Worker(i) for i in range(count)]
@@ -190,6 +194,8 @@ class WorkerPool:
         self._ids = itertools.count(1)
         self._info: dict[int, asyncio.Future] = {}
         self._closing = False
+        self._affinity: dict[str, tuple[Worker, set[int]]] = {}  # affinity -> its worker, its sessions
+        self._affinity_of: dict[int, str] = {}
 
     async def start(self) -> None:
         for worker in self.workers:
@@ -204,9 +210,13 @@ class WorkerPool:
     def session_count(self) -> int:
         return len(self.sinks)
 
-    def open(self, sink: Sink) -> int:
+    def open(self, sink: Sink, affinity: Optional[str] = None) -> int:
         sid = next(self._ids)
-        worker = min(self.workers, key=lambda w: len(w.sessions))
+        placed = self._affinity.get(affinity) if affinity is not None else None
+        worker = placed[0] if placed is not None else min(self.workers, key=lambda w: len(w.sessions))
+        if affinity is not None:
+            self._affinity.setdefault(affinity, (worker, set()))[1].add(sid)
+            self._affinity_of[sid] = affinity
         worker.sessions.add(sid)
         self.sinks[sid] = sink
         self.placement[sid] = worker
@@ -231,6 +241,12 @@ class WorkerPool:
         worker = self.placement.pop(sid, None)
         self.sinks.pop(sid, None)
         self._wants.pop(sid, None)
+        affinity = self._affinity_of.pop(sid, None)
+        if affinity is not None:
+            sessions = self._affinity[affinity][1]
+            sessions.discard(sid)
+            if not sessions:
+                del self._affinity[affinity]
         if worker is not None:
             worker.sessions.discard(sid)
             worker.send(sid, "close", {})
@@ -250,7 +266,8 @@ class WorkerPool:
             finally:
                 self._info.pop(key, None)
             out.append({"pid": worker.process.pid if worker.process else None, "alive": worker.alive,
-                        "placed": len(worker.sessions), "sessions": info["sessions"]})
+                        "placed": len(worker.sessions), "sessions": info["sessions"],
+                        "batched": info.get("batched")})
         return out
 
     async def _read(self, worker: Worker, reader: asyncio.StreamReader) -> None:
