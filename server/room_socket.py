@@ -220,7 +220,7 @@ class RoomSocket(SocketBase):
 
     def _own_run(self) -> LiveRun:
         if self.own is None:
-            self.own = LiveRun(self.manager.pool, owner=self)
+            self.own = LiveRun(self.manager.pool, owner=self, affinity=self.code)  # the class: one worker
         return self.own
 
     async def _student(self, request) -> None:
