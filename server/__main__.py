@@ -26,14 +26,36 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help=f"seconds a room waits for its disconnected teacher (default {TEACHER_GRACE_SECONDS})")
     parser.add_argument("--room-idle", type=float, default=ROOM_IDLE_SECONDS,
                         help=f"seconds without a teacher's message before a room ends (default {ROOM_IDLE_SECONDS})")
+    parser.add_argument("--redis", default=None, metavar="URL",
+                        help="share classroom rooms between server processes on Redis, e.g. redis://HOST:6379/0 "
+                             "(default: rooms live in this process)")
     args = parser.parse_args(argv)
     try:
         return Settings(host=args.host, port=args.port, db_path=args.db, allow_origins=args.allow_origin,
                         fps=args.fps, workers=args.workers,
-                        room_size=args.room_size, room_grace=args.room_grace, room_idle=args.room_idle)
+                        room_size=args.room_size, room_grace=args.room_grace, room_idle=args.room_idle,
+                        redis_url=args.redis)
     except ValueError as exc:
         parser.error(str(exc))
         raise  # unreachable: parser.error exits
+
+
+def _check_redis(url: str) -> None:
+    """Fail at start, with the reason, when --redis names a server that does not answer."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    async def ping() -> None:
+        client = aioredis.from_url(url, socket_connect_timeout=5)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+    try:
+        asyncio.run(ping())
+    except Exception as exc:  # noqa: BLE001 - any failure: say which server and why
+        sys.exit(f"nn-playground: cannot reach Redis at {url}: {exc}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     from server.app import create_app
 
     settings = parse_args(argv)
+    if settings.redis_url is not None:
+        _check_redis(settings.redis_url)
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"nn-playground: open http://{shown}:{settings.port}/  (Ctrl+C to stop)", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",

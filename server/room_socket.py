@@ -60,8 +60,11 @@ class RoomSocket(SocketBase):
         if self.role == "teacher":
             await self._teacher_left()
         elif self.role == "student":
+            spotlit = self.room.spotlight == self.student.student_id
             self.leave()
             await self.manager.store.remove_student(self.code, self.student.student_id)
+            if spotlit and self.code in self.manager.rooms:  # a process joining later reads the record
+                await self.manager.store.update_room(self.code, spotlight=None)
 
     def refuse(self, field: str, message: str, code: int = REFUSED) -> None:
         self.error(field, message, "join")
@@ -85,6 +88,8 @@ class RoomSocket(SocketBase):
             return
         record = await self.manager.store.get_room(self.code)
         room = self.manager.rooms.get(self.code)
+        if record is not None and room is None and self.manager.remote is not None:
+            room = self.manager.attach(record)  # a room made by another server process
         if record is None or room is None:
             guard.failed(address)
             self.refuse("code", f"no room with code {self.code!r}: check the code (6 letters and digits)")
@@ -110,11 +115,13 @@ class RoomSocket(SocketBase):
             room.teacher.error("", "the teacher link was opened in another page: this one is closed")
             room.teacher.close(1000, "replaced")
             room.teacher.role = "replaced"
+        if not room.holds_run:  # on Redis: the room's run moves to the teacher's process
+            await self.manager.remote.claim(room)
         self.role, self.parser = "teacher", parse_teacher
         room.teacher = self
         room.teacher_run.owner = self
         await self.manager.store.update_room(self.code, teacher_connected=True, teacher_left=None,
-                                             last_activity=time.monotonic())
+                                             last_activity=time.time())
         self.reply({"type": "joined", "role": "teacher", "code": self.code, "mode": room.mode,
                     "message": room.message, "spotlight": room.spotlight})
         self.watch(room.teacher_run)
@@ -127,12 +134,12 @@ class RoomSocket(SocketBase):
         room.teacher_run.owner = None
         room.teacher_run.detach(self)
         if self.code in self.manager.rooms:
-            await self.manager.store.update_room(self.code, teacher_connected=False, teacher_left=time.monotonic())
+            await self.manager.store.update_room(self.code, teacher_connected=False, teacher_left=time.time())
 
     async def _teacher(self, request) -> None:
         room = self.room
         if request.type != "ready":
-            await self.manager.store.update_room(self.code, last_activity=time.monotonic())
+            await self.manager.store.update_room(self.code, last_activity=time.time())
         if request.type == "ready":
             self._credit()
         elif request.type in TRAINING_TYPES:
@@ -146,7 +153,9 @@ class RoomSocket(SocketBase):
             if config is None:
                 raise ProtocolError("type", "nothing to push yet: configure your run first", "push")
             room.publish({"type": "push", "config": config})
-            self.reply({"type": "pushed", "students": len(room.students)})
+            count = len(room.students) if self.manager.remote is None \
+                else len(await self.manager.store.students(self.code))
+            self.reply({"type": "pushed", "students": count})
         elif request.type == "spotlight":
             await self._spotlight(request.student_id)
         elif request.type == "close_room":
@@ -156,11 +165,17 @@ class RoomSocket(SocketBase):
         room, name = self.room, None
         if student_id is not None:
             seat = room.students.get(student_id)
-            if seat is None:
+            if seat is not None:
+                student, configured = seat.student, seat.own is not None and seat.own.configured
+            else:  # on Redis: a student of another process, as its last roster summary says
+                student = next((s for s in await self.manager.store.students(self.code)
+                                if s.student_id == student_id), None) if self.manager.remote is not None else None
+                configured = student is not None and student.status not in ("following", "idle")
+            if student is None:
                 raise ProtocolError("student_id", f"no student with id {student_id} in this room", "spotlight")
-            if seat.own is None or not seat.own.configured:
+            if not configured:
                 raise ProtocolError("student_id", f"student {student_id} has no run of their own yet", "spotlight")
-            name = seat.student.name
+            name = student.name
         room.publish({"type": "spotlight", "student_id": student_id, "name": name})
         await self.manager.store.update_room(self.code, spotlight=student_id)
         self.reply({"type": "spotlight", "student_id": student_id, "name": name})

@@ -31,9 +31,10 @@ class RoomRecord:
     message: Optional[str] = None         # the teacher's message (shown in paused mode)
     spotlight: Optional[int] = None       # the student whose run followers watch (None: the teacher's)
     teacher_connected: bool = False
-    teacher_left: Optional[float] = None  # time.monotonic() of the teacher's disconnect
-    last_activity: float = field(default_factory=time.monotonic)
+    teacher_left: Optional[float] = None  # time.time() of the teacher's disconnect (comparable across machines)
+    last_activity: float = field(default_factory=time.time)
     next_student: int = 1
+    holder: Optional[str] = None          # on Redis: the id of the process holding the room's run
 
     def token_matches(self, token: Optional[str]) -> bool:
         return token is not None and hmac.compare_digest(token_digest(token), self.token_digest)

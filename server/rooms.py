@@ -56,22 +56,43 @@ class Room:
     def __init__(self, code: str, manager: "RoomManager"):
         self.code, self.manager = code, manager
         self.teacher: Optional["RoomSocket"] = None
-        self.teacher_run = LiveRun(manager.pool)  # the room's run: it outlives the teacher's socket
+        self._teacher_run: Optional[LiveRun] = None  # the room's run: it outlives the teacher's socket
+        self.holder: Optional[str] = None           # on Redis: the process holding the room's run
         self.students: dict[int, "RoomSocket"] = {}
         self.mode, self.message, self.spotlight = "follow", None, None
         self.thumbs_sent: dict[int, bytes] = {}   # student -> the frame its thumbnail was cut from
         self.unsubscribe = manager.bus.subscribe(code, self.on_event)
 
+    @property
+    def teacher_run(self) -> LiveRun:
+        """The room's run in this process (made on first use; on Redis only the holder's is used)."""
+        if self._teacher_run is None:
+            self._teacher_run = LiveRun(self.manager.pool)
+        return self._teacher_run
+
+    @property
+    def holds_run(self) -> bool:
+        return self.manager.remote is None or self.holder == self.manager.remote.pid
+
     def followed(self) -> LiveRun:
-        """The run followers watch: the spotlit student's, else the teacher's."""
+        """The run followers watch: the spotlit student's, else the teacher's (on Redis, a mirror
+        of it when another process holds it: server/room_redis.py)."""
         seat = self.students.get(self.spotlight) if self.spotlight is not None else None
         if seat is not None and seat.own is not None:
             return seat.own
+        remote = self.manager.remote
+        if remote is not None:
+            if self.spotlight is not None and seat is None:
+                return remote.mirror(self, f"s{self.spotlight}")
+            if not self.holds_run:
+                return remote.mirror(self, "teacher")
         return self.teacher_run
 
     def on_event(self, event: dict) -> None:
         """A room event from the bus (this process's or another's)."""
         kind = event["type"]
+        if self.manager.remote is not None and self.manager.remote.on_event(self, event):
+            return
         if kind == "mode":
             self.mode, self.message = event["mode"], event.get("message")
             for seat in list(self.students.values()):
@@ -83,7 +104,7 @@ class Room:
                 seat.refollow()
         elif kind == "push":
             for seat in list(self.students.values()):
-                seat.push(event["config"], self.teacher_run.csv)
+                seat.push(event["config"], self._teacher_run.csv if self._teacher_run is not None else None)
         elif kind == "closed":
             for socket in [self.teacher, *self.students.values()]:
                 if socket is not None:
@@ -98,6 +119,11 @@ class RoomManager:
     def __init__(self, pool: WorkerPool, settings: Settings, store: Optional[RoomStore] = None,
                  bus: Optional[RoomBus] = None):
         self.pool, self.settings = pool, settings
+        self.remote = None  # on Redis (--redis): the cross-process part, server/room_redis.py
+        if store is None and bus is None and settings.redis_url:
+            from server.room_redis import RedisRooms
+            self.remote = RedisRooms(settings.redis_url, self)
+            store, bus = self.remote.store, self.remote.bus
         self.store = store or MemoryRoomStore()
         self.bus = bus or MemoryRoomBus()
         self.rooms: dict[str, Room] = {}
@@ -108,12 +134,23 @@ class RoomManager:
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick_loop())
 
+    def attach(self, record: RoomRecord) -> Room:
+        """This process's part of a room whose record another process made (on Redis)."""
+        room = self.rooms.get(record.code)
+        if room is None:
+            room = self.rooms[record.code] = Room(record.code, self)
+            room.mode, room.message, room.spotlight, room.holder = \
+                record.mode, record.message, record.spotlight, record.holder
+        return room
+
     async def stop(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
-        for code in list(self.rooms):
-            await self.end(code, "the server is shutting down")
+        for code in list(self.rooms):  # on Redis the room lives on in the other processes
+            await self.end(code, "the server is shutting down", everywhere=self.remote is None)
+        if self.remote is not None:
+            await self.remote.stop()
 
     async def create(self) -> Optional[tuple[str, str]]:
         """A new room: (code, teacher token), or None when MAX_ROOMS are open."""
@@ -122,27 +159,39 @@ class RoomManager:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         while True:
             code = new_code()
-            record = RoomRecord(code, token_digest(token), teacher_left=time.monotonic())
+            record = RoomRecord(code, token_digest(token), teacher_left=time.time(),
+                                holder=self.remote.pid if self.remote is not None else None)
             if await self.store.create_room(record):
                 break
-        self.rooms[code] = Room(code, self)
+        self.attach(record)
         return code, token
 
-    async def end(self, code: str, reason: str) -> None:
-        """Close every socket of the room, free every run, forget the room."""
+    async def end(self, code: str, reason: str, everywhere: bool = True) -> None:
+        """Close every socket of the room, free every run, forget the room (everywhere: in every
+        process and in the store; else only this process's part)."""
         room = self.rooms.pop(code, None)
         if room is None:
             return
         log.info("room %s ends: %s", code, reason)
-        room.publish({"type": "closed", "reason": reason})
+        event = {"type": "closed", "reason": reason}
+        if everywhere:
+            room.publish(event)
+        else:
+            room.on_event(event)
         room.unsubscribe()
         for seat in list(room.students.values()):
             seat.leave()
-        room.teacher_run.close()
-        await self.store.delete_room(code)
+        if room._teacher_run is not None:
+            room._teacher_run.close()
+        if self.remote is not None:
+            self.remote.forget(room)
+        if everywhere:
+            await self.store.delete_room(code)
 
     # ------------------------------------------------------------------ roster, thumbnails, ends
     async def _tick_loop(self) -> None:
+        if self.remote is not None:
+            await self.remote.start()
         while True:
             await asyncio.sleep(limits.ROSTER_SECONDS)
             for code in list(self.rooms):
@@ -153,9 +202,11 @@ class RoomManager:
 
     async def _tick(self, code: str) -> None:
         room, record = self.rooms.get(code), await self.store.get_room(code)
+        if room is not None and record is None:  # ended by another process (or its keys expired)
+            await self.end(code, "the room has ended", everywhere=False)
         if room is None or record is None:
             return
-        now = time.monotonic()
+        now = time.time()
         if not record.teacher_connected and record.teacher_left is not None \
                 and now - record.teacher_left > self.settings.room_grace:
             await self.end(code, f"the teacher did not come back within {self.settings.room_grace:g} s")
@@ -167,6 +218,8 @@ class RoomManager:
             changes = seat.summary()
             if changes:
                 await self.store.update_student(code, student_id, **changes)
+        if self.remote is not None:
+            await self.remote.tick(room)
         if room.teacher is None:
             return
         students = await self.store.students(code)
@@ -180,5 +233,7 @@ class RoomManager:
                 if thumb is not None:
                     thumbs[student_id] = thumb
                 room.thumbs_sent[student_id] = frame
+        if self.remote is not None:
+            thumbs.update(await self.remote.remote_thumbnails(room))
         if thumbs:
             room.teacher.reply_binary(encode_thumbnails(thumbs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from server.limits import DEFAULT_FPS, DEFAULT_ROOM_SIZE, MAX_FPS, ROOM_IDLE_SECONDS, TEACHER_GRACE_SECONDS
 
@@ -22,6 +23,7 @@ class Settings:
     room_size: int = DEFAULT_ROOM_SIZE      # students per classroom room
     room_grace: float = TEACHER_GRACE_SECONDS  # seconds a room waits for a disconnected teacher
     room_idle: float = ROOM_IDLE_SECONDS    # seconds without a teacher's message before a room ends
+    redis_url: Optional[str] = None         # rooms shared by server processes on Redis (None: in this process)
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
 
@@ -36,6 +38,8 @@ class Settings:
         if self.room_grace <= 0 or self.room_idle <= 0:
             raise ValueError("room_grace and room_idle must be > 0 seconds")
         self.allow_origins = [o.rstrip("/") for o in self.allow_origins]
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"redis URL must start with redis://, rediss:// or unix:// (got {self.redis_url!r})")
 
     @property
     def worker_count(self) -> int:
