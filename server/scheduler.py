@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from typing import Any, Callable, Optional
@@ -46,6 +47,9 @@ TEXT, FRAME, SAVE, INFO, EXPORT = b"T", b"F", b"S", b"I", b"X"
 CHUNK_SECONDS = 0.004   # training per turn with few sessions (a frame is late by at most this) ...
 ROUND_SECONDS = 0.025   # ... shrunk so a round over all running sessions, their frames included, stays
                         # near this (< 1/30 s); frames come first: at least one iteration per turn
+# NN_PLAYGROUND_BATCHING=0 in the server's environment keeps every session on its own Trainer
+# (for comparisons: bench/room_bench.py measures a class both ways).
+BATCHING = os.environ.get("NN_PLAYGROUND_BATCHING", "1") != "0"
 EARLY_FRAME = 0.5       # a group member's frame is computed with the group's due ones this early (× 1/fps)
 # Ops that need the session's own Trainer (or replace it): a batched member leaves, then joins again.
 UNBATCHED_OPS = frozenset(("configure", "import", "reset", "set_weight", "gradcheck", "save", "export"))
@@ -212,7 +216,7 @@ class Scheduler:
         """Put the slot's session in the group of its batch key, founding it with another session
         alone on that key if there is one; a session alone stays on its own Trainer."""
         session = slot.session
-        if session is None or session.batched:
+        if session is None or session.batched or not BATCHING:
             return
         key = session.batch_key
         if key is None:
