@@ -475,7 +475,13 @@ class RedisRooms:
         self.thumbs_read: dict[tuple[str, int], bytes] = {}      # the stored thumbnail last sent to a teacher
 
     async def start(self) -> None:
-        await self.hub.start()
+        while True:  # `python -m server` checked Redis at start; it may be restarting meanwhile
+            try:
+                await self.hub.start()
+                return
+            except (OSError, aioredis.RedisError) as exc:
+                log.error("cannot reach Redis (%s); retrying", exc)
+                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         await self.hub.stop()
@@ -487,9 +493,13 @@ class RedisRooms:
             mirror = self.mirrors[(room.code, key)] = RemoteRun(self, room, key)
         return mirror
 
-    def local_run(self, room: "Room", key: str) -> Optional[LiveRun]:
+    def local_run(self, room: "Room", key: str, make: bool = False) -> Optional[LiveRun]:
+        """The run `key` if this process holds it (the teacher's is made on a follower's request:
+        the relay is then on it when the teacher configures it)."""
         if key == "teacher":
-            return room.teacher_run if room.holds_run else None
+            if not room.holds_run:
+                return None
+            return room.teacher_run if make else room._teacher_run
         seat = room.students.get(int(key[1:])) if key[1:].isdigit() else None
         return seat.own if seat is not None else None
 
@@ -501,7 +511,7 @@ class RedisRooms:
         if event.get("process") == self.pid:
             return True
         if kind == "follow_run":
-            run = self.local_run(room, event["run"])
+            run = self.local_run(room, event["run"], make=True)
             if run is not None and not run.closed:
                 self._relay(room, event["run"], run)
                 self.hub.send_to(event["process"], {"kind": "replay", "code": room.code, "run": event["run"],
