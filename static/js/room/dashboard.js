@@ -9,7 +9,8 @@ const STATUS = { following: 'Following', idle: 'No run yet', ready: 'Ready', run
   done: 'Finished', stopped_early: 'Stopped early', diverged: 'Diverged' };
 const SORTS = {
   joined: ['Joining order', () => 0],
-  dev: ['Dev accuracy (leaderboard)', (a, b) => rank(b.dev?.accuracy) - rank(a.dev?.accuracy)],
+  dev: ['Dev accuracy (leaderboard)', (a, b) => rank(b.dev?.accuracy) - rank(a.dev?.accuracy)
+    || rank(-(a.dev?.cost ?? Infinity)) - rank(-(b.dev?.cost ?? Infinity)) || 0],
   cost: ['Train cost (lowest first)', (a, b) => rank(-(b.train?.cost ?? Infinity)) - rank(-(a.train?.cost ?? Infinity))],
   name: ['Name', (a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff')],
   status: ['Status', (a, b) => Object.keys(STATUS).indexOf(b.status) - Object.keys(STATUS).indexOf(a.status)],
@@ -57,7 +58,7 @@ export function createDashboard(root, actions) {
       rank: h('span', { class: 'dash-rank' }),
       name: h('span', { class: 'dash-name' }),
       status: h('span', { class: 'dash-status' }),
-      cost: h('dd', {}), train: h('dd', {}), dev: h('dd', {}),
+      cost: h('span', { class: 'dash-value' }), train: h('span', { class: 'dash-value' }), dev: h('span', { class: 'dash-value' }),
       painted: false,
     };
     c.el = h('button', { type: 'button', class: 'dash-card', dataset: { studentId: String(s.student_id) },
@@ -66,7 +67,8 @@ export function createDashboard(root, actions) {
     h('span', { class: 'dash-info' },
       h('span', { class: 'dash-line' }, c.rank, c.name),
       c.status,
-      h('dl', { class: 'dash-stats' }, h('dt', {}, 'cost'), c.cost, h('dt', {}, 'train'), c.train, h('dt', {}, 'dev'), c.dev)));
+      // labels over values: three narrow columns fit the narrowest card
+      h('span', { class: 'dash-stats' }, h('span', {}, 'cost'), h('span', {}, 'train'), h('span', {}, 'dev'), c.cost, c.train, c.dev)));
     cards.set(s.student_id, c);
     return c;
   }
