@@ -51,7 +51,7 @@ def _check_redis(url: str) -> None:
         try:
             await client.ping()
         finally:
-            await client.aclose()
+            await (getattr(client, "aclose", None) or client.close)()
     try:
         asyncio.run(ping())
     except Exception as exc:  # noqa: BLE001 - any failure: say which server and why

@@ -89,6 +89,11 @@ return 1
 """
 
 
+async def aclose(connection) -> None:
+    """redis-py ≥ 5.0.1 names it aclose; 5.0.0 close."""
+    await (getattr(connection, "aclose", None) or connection.close)()
+
+
 def room_key(code: str) -> str:
     return f"{PREFIX}room:{code}"
 
@@ -130,8 +135,8 @@ class RedisHub:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         try:
-            await self.pubsub.aclose()
-            await self.client.aclose()
+            await aclose(self.pubsub)
+            await aclose(self.client)
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from server.room_redis import TTL_SLACK, RedisHub, RedisRoomStore
+from server.room_redis import TTL_SLACK, RedisHub, RedisRoomStore, aclose
 from server.room_store import RoomRecord
 from tests.redis_server import start_redis, stop_redis
 
@@ -27,7 +27,7 @@ def run(url, scenario):
         try:
             return await scenario(RedisRoomStore(hub, IDLE, GRACE), hub.client)
         finally:
-            await hub.client.aclose()
+            await aclose(hub.client)
     return asyncio.run(main())
 
 
@@ -80,3 +80,11 @@ def test_a_late_summary_does_not_bring_a_student_back(url):
         await store.update_student("SUMSUM", student.student_id, iteration=8)
         assert await store.students("SUMSUM") == []
     run(url, scenario)
+
+
+def test_the_redis_option():
+    from server.__main__ import parse_args
+    assert parse_args([]).redis_url is None  # one process by default: rooms in memory
+    assert parse_args(["--redis", "redis://10.0.0.5:6379/0"]).redis_url == "redis://10.0.0.5:6379/0"
+    with pytest.raises(SystemExit):
+        parse_args(["--redis", "10.0.0.5:6379"])
