@@ -322,7 +322,7 @@ conn.on('close', (info) => {
   latest = null;
   if (room?.onClose?.(info)) return;
   const { retryIn } = info;
-  banners.show('disconnected', 'Connection to the server lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s… (the run restarts from its URL settings)`,
+  banners.show('disconnected', 'Connection to the server lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s… ${room ? '(you rejoin the class)' : '(the run restarts from its URL settings)'}`,
     { label: 'Reconnect now', run: () => conn.reconnect() });
 });
 conn.connect();

@@ -96,6 +96,16 @@ def test_students_join_by_code_and_follow_the_teacher(klass):
     t = klass.teacher
     ada = klass.students["ada"] = klass.join("Ada")
     bob = klass.students["bob"] = klass.join(XSS_NAME)
+    # the teacher opens a lesson: the followers get its data, network and lesson text
+    t.click("#lesson-menu summary")
+    t.click("[data-lesson='overfitting-l2']")
+    t.wait_for_selector("#lesson-card .lesson-title", timeout=TIMEOUT)
+    title = t.text_content("#lesson-card .lesson-title")
+    for s in (ada, bob):
+        s.wait_for_selector("#lesson-card .lesson-title", timeout=TIMEOUT)
+        assert s.text_content("#lesson-card .lesson-title") == title
+        s.wait_for_function("document.querySelector('.dataset-tile[aria-checked=true]')?.textContent.includes('Moons')", timeout=TIMEOUT)
+    status_is(t, "ready")
     t.click("#play")
     status_is(t, "running")
     for s in (ada, bob):
@@ -150,7 +160,7 @@ def test_own_mode_lets_students_train_and_the_dashboard_shows_it(klass):
     card = '.dash-card[data-student-id]'
     t.wait_for_function(f"[...document.querySelectorAll('{card}')].some((c) => c.dataset.status === 'paused' && !c.classList.contains('no-run'))",
                         timeout=TIMEOUT)  # Ada's status and boundary thumbnail
-    t.wait_for_function("[...document.querySelectorAll('.dash-card')][0].querySelector('dd').textContent !== '–'", timeout=TIMEOUT)
+    t.wait_for_function("[...document.querySelectorAll('.dash-card')][0].querySelector('.dash-value').textContent !== '–'", timeout=TIMEOUT)
 
 
 def test_spotlight_switches_followers_to_that_students_run(klass):
