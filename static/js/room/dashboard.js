@@ -98,7 +98,8 @@ export function createDashboard(root, actions) {
       c.status.textContent = STATUS[s.status] ?? s.status;
       c.el.dataset.status = s.status;
       c.el.setAttribute('aria-pressed', String(spotlight === s.student_id));
-      c.cost.textContent = fmt(s.train?.cost, 3);
+      c.cost.textContent = s.status === 'diverged' ? '→ ∞' : fmt(s.train?.cost, 3); // blown up: its last cost is meaningless
+      c.cost.title = s.train?.cost != null ? `train cost ${fmt(s.train.cost, 4)}` : '';
       c.train.textContent = fmtPct(s.train?.accuracy);
       c.dev.textContent = fmtPct(s.dev?.accuracy);
       c.el.classList.toggle('no-run', !hasRun(s) || !c.painted);
