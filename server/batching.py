@@ -19,13 +19,22 @@ exactly as before batching.
 """
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import TYPE_CHECKING, Optional
 
 from engine.batched import BatchedTrainer
+from engine.diagnosis import diagnose_run
+from engine.snapshot import Snapshot
 from engine.trainer import Trainer
 
 if TYPE_CHECKING:
     from server.sessions import Session
+
+# The bias/variance diagnosis (engine.diagnosis.diagnose_run, plain Python per run: the larger
+# part of a batched frame's cost) of a member is recomputed at most this often, or when its status
+# changes; frames in between repeat the last one (the card's words change slower than a person reads).
+DIAGNOSIS_SECONDS = 0.25
 
 _KEYS = BatchedTrainer()  # its _architecture(t) only reads t: the batch's compatibility rules, once
 
@@ -47,6 +56,7 @@ class Group:
         self.members: dict[int, "Session"] = {}
         self.param_names: list[str] = []  # the frame's exact arrays, in Network.params order
         self.rate = 1000.0                # measured iterations per second of one step() call
+        self.diagnosed: dict[int, tuple] = {}  # run id -> (time, status, diagnosis) of its last one
 
     def __len__(self) -> int:
         return len(self.members)
@@ -67,6 +77,26 @@ class Group:
     def drop(self, run_id: int) -> None:
         self.bt.remove(run_id)
         self.members.pop(run_id, None)
+        self.diagnosed.pop(run_id, None)
+
+    def snapshots(self, ids: list[int]) -> dict[int, Snapshot]:
+        """{id: Snapshot} of the listed runs from one batched pass, as Trainer.snapshot() gives
+        them, except that each diagnosis is recomputed at most every DIAGNOSIS_SECONDS."""
+        bt, now = self.bt, time.monotonic()
+        snapshots = bt.snapshots(ids, diagnosis=False)
+        classes = bt.lay.dims[-1] + (bt.lay.dims[-1] == 1)
+        for run_id, snap in snapshots.items():
+            last = self.diagnosed.get(run_id)
+            if last is None or now - last[0] >= DIAGNOSIS_SECONDS or last[1] != snap.status:
+                run = bt._runs[run_id]
+                diagnosis = diagnose_run(  # the call of BatchedTrainer.snapshots / Trainer.snapshot
+                    run.history.lists, run.status, snap.train, snap.dev, snap.test, snap.grad_norms,
+                    snap.iteration, snap.epoch, run.config.human_error, classes=classes,
+                    diverged_at=run.diverged_at, restored_iteration=run.restored_iteration,
+                    dev_size=bt.sizes["dev"])
+                last = self.diagnosed[run_id] = (now, snap.status, diagnosis)
+            snapshots[run_id] = dataclasses.replace(snap, diagnosis=last[2])
+        return snapshots
 
 
 class BatchedRun:

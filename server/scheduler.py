@@ -130,10 +130,11 @@ class Scheduler:
         self._frame_seconds += 0.1 * (time.perf_counter() - started - self._frame_seconds)
         self._sent(slot, frame)
 
-    def _sent(self, slot: Slot, frame: bytes) -> None:
-        """Emit a slot's frame and restart its pacing."""
+    def _sent(self, slot: Slot, frame: bytes, now: Optional[float] = None) -> None:
+        """Emit a slot's frame and restart its pacing (from `now`: a group's frames count from
+        the tick that found them due, not from the end of their batched pass)."""
         slot.want = slot.fresh = False
-        now = self.clock()
+        now = self.clock() if now is None else now
         interval = 1.0 / slot.fps
         # next = previous due time + interval, so small delays do not add up; restart the cadence
         # after a pause or a slow client rather than bursting to catch up.
@@ -423,7 +424,7 @@ class Scheduler:
         bt = group.bt
         stale = [slot.session.trainer.id for slot in slots if slot.session.stale]
         if stale:
-            snapshots = bt.snapshots(stale)
+            snapshots = group.snapshots(stale)
             for slot in slots:
                 if slot.session.stale:
                     slot.session.use_snapshot(snapshots[slot.session.trainer.id])
@@ -447,7 +448,7 @@ class Scheduler:
         per_frame = (time.perf_counter() - started) / len(slots)
         self._frame_seconds += 0.1 * (per_frame - self._frame_seconds)
         for slot, frame in frames:
-            self._sent(slot, frame)
+            self._sent(slot, frame, now)
 
     def _group_chunk(self, group: Group, members: list[Slot]) -> None:
         """A time-sized batch of iterations for every trainable member of a group: one step() call
@@ -477,7 +478,7 @@ class Scheduler:
                 group.rate = 0.7 * group.rate + 0.3 * (done / elapsed)
             need = [slot for slot in slots if slot.session.stepped()]
             if need:
-                snapshots = bt.snapshots([slot.session.trainer.id for slot in need])
+                snapshots = group.snapshots([slot.session.trainer.id for slot in need])
                 for slot in need:
                     slot.session.use_snapshot(snapshots[slot.session.trainer.id])
             for slot in slots:

@@ -13,6 +13,7 @@ import pytest
 
 from engine.batched import BatchedTrainer
 from engine.config import TrainConfig
+from server import batching
 from server.scheduler import FRAME, TEXT, Scheduler
 from server.sessions import Session
 from tests.server.conftest import decode_frame
@@ -31,8 +32,10 @@ CONFIGS = [config(1, 0.01), config(2, 0.05, "momentum", data_seed=4), config(3, 
 
 @pytest.fixture(autouse=True)
 def snapshots_at_frames_only(monkeypatch):
-    """History rows are added at snapshots; the time-based ones would differ between runs."""
+    """History rows are added at snapshots; the time-based ones would differ between runs. The
+    diagnosis is recomputed at every batched snapshot (test_diagnosis_is_throttled: otherwise)."""
     monkeypatch.setattr(Session, "HISTORY_SECONDS", float("inf"))
+    monkeypatch.setattr(batching, "DIAGNOSIS_SECONDS", 0.0)
 
 
 class Out:
@@ -276,3 +279,19 @@ def test_sessions_of_one_affinity_are_placed_on_one_worker():
     for sid in room:
         pool.close(sid)
     assert pool._affinity == {} and pool._affinity_of == {}
+
+
+def test_diagnosis_is_recomputed_at_most_every_diagnosis_seconds(monkeypatch):
+    t = Twin(CONFIGS[:2])
+    group = next(iter(t.s.groups.values()))
+    ids = [t.session(sid).trainer.id for sid in (1, 2)]
+    monkeypatch.setattr(batching, "DIAGNOSIS_SECONDS", 3600.0)
+    group.bt.step(5)  # "running": a change of status refreshes it at once
+    first = group.snapshots(ids)
+    group.bt.step(200)
+    again = group.snapshots(ids)
+    assert all(again[i].diagnosis is first[i].diagnosis for i in ids)  # repeated within the interval
+    monkeypatch.setattr(batching, "DIAGNOSIS_SECONDS", 0.0)
+    fresh = group.snapshots(ids)
+    assert all(fresh[i].diagnosis == group.bt.snapshot(i).diagnosis for i in ids)
+    assert all(fresh[i].diagnosis != first[i].diagnosis for i in ids)  # 200 iterations later
