@@ -121,6 +121,7 @@ def test_students_join_by_code_and_follow_the_teacher(klass):
     assert selected_label(ada, "learning_rate") == "0.03"
     t.click("#play")
     status_is(t, "paused")
+    t.wait_for_timeout(500)  # the pause's last frame follows its state
     stopped = iteration(t)
     for s in (ada, bob):
         s.wait_for_function(f"document.getElementById('iteration').textContent === {json.dumps(t.text_content('#iteration'))}", timeout=TIMEOUT)
@@ -194,6 +195,12 @@ def test_fork_copies_the_teachers_run_and_trains_on(klass):
     bob.click("#play")
     status_is(bob, "paused")
     assert iteration(t) == at  # the teacher's run did not move
+    # "Push my settings": every own run starts over from the teacher's settings
+    t.click("#push")
+    t.wait_for_selector("#banner-room", timeout=TIMEOUT)
+    assert "pushed" in t.text_content("#banner-room")
+    status_is(bob, "ready")
+    assert bob.text_content("#iteration") == "000,000"
 
 
 def test_pause_covers_every_page_with_the_teachers_message(klass):
@@ -234,7 +241,9 @@ def test_teacher_reload_reconnects_to_the_same_room_and_run(klass):
     t.reload()
     boundary_drawn(t)
     status_is(t, "paused")
-    assert iteration(t) == at and t.text_content("#lr") == lr  # the same run, not a fresh one
+    t.wait_for_function(f"Number(document.getElementById('iteration').textContent.replace(/,/g, '')) === {at}",
+                        timeout=TIMEOUT)  # the same run, not a fresh one (its last frame replayed)
+    assert t.text_content("#lr") == lr
     assert t.text_content("#room-code") == klass.code
     assert not t.is_visible("#invite")  # the invitation opens only for a new room
     t.click("#tab-class")

@@ -3,7 +3,19 @@
 // cost and train/dev accuracy. Sortable (by dev accuracy it is a leaderboard), names can be
 // anonymized for the projector, a click spotlights that student's run to the class.
 import { h, fmt, fmtPct } from '../dom.js';
-import { paintGrid } from '../colors.js';
+import { paintGrid, PALETTE, tint } from '../colors.js';
+
+/** A multi-class boundary (class indices, row 0 = bottom): each class in its palette tint. */
+function paintClasses(canvas, data, rows, cols) {
+  canvas.width = cols; canvas.height = rows;
+  const ctx = canvas.getContext('2d');
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      ctx.fillStyle = tint(PALETTE[Math.round(data[r * cols + c]) % PALETTE.length], 0.35);
+      ctx.fillRect(c, rows - 1 - r, 1, 1);
+    }
+  }
+}
 
 const STATUS = { following: 'Following', idle: 'No run yet', ready: 'Ready', running: 'Training', paused: 'Paused',
   done: 'Finished', stopped_early: 'Stopped early', diverged: 'Diverged' };
@@ -135,7 +147,8 @@ export function createDashboard(root, actions) {
         const { lo, hi } = header.arrays[`s${id}`];
         const probability = lo[0] >= 0 && hi[0] <= 1;
         const span = Math.max(Math.abs(lo[0]), Math.abs(hi[0]), 1e-9);
-        paintGrid(c.canvas, grid2.data, rows, cols, probability ? (v) => 2 * v - 1 : (v) => v / span);
+        if (lo[0] === 0 && hi[0] === 255) paintClasses(c.canvas, grid2.data, rows, cols); // class indices (docs/protocol.md)
+        else paintGrid(c.canvas, grid2.data, rows, cols, probability ? (v) => 2 * v - 1 : (v) => v / span);
         c.painted = true;
         c.el.classList.toggle('no-run', false);
       }
