@@ -79,10 +79,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return page(request, "lab.html")
 
     @app.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)
-    def room(request: Request, code: str) -> Response:
-        # A classroom room (docs/protocol.md "Rooms"): the playground driven by /ws/room/{code};
-        # the page says so when the code is unknown (the socket's `error`).
-        return page(request, "room.html", code=code.upper()[:12])
+    async def room(request: Request, code: str) -> Response:
+        # A classroom room (docs/protocol.md "Rooms"): the playground (a lab room: the optimizer
+        # lab) driven by /ws/room/{code}; the page says so when the code is unknown (the socket's `error`).
+        code = code.upper()[:12]
+        record = await request.app.state.rooms.store.get_room(code)
+        lab_room = record is not None and record.kind == "lab"
+        return page(request, "lab_room.html" if lab_room else "room.html", code=code)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

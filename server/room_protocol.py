@@ -8,6 +8,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from server.lab_protocol import LAB_MESSAGES
 from server.protocol import MESSAGE_MODELS, MessageParser, _Message, by_type
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L look-alikes
@@ -16,6 +17,8 @@ TOKEN_BYTES = 24                 # teacher token: 192 random bits (secrets.token
 MAX_NAME_CHARS = 40
 MAX_PAUSE_MESSAGE_CHARS = 200
 TRAINING_TYPES = frozenset(t for t in MESSAGE_MODELS if t != "ready")
+LAB_TYPES = frozenset(LAB_MESSAGES)
+KINDS = ("playground", "lab")                # a room's kind, chosen at POST /api/rooms
 
 
 class Join(_Message):
@@ -60,5 +63,8 @@ _REFUSED = {kind: create_model(f"Refused_{kind}", __base__=_Refused, type=(Liter
             for kind in TEACHER_ONLY}
 
 parse_join = MessageParser(by_type(Join), noun="first message (send join)")
+# A lab room (server/lab_room.py): the lab's messages (server/lab_protocol.py) drive the race.
+parse_lab_teacher = MessageParser({**LAB_MESSAGES, **TEACHER_ONLY}, noun="message")
+parse_lab_student = MessageParser({**LAB_MESSAGES, **by_type(Fork), **_REFUSED}, noun="message")
 parse_teacher = MessageParser({**MESSAGE_MODELS, **TEACHER_ONLY}, noun="message")
 parse_student = MessageParser({**MESSAGE_MODELS, **by_type(Fork), **_REFUSED}, noun="message")

@@ -46,6 +46,24 @@ class RoomSocket(SocketBase):
         self._summary_frame: Optional[bytes] = None
         self._frame_stats: dict = {"status": "ready", "iteration": 0, "train": None, "dev": None}
 
+    # ------------------------------------------------------------------ what a room's kind decides
+    # (a lab room's socket, server/lab_room.py, overrides these for the optimizer race)
+    teacher_parser, student_parser, training_types = parse_teacher, parse_student, TRAINING_TYPES
+
+    def new_run(self) -> LiveRun:
+        """A student's own run."""
+        return LiveRun(self.manager.pool, owner=self, affinity=self.code)  # the class: one worker
+
+    async def forward(self, run: LiveRun, request) -> None:
+        await self.commands.forward(run, request)
+
+    def pause_run(self, run: LiveRun) -> None:
+        run.send("pause")
+
+    def run_config(self, run: LiveRun) -> Optional[dict]:
+        """What `push` gives every student (None before the run is configured)."""
+        return _state_config(run)
+
     # ------------------------------------------------------------------ lifecycle
     async def on_open(self) -> None:
         self.spawn(self._join_deadline())
@@ -117,7 +135,7 @@ class RoomSocket(SocketBase):
             room.teacher.role = "replaced"
         if not room.holds_run:  # on Redis: the room's run moves to the teacher's process
             await self.manager.remote.claim(room)
-        self.role, self.parser = "teacher", parse_teacher
+        self.role, self.parser = "teacher", self.teacher_parser
         room.teacher = self
         room.teacher_run.owner = self
         await self.manager.store.update_room(self.code, teacher_connected=True, teacher_left=None,
@@ -142,14 +160,14 @@ class RoomSocket(SocketBase):
             await self.manager.store.update_room(self.code, last_activity=time.time())
         if request.type == "ready":
             self._credit()
-        elif request.type in TRAINING_TYPES:
-            await self.commands.forward(room.teacher_run, request)
+        elif request.type in self.training_types:
+            await self.forward(room.teacher_run, request)
         elif request.type == "mode":
             room.publish({"type": "mode", "mode": request.mode, "message": request.message})
             await self.manager.store.update_room(self.code, mode=request.mode, message=request.message)
             self.reply({"type": "mode", "mode": request.mode, "message": request.message})
         elif request.type == "push":
-            config = _state_config(room.teacher_run)
+            config = self.run_config(room.teacher_run)
             if config is None:
                 raise ProtocolError("type", "nothing to push yet: configure your run first", "push")
             room.publish({"type": "push", "config": config})
@@ -183,7 +201,7 @@ class RoomSocket(SocketBase):
     # ------------------------------------------------------------------ student
     def _student_joined(self, student: StudentRecord) -> None:
         room = self.room
-        self.role, self.parser, self.student = "student", parse_student, student
+        self.role, self.parser, self.student = "student", self.student_parser, student
         self.label = f"room {self.code} student {student.student_id}"
         room.students[student.student_id] = self
         self.reply({"type": "joined", "role": "student", "student_id": student.student_id, "name": student.name,
@@ -197,13 +215,13 @@ class RoomSocket(SocketBase):
             self.reply({"type": "mode", "mode": mode, "message": message})
         if mode == "follow":
             if self.own is not None:  # unwatched, it would train on for nobody
-                self.own.send("pause")
+                self.pause_run(self.own)
             self.watch(self.room.followed())
         elif mode == "own":
             self.watch(self._own_run())
         else:  # paused: the page freezes on what it shows; an own run stops training
             if self.own is not None:
-                self.own.send("pause")
+                self.pause_run(self.own)
             self.watch(None)
 
     def refollow(self) -> None:
@@ -235,7 +253,7 @@ class RoomSocket(SocketBase):
 
     def _own_run(self) -> LiveRun:
         if self.own is None:
-            self.own = LiveRun(self.manager.pool, owner=self, affinity=self.code)  # the class: one worker
+            self.own = self.new_run()
         return self.own
 
     async def _student(self, request) -> None:
@@ -247,7 +265,7 @@ class RoomSocket(SocketBase):
         elif kind == "fork":
             await self._fork()
         elif self.mode == "own":
-            await self.commands.forward(self._own_run(), request)
+            await self.forward(self._own_run(), request)
         elif self.mode == "paused":
             raise ProtocolError("type", "the class is in paused mode: training is stopped until the teacher "
                                         "resumes" + (f" ({self.room.message})" if self.room.message else ""), kind)
@@ -327,6 +345,9 @@ class RoomSocket(SocketBase):
             entry.update(self._frame_stats)
             if message_kind(run.replay[-1]) == "diverged":
                 entry["status"] = "diverged"
+        return self._changed(entry)
+
+    def _changed(self, entry: dict) -> dict:
         changes = {k: v for k, v in entry.items() if self._summary.get(k, ...) != v}
         self._summary.update(changes)
         return changes

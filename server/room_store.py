@@ -35,6 +35,7 @@ class RoomRecord:
     last_activity: float = field(default_factory=time.time)
     next_student: int = 1
     holder: Optional[str] = None          # on Redis: the id of the process holding the room's run
+    kind: str = "playground"              # playground | lab (the optimizer race: server/lab_room.py)
 
     def token_matches(self, token: Optional[str]) -> bool:
         return token is not None and hmac.compare_digest(token_digest(token), self.token_digest)
@@ -49,9 +50,13 @@ class StudentRecord:
     iteration: Optional[int] = None
     train: Optional[dict] = None          # {"cost", "accuracy"} of the student's own run
     dev: Optional[dict] = None
+    race: Optional[list] = None           # lab rooms: [{"id", "name", "status", "steps", "cost"}] per optimizer
 
     def roster_entry(self) -> dict:
-        return asdict(self)
+        entry = asdict(self)
+        if entry["race"] is None:  # a playground room's line has no race
+            del entry["race"]
+        return entry
 
 
 class RoomStore(abc.ABC):

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from server import limits
+from server.lab_race import LabRace
 from server.live_run import LiveRun
 from server.room_protocol import CODE_ALPHABET, CODE_LENGTH, TOKEN_BYTES
 from server.room_store import MemoryRoomBus, MemoryRoomStore, RoomBus, RoomRecord, RoomStore, token_digest
@@ -55,6 +56,7 @@ class Room:
 
     def __init__(self, code: str, manager: "RoomManager"):
         self.code, self.manager = code, manager
+        self.kind = "playground"                    # or "lab": the room's run is an optimizer race
         self.teacher: Optional["RoomSocket"] = None
         self._teacher_run: Optional[LiveRun] = None  # the room's run: it outlives the teacher's socket
         self.holder: Optional[str] = None           # on Redis: the process holding the room's run
@@ -67,7 +69,7 @@ class Room:
     def teacher_run(self) -> LiveRun:
         """The room's run in this process (made on first use; on Redis only the holder's is used)."""
         if self._teacher_run is None:
-            self._teacher_run = LiveRun(self.manager.pool)
+            self._teacher_run = LabRace() if self.kind == "lab" else LiveRun(self.manager.pool)
         return self._teacher_run
 
     @property
@@ -139,8 +141,8 @@ class RoomManager:
         room = self.rooms.get(record.code)
         if room is None:
             room = self.rooms[record.code] = Room(record.code, self)
-            room.mode, room.message, room.spotlight, room.holder = \
-                record.mode, record.message, record.spotlight, record.holder
+            room.mode, room.message, room.spotlight, room.holder, room.kind = \
+                record.mode, record.message, record.spotlight, record.holder, record.kind
         return room
 
     async def stop(self) -> None:
@@ -152,15 +154,15 @@ class RoomManager:
         if self.remote is not None:
             await self.remote.stop()
 
-    async def create(self) -> Optional[tuple[str, str]]:
-        """A new room: (code, teacher token), or None when MAX_ROOMS are open."""
+    async def create(self, kind: str = "playground") -> Optional[tuple[str, str]]:
+        """A new room of that kind: (code, teacher token), or None when MAX_ROOMS are open."""
         if len(self.rooms) >= limits.MAX_ROOMS:
             return None
         token = secrets.token_urlsafe(TOKEN_BYTES)
         while True:
             code = new_code()
             record = RoomRecord(code, token_digest(token), teacher_left=time.time(),
-                                holder=self.remote.pid if self.remote is not None else None)
+                                holder=self.remote.pid if self.remote is not None else None, kind=kind)
             if await self.store.create_room(record):
                 break
         self.attach(record)

@@ -4,4 +4,4 @@ import { startPlayground } from './app.js';
 import { startClassButton } from './room/start.js';
 
 const { store } = startPlayground();
-$('#start-class-root').append(startClassButton(() => location.hash.slice(1) || '', store));
+$('#start-class-root').append(startClassButton(() => location.hash.slice(1) || ''));

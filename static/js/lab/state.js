@@ -189,8 +189,10 @@ export function displayNames(optimizers) {
 
 /** Holds the state, writes the hash, tells subscribers which keys changed. */
 export class LabStore {
-  constructor(state) {
+  /** `syncHash` false: the hash is never written (a lab room's link holds the teacher token). */
+  constructor(state, { syncHash = true } = {}) {
     this.state = state;
+    this.syncHash = syncHash;
     this.listeners = [];
   }
 
@@ -201,7 +203,7 @@ export class LabStore {
     if (!changed.length) return;
     this.state = { ...this.state, ...patch };
     const hash = '#' + serializeHash(this.state);
-    if (location.hash !== hash) history.replaceState(null, '', hash);
+    if (this.syncHash && location.hash !== hash) history.replaceState(null, '', hash);
     for (const fn of this.listeners) fn(changed, this.state, meta);
   }
 

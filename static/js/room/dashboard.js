@@ -2,8 +2,10 @@
 // `thumbnails` frames: boundary thumbnail, name (always as text), status (diverged in red),
 // cost and train/dev accuracy. Sortable (by dev accuracy it is a leaderboard), names can be
 // anonymized for the projector, a click spotlights that student's run to the class.
-import { h, fmt, fmtPct } from '../dom.js';
+// A lab room's cards (`lab`) show the race instead: each optimizer's steps and cost J.
+import { h, fmt, fmtInt, fmtPct } from '../dom.js';
 import { paintGrid, PALETTE, tint } from '../colors.js';
+import { SHORT_LABELS } from '../lab/state.js';
 
 /** A multi-class boundary (class indices, row 0 = bottom): each class in its palette tint. */
 function paintClasses(canvas, data, rows, cols) {
@@ -27,21 +29,32 @@ const SORTS = {
   name: ['Name', (a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff')],
   status: ['Status', (a, b) => Object.keys(STATUS).indexOf(b.status) - Object.keys(STATUS).indexOf(a.status)],
 };
+const bestCost = (s) => Math.min(...(s.race ?? []).filter((r) => r.status !== 'diverged').map((r) => r.cost), Infinity);
+const LAB_SORTS = {
+  joined: SORTS.joined,
+  cost: ['Best cost J (lowest first)', (a, b) => rank(-bestCost(b)) - rank(-bestCost(a))],
+  name: SORTS.name,
+  status: SORTS.status,
+};
+const RACE_STATUS = { running: 'racing', converged: 'converged', diverged: 'diverged', stopped: 'step limit' };
 const rank = (x) => (x == null || !Number.isFinite(x) ? -Infinity : x);
 const hasRun = (s) => !['following', 'idle'].includes(s.status);
 
 /** `actions.spotlight(student_id | null)` sends the spotlight. */
-export function createDashboard(root, actions) {
+export function createDashboard(root, actions, { lab = false } = {}) {
+  const sorts = lab ? LAB_SORTS : SORTS;
+  const statusText = lab ? { ...STATUS, running: 'Racing' } : STATUS;
+  root.classList.toggle('dash-lab', lab);
   let students = [];
   let spotlight = null;
   let sortKey = localStorage.getItem('nnp-dashboard-sort') || 'joined';
-  if (!SORTS[sortKey]) sortKey = 'joined';
+  if (!sorts[sortKey]) sortKey = 'joined';
   let anonymous = localStorage.getItem('nnp-dashboard-anonymous') === 'true';
   const cards = new Map(); // student_id -> {el, canvas, name, status, cost, train, dev, rank}
 
   const count = h('span', { class: 'dash-count', id: 'dash-count' }, 'No students yet');
   const sort = h('select', { id: 'dash-sort', onchange: () => { sortKey = sort.value; localStorage.setItem('nnp-dashboard-sort', sortKey); render(); } },
-    ...Object.entries(SORTS).map(([key, [label]]) => h('option', { value: key, selected: key === sortKey }, label)));
+    ...Object.entries(sorts).map(([key, [label]]) => h('option', { value: key, selected: key === sortKey }, label)));
   const anon = h('input', { type: 'checkbox', id: 'dash-anonymize', checked: anonymous, onchange: () => {
     anonymous = anon.checked; localStorage.setItem('nnp-dashboard-anonymous', String(anonymous)); render();
   } });
@@ -71,7 +84,8 @@ export function createDashboard(root, actions) {
       name: h('span', { class: 'dash-name' }),
       status: h('span', { class: 'dash-status' }),
       cost: h('span', { class: 'dash-value' }), train: h('span', { class: 'dash-value' }), dev: h('span', { class: 'dash-value' }),
-      painted: false,
+      race: h('span', { class: 'dash-race' }),
+      painted: lab, // a race has no thumbnail
     };
     c.el = h('button', { type: 'button', class: 'dash-card', dataset: { studentId: String(s.student_id) },
       onclick: () => clickCard(s.student_id) },
@@ -80,7 +94,7 @@ export function createDashboard(root, actions) {
       h('span', { class: 'dash-line' }, c.rank, c.name),
       c.status,
       // labels over values: three narrow columns fit the narrowest card
-      h('span', { class: 'dash-stats' }, h('span', {}, 'cost'), h('span', {}, 'train'), h('span', {}, 'dev'), c.cost, c.train, c.dev)));
+      lab ? c.race : h('span', { class: 'dash-stats' }, h('span', {}, 'cost'), h('span', {}, 'train'), h('span', {}, 'dev'), c.cost, c.train, c.dev)));
     cards.set(s.student_id, c);
     return c;
   }
@@ -99,7 +113,7 @@ export function createDashboard(root, actions) {
 
   function render() {
     const order = students.slice();
-    if (sortKey !== 'joined') order.sort((a, b) => SORTS[sortKey][1](a, b) || a.student_id - b.student_id);
+    if (sortKey !== 'joined') order.sort((a, b) => sorts[sortKey][1](a, b) || a.student_id - b.student_id);
     const live = new Set(order.map((s) => s.student_id));
     for (const [id, c] of cards) if (!live.has(id)) { c.el.remove(); cards.delete(id); }
     order.forEach((s, i) => {
@@ -107,7 +121,8 @@ export function createDashboard(root, actions) {
       c.rank.textContent = sortKey === 'dev' && s.dev?.accuracy != null ? `${i + 1}.` : '';
       c.name.textContent = displayName(s); // plain text, whatever the name holds
       c.el.title = `${displayName(s)}: ${hasRun(s) ? 'click to show this run to the whole class' : 'no run of their own yet'}`;
-      c.status.textContent = STATUS[s.status] ?? s.status;
+      c.status.textContent = statusText[s.status] ?? s.status;
+      if (lab) showRace(c.race, s.race);
       c.el.dataset.status = s.status;
       c.el.setAttribute('aria-pressed', String(spotlight === s.student_id));
       c.cost.textContent = s.status === 'diverged' ? '→ ∞' : fmt(s.train?.cost, 3); // blown up: its last cost is meaningless
@@ -123,6 +138,15 @@ export function createDashboard(root, actions) {
     const spotlit = students.find((s) => s.student_id === spotlight);
     spot.hidden = spotlight == null;
     spotText.textContent = spotlit ? `Spotlight: ${displayName(spotlit)}` : 'Spotlight on';
+  }
+
+  /** A lab student's race: per optimizer its name, steps and cost (→ ∞ once diverged). */
+  function showRace(el, race) {
+    const head = race?.length ? [h('span', {}), h('span', { class: 'dash-race-head' }, 'steps'), h('span', { class: 'dash-race-head' }, 'cost J')] : [];
+    el.replaceChildren(...head, ...(race ?? []).map((r) => h('span', { class: 'dash-racer', dataset: { status: r.status },
+      title: `${SHORT_LABELS[r.name] ?? r.name}: ${fmtInt(r.steps)} steps, ${RACE_STATUS[r.status] ?? r.status}` },
+    h('span', {}, SHORT_LABELS[r.name] ?? r.name), h('span', { class: 'dash-value' }, fmtInt(r.steps)),
+    h('span', { class: 'dash-value' }, r.status === 'diverged' ? '→ ∞' : fmt(r.cost, 3)))));
   }
 
   return {

@@ -2,7 +2,7 @@
 // shown the page behind it is inert (no control can be reached, by mouse or keyboard).
 import { $, h } from '../dom.js';
 
-const BEHIND = ['.topbar', '#room-bar', '#hyperparams', '#banners', '#lesson-card-root', '#main', '#dashboard'];
+const BEHIND = ['.topbar', '#room-bar', '#hyperparams', '#banners', '#lesson-card-root', '#main', '#dashboard', '#lab-main', '.lab-previews'];
 const before = new Map(); // element -> its `inert` before the cover (a follower's controls stay inert)
 
 /** Show `children` on the cover (a fresh card each time); `kind` styles it (pause, join, ended). */

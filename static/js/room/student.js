@@ -3,15 +3,15 @@
 // "Following the teacher" bar and Fork; own: the normal playground on the student's own run;
 // paused: the teacher's message covers the page. Names are text (textContent), never markup.
 import { $, h } from '../dom.js';
-import { startPlayground } from '../app.js';
 import { showOverlay, hideOverlay, showEnded, FINAL_CLOSE } from './overlay.js';
 
 const MAX_NAME = 40;
 
-export function startStudent(code) {
+/** `start`: startPlayground (app.js) or, in a lab room, startLab (lab/app.js). */
+export function startStudent(code, start) {
   const nameKey = `nnp-room-name-${code}`;
   const saved = sessionStorage.getItem(nameKey);
-  if (saved !== null) { join(code, saved); return; } // a reload joins again under the same name
+  if (saved !== null) { join(code, saved, start); return; } // a reload joins again under the same name
   const input = h('input', { id: 'join-name', type: 'text', maxlength: String(MAX_NAME), autocomplete: 'nickname',
     placeholder: 'e.g. Ada (or leave empty)' });
   const form = h('form', { class: 'join-form', id: 'join-form' },
@@ -23,18 +23,21 @@ export function startStudent(code) {
     const name = input.value.trim().slice(0, MAX_NAME);
     sessionStorage.setItem(nameKey, name);
     hideOverlay();
-    join(code, name);
+    join(code, name, start);
   });
   showOverlay('join', h('p', { class: 'join-kicker' }, 'Join the class'), h('p', { class: 'join-code' }, code), form);
   input.focus();
 }
 
-function join(code, name) {
+function join(code, name, start) {
+  const lab = document.body.dataset.kind === 'lab';
+  const run = lab ? 'race' : 'run';
   const bar = $('#room-bar');
   const label = h('span', { class: 'room-follow-text', id: 'room-follow-text' });
   const who = h('span', { class: 'room-who', id: 'room-who' });
   const fork = h('button', { type: 'button', class: 'btn-primary', id: 'fork',
-    title: 'Copy this run (weights, optimizer, iteration) into a run of your own and experiment from there' }, 'Fork: try it yourself');
+    title: lab ? 'Take this race’s settings into a race of your own and experiment from there'
+      : 'Copy this run (weights, optimizer, iteration) into a run of your own and experiment from there' }, 'Fork: try it yourself');
   bar.append(h('div', { class: 'room-id' }, h('span', { class: 'room-code-small' }, code), who),
     h('div', { class: 'room-follow', id: 'room-follow', role: 'status' }, label), fork);
   bar.dataset.role = 'student';
@@ -49,10 +52,11 @@ function join(code, name) {
     fork.hidden = mode !== 'follow';
     if (mode === 'follow') {
       label.textContent = spotlight
-        ? (spotlight.student_id === myId ? 'The class is watching your run' : `Following ${spotlight.name ? `${spotlight.name}’s` : 'a classmate’s'} run (spotlight)`)
+        ? (spotlight.student_id === myId ? `The class is watching your ${run}` : `Following ${spotlight.name ? `${spotlight.name}’s` : 'a classmate’s'} ${run} (spotlight)`)
         : 'Following the teacher';
     } else if (mode === 'own') {
-      label.textContent = forked ? 'Your own run, forked from the one you followed: change anything and train' : 'Your own run: change anything and train';
+      const act = lab ? 'race' : 'train';
+      label.textContent = forked ? `Your own ${run}, forked from the one you followed: change anything and ${act}` : `Your own ${run}: change anything and ${act}`;
     } else {
       label.textContent = 'Class paused';
     }
@@ -78,7 +82,7 @@ function join(code, name) {
 
   fork.addEventListener('click', () => { api.conn.send({ type: 'fork' }); });
 
-  const api = startPlayground({
+  const api = start({
     socketPath: `/ws/room/${code}`,
     room: {
       join: () => (name ? { type: 'join', role: 'student', name } : { type: 'join', role: 'student' }),

@@ -3,7 +3,6 @@
 // view). The room outlives this page: a reload (the token stays in the link) reconnects to the
 // same run, whose latest state is replayed; a fresh room is configured from the link's settings.
 import { $, h } from '../dom.js';
-import { startPlayground } from '../app.js';
 import { createDashboard } from './dashboard.js';
 import { createInvite } from './invite.js';
 import { showEnded, FINAL_CLOSE } from './overlay.js';
@@ -12,7 +11,11 @@ const MODES = [['follow', 'Follow me', 'Every student watches your run'], ['own'
   ['paused', 'Pause class', 'Covers every student’s page with your message']];
 const DEFAULT_MESSAGE = 'Eyes on the projector';
 
-export function startTeacher(code, token) {
+/** `start`: startPlayground (app.js) or, in a lab room, startLab (lab/app.js). */
+export function startTeacher(code, token, start) {
+  const lab = document.body.dataset.kind === 'lab';
+  const run = lab ? 'race' : 'run';
+  const fresh = lab ? 'a fresh race at step 0' : 'fresh weights, iteration 0';
   const bar = $('#room-bar');
   bar.dataset.role = 'teacher';
   const invite = createInvite(code, token);
@@ -20,7 +23,7 @@ export function startTeacher(code, token) {
   let mode = 'follow';
 
   // ---------------------------------------------------------------- views: my run | class
-  const tabRun = h('button', { type: 'button', class: 'room-tab', id: 'tab-run', 'aria-pressed': 'true', onclick: () => view('run') }, 'My run');
+  const tabRun = h('button', { type: 'button', class: 'room-tab', id: 'tab-run', 'aria-pressed': 'true', onclick: () => view('run') }, `My ${run}`);
   const classCount = h('span', { class: 'room-tab-count', id: 'class-count' }, '0');
   const tabClass = h('button', { type: 'button', class: 'room-tab', id: 'tab-class', 'aria-pressed': 'false', onclick: () => view('class') }, 'Class ', classCount);
   const view = (which) => {
@@ -42,7 +45,7 @@ export function startTeacher(code, token) {
     bar.dataset.mode = value;
     modeButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(MODES[i][0] === value)));
   };
-  const push = h('button', { type: 'button', class: 'btn-small', id: 'push', title: 'Give every student’s own run your current settings (fresh weights, iteration 0)',
+  const push = h('button', { type: 'button', class: 'btn-small', id: 'push', title: `Give every student’s own ${run} your current settings (${fresh})`,
     onclick: () => api.conn.send({ type: 'push' }) }, 'Push my settings');
   const close = h('button', { type: 'button', class: 'btn-small danger', id: 'close-room', onclick: () => {
     if (confirm('Close the room? Every student is disconnected and the code stops working.')) api.conn.send({ type: 'close_room' });
@@ -55,11 +58,11 @@ export function startTeacher(code, token) {
     h('div', { class: 'room-modes', role: 'group', 'aria-label': 'Class mode' }, ...modeButtons, message),
     h('div', { class: 'room-actions' }, push, close));
 
-  const dashboard = createDashboard($('#dashboard'), { spotlight: (id) => api.conn.send({ type: 'spotlight', student_id: id }) });
+  const dashboard = createDashboard($('#dashboard'), { spotlight: (id) => api.conn.send({ type: 'spotlight', student_id: id }) }, { lab });
   view('run');
   showMode(mode);
 
-  const api = startPlayground({
+  const api = start({
     socketPath: `/ws/room/${code}`,
     room: {
       join: () => ({ type: 'join', role: 'teacher', token }),
@@ -88,7 +91,7 @@ export function startTeacher(code, token) {
             dashboard.setSpotlight(m.student_id);
             return true;
           case 'pushed':
-            api.banners.show('room', 'Settings pushed.', `${m.students} student${m.students === 1 ? '' : 's'} now start${m.students === 1 ? 's' : ''} from your settings (fresh weights, iteration 0) in their own runs.`, null, { role: 'status' });
+            api.banners.show('room', 'Settings pushed.', `${m.students} student${m.students === 1 ? '' : 's'} now start${m.students === 1 ? 's' : ''} from your settings (${fresh}) in their own ${run}s.`, null, { role: 'status' });
             return true;
           case 'closed':
             ended = true;
