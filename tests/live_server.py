@@ -24,25 +24,42 @@ def start_server(port: int, log: Path, *args: str, timeout: float = 30.0) -> sub
     with open(log, "w") as out:  # the child keeps its own copy of the file descriptor
         process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), *args],
                                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def healthy() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
+            return reply.status == 200
+
+    return wait_until(process, healthy, log, "the server did not answer /healthz", timeout, 0.1)
+
+
+def wait_until(process: subprocess.Popen, answers, log: Path, failure: str, timeout: float,
+               interval: float) -> subprocess.Popen:
+    """Poll `answers()` (an OSError counts as no) until it is true; returns the process. Kills it and
+    raises RuntimeError(failure + the log's tail) if it exits or `timeout` seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return process
+            if answers():
+                return process
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError("the server did not answer /healthz: " + Path(log).read_text()[-2000:])
-        time.sleep(0.1)
+            stop_process(process, grace=0)
+            raise RuntimeError(f"{failure}: " + Path(log).read_text()[-2000:])
+        time.sleep(interval)
 
 
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds (at once with grace=0)."""
+    if grace:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    process.kill()
+    process.wait()
+
+
+stop_server = stop_process

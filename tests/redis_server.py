@@ -9,12 +9,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import free_port, stop_process, wait_until
 
 
 def redis_binary() -> str:
@@ -29,30 +28,17 @@ def redis_binary() -> str:
 
 def start_redis(folder: Path, timeout: float = 10.0) -> tuple[subprocess.Popen, int]:
     binary, port = redis_binary(), free_port()
-    log = open(folder / "redis.log", "w")
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(folder)], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return process, port
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError("redis-server did not answer: " + (folder / "redis.log").read_text()[-2000:])
-        time.sleep(0.05)
+    log = folder / "redis.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                    "no", "--dir", str(folder)], cwd=folder, stdout=out, stderr=subprocess.STDOUT)
+
+    def pong() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    return wait_until(process, pong, log, "redis-server did not answer", timeout, 0.05), port
 
 
-def stop_redis(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+stop_redis = stop_process
