@@ -13,7 +13,9 @@ each frame with `ready`, like the browser) and prints, in one run on this machin
    two server processes sharing the room on Redis (teacher on the first, students split over
    both); else "skipped: ...".
 
-The simulated students share the server's cores (their CPU share is printed). Prints each goal
+The simulated students share the server's cores (their CPU share is printed, and the server's:
+main process + workers, cores used during the measured seconds). The load average before and
+after is printed: figures taken while other work runs on the machine are lower. Prints each goal
 with "goal met" / "goal missed"; never fails on timing. About two minutes.
 
     python bench/room_bench.py [--seconds 5] [--followers 500] [--own 100] [--lesson ID]
@@ -245,6 +247,11 @@ def server_cpu(pid: int) -> float:
         return float("nan")
 
 
+def _server_cpu(results: dict) -> float:
+    """CPU seconds so far of the scenario's server processes (results["pids"]) and their workers."""
+    return sum(server_cpu(pid) for pid in results.get("pids", ()))
+
+
 def health(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
         return json.loads(reply.read())
@@ -261,9 +268,10 @@ async def follow_scenario(ports: list[int], count: int, seconds: float, lesson: 
     results["teacher_alone"] = teacher.frames / elapsed
     students = await join_students(ports, room, window, count)
     await asyncio.sleep(2.0 + count / 250)
-    cpu = time.process_time()
+    cpu, served = time.process_time(), _server_cpu(results)
     elapsed = await window.measure([teacher, *students], seconds)
     results["bench_cpu"] = (time.process_time() - cpu) / elapsed
+    results["server_cpu"] = (_server_cpu(results) - served) / elapsed
     results["follow"] = rates(students, elapsed)
     results["teacher_follow"] = teacher.frames / elapsed
     results["students"] = students
@@ -298,9 +306,10 @@ async def own_scenario(port: int, count: int, seconds: float, lesson: dict, resu
     for peer in students:
         peer.send({"type": "play"})
     await asyncio.sleep(3.0)
-    cpu = time.process_time()
+    cpu, served = time.process_time(), _server_cpu(results)
     elapsed = await window.measure([teacher, *students], seconds)
     results["own_bench_cpu"] = (time.process_time() - cpu) / elapsed
+    results["own_server_cpu"] = (_server_cpu(results) - served) / elapsed
     results["own"] = rates(students, elapsed)
     results["teacher_own"] = teacher.frames / elapsed
     results["workers"] = health(port)["workers"]
@@ -317,7 +326,7 @@ def report_follow(label: str, r: dict, count: int) -> None:
           f"p95 frame age {age:.0f} ms ({goal(age < GOALS['follow_p95_ms'])}: < {GOALS['follow_p95_ms']:.0f} ms)")
     print(f"{label}: teacher {r['teacher_alone']:.1f} frames/s alone, {r['teacher_follow']:.1f} with the class "
           f"following = {share:.0%} ({goal(share >= GOALS['teacher_share'])}: >= {GOALS['teacher_share']:.0%}); "
-          f"bench clients used {r['bench_cpu']:.2f} cores")
+          f"server used {r.get('server_cpu', float('nan')):.2f} cores, bench clients {r['bench_cpu']:.2f}")
 
 
 def report_own(label: str, r: dict, count: int) -> None:
@@ -329,7 +338,7 @@ def report_own(label: str, r: dict, count: int) -> None:
           f"sessions per worker {[w['sessions'] for w in r['workers']]}, batched {batched}")
     print(f"{label}: teacher {r['teacher_alone']:.1f} frames/s alone, {r['teacher_own']:.1f} with the class in own "
           f"mode = {share:.0%} ({goal(share >= GOALS['teacher_share'])}: >= {GOALS['teacher_share']:.0%}); "
-          f"bench clients used {r['own_bench_cpu']:.2f} cores")
+          f"server used {r.get('own_server_cpu', float('nan')):.2f} cores, bench clients {r['own_bench_cpu']:.2f}")
 
 
 def redis_available() -> str | None:
@@ -354,6 +363,7 @@ def main() -> None:
     from server.presets import PRESETS
     lesson = next(p["config"] for p in PRESETS if p["id"] == args.lesson)
     size = max(args.followers, args.own) + 10
+    print(f"load average before: {_load()} (others' work on these cores lowers every figure)")
     print(f"machine: {os.cpu_count()} cores; lesson {args.lesson!r} "
           f"(network {lesson['network']['hidden']} {lesson['network']['activation']}, batch {lesson['batch_size']}); "
           f"{args.seconds:g} s measured per figure; frames at steps_per_frame 5, 30 fps asked")
@@ -364,7 +374,7 @@ def main() -> None:
         server = start_server(port, Path(tmp) / "a.sqlite3", size)
         results: dict = {}
         try:
-            cpu = server_cpu(server.pid)
+            results["pids"] = [server.pid]
             run_loop(_one_server(port, args, lesson, results))
         finally:
             stop(server)
@@ -374,7 +384,7 @@ def main() -> None:
         if not args.no_compare:
             port = free_port()
             server = start_server(port, Path(tmp) / "b.sqlite3", size, env={"NN_PLAYGROUND_BATCHING": "0"})
-            plain: dict = {}
+            plain: dict = {"pids": [server.pid]}
             try:
                 run_loop(own_scenario(port, args.own, args.seconds, lesson, plain))
             finally:
@@ -387,7 +397,14 @@ def main() -> None:
             print(f"two server processes on Redis: skipped: {why}")
         else:
             _redis_run(args, lesson, size, Path(tmp))
-    del cpu
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
+    except OSError:
+        return "unknown"
 
 
 async def _one_server(port: int, args, lesson: dict, results: dict) -> None:
@@ -412,7 +429,7 @@ def _redis_run(args, lesson: dict, size: int, tmp: Path) -> None:
         ports = [free_port(), free_port()]
         for i, port in enumerate(ports):  # one worker each: two processes on two cores
             servers.append(start_server(port, tmp / f"r{i}.sqlite3", size, redis=url, workers=1))
-        results: dict = {}
+        results: dict = {"pids": [server.pid for server in servers]}
 
         async def run() -> None:
             await follow_scenario(ports, args.followers, args.seconds, lesson, results)

@@ -3,7 +3,9 @@
 One computed run, many viewers (a /ws client alone; a teacher and the students following it):
 - frames go to every viewer's one-slot mailbox (server.socket_base.FrameSlot), replacing an
   unsent one, and the worker is asked for the next frame (`want`) while at least one viewer can
-  take one: the fastest viewer paces the run, a viewer without credits only gets fresher frames;
+  take one: the fastest viewer paces the run, a viewer without credits only gets fresher frames
+  (when this process's event loop lags, the viewers other than the owner are offered only a
+  share of the frames, down to a third, in turns: server/fanout.py);
 - run-wide messages (`state`, `done`, `diverged`) go to every viewer, and the latest of them with
   the last frame are replayed to a viewer that joins later (the run may be paused: no new frame);
 - the rest (`error`, `gradcheck`, a saved-run record) answer a command: they go to the owner.
@@ -14,6 +16,7 @@ import asyncio
 import re
 from typing import Any, Optional, Protocol
 
+from server.fanout import FANOUT
 from server.socket_base import FrameSlot
 from server.workers import WorkerPool
 
@@ -48,6 +51,7 @@ class LiveRun:
         self.asked = False                   # a `want` is on its way to the worker
         self.csv: Any = None                 # the uploaded data of the last configure (for `push`)
         self.export_waiters: list[asyncio.Future] = []  # forks waiting for the exported state
+        self.watched = False                 # viewers other than the owner (the worker knows)
         self.closed = False
 
     @property
@@ -64,11 +68,25 @@ class LiveRun:
                 viewer.send_text(text)
             if self.last_frame is not None:
                 viewer.offer(self.last_frame)
+        self._tell_watched()
         self.ask()
 
     def detach(self, viewer: Viewer) -> None:
         if viewer in self.viewers:
             self.viewers.remove(viewer)
+            self._tell_watched()
+
+    def _tell_watched(self) -> None:
+        """Tell the worker when this run starts or stops being watched by more than its owner (a
+        class follows it; or it is a room's teacher run, on the projector, with the teacher
+        connected): its scheduler then keeps it out of batches and trains it first on every
+        other turn (server/scheduler.py, `watched`), so the class's own runs on that worker do
+        not slow it down."""
+        watched = any(viewer is not self.owner for viewer in self.viewers) \
+            or (self.owner in self.viewers and getattr(self.owner, "role", None) == "teacher")
+        if watched != self.watched and not self.closed:
+            self.watched = watched
+            self.send("watched", on=watched)
 
     def ask(self) -> None:
         """Ask the worker for a frame if some viewer can take one and none is on its way."""
@@ -105,8 +123,7 @@ class LiveRun:
     def on_frame(self, frame: bytes) -> None:
         self.last_frame = frame
         self.asked = False
-        for viewer in self.viewers:
-            viewer.offer(frame)
+        FANOUT.offer(self, frame)  # the owner first; followers thinned when the loop lags
         self.ask()
 
     def on_save(self, record: bytes) -> None:

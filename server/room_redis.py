@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import redis.asyncio as aioredis
 
+from server.fanout import FANOUT
 from server.frames import MAGIC
 from server.live_run import LiveRun, message_kind
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
@@ -349,6 +350,8 @@ class RunRelay:
     the run's channel. It always takes a frame (the followers elsewhere have their own credits);
     its pending frame is one slot: a slow Redis gets the newest frame, never a queue of old ones."""
 
+    every_frame = True  # not thinned here: the followers' process thins its own (server/fanout.py)
+
     def __init__(self, hub: RedisHub, channel: bytes, run: LiveRun):
         self.hub, self.channel, self.run = hub, channel, run
         self.slot = _AlwaysHungry()
@@ -444,8 +447,7 @@ class RemoteRun:
             return  # what came before the replay is in it
         if data[:4] == MAGIC:
             self.last_frame = data
-            for viewer in list(self.viewers):
-                viewer.offer(data)
+            FANOUT.offer(self, data)  # thinned when this process's loop lags (server/fanout.py)
             return
         text = data.decode()
         if message_kind(text) == "state":

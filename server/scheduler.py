@@ -21,7 +21,12 @@ half an interval) joins that pass, so the members' cadences align. Frames and me
 ones a session alone would send. A session joins (or founds, with another session alone) its
 group when configured, imported or reset; it leaves it when closed or replaced, and for the ops
 that need a real Trainer (set_weight, gradcheck, save, export, reset) it leaves, the op runs,
-and it joins again.
+and it joins again. A group's frames are encoded together too: all images quantized and all
+parameters packed in one NumPy pass each, the bytes each frame would get alone.
+
+Watched runs (op `watched`, sent by the main process while a class follows the run or it is a
+room's teacher run): never batched, and every other tick trains one first, so a worker shared
+with a class's own runs cannot slow the run the class watches to 1/N of the worker.
 """
 from __future__ import annotations
 
@@ -32,11 +37,12 @@ import re
 import time
 from typing import Any, Callable, Optional
 
+import numpy as np
 from pydantic import ValidationError
 
 from engine.config import format_errors
 from server import limits
-from server.frames import NonFiniteFrame
+from server.frames import NonFiniteFrame, Quantized, quantize_many
 from server.protocol import error_message
 from server import session_state
 from server.batching import Group
@@ -70,6 +76,7 @@ class Slot:
         self.budget = 0          # iterations left before the next frame (steps_per_frame mode)
         self.requested = 0       # iterations left of a `step` request
         self.next_frame = -math.inf  # frames keep a steady cadence of 1/fps
+        self.watched = False     # a class watches this run: alone, and every other training turn
         self.rate = 1000.0       # measured iterations per second, sizes the chunks
 
     def trainable(self) -> bool:
@@ -105,6 +112,8 @@ class Scheduler:
         self._frame_seconds = 0.0  # what computing one frame takes (moving average), for the chunk size
         self._slot_list: Optional[list] = None  # round-robin units: a Slot, or (Group, [its Slots])
         self.groups: dict[tuple, Group] = {}  # batch key -> the group of this worker's sessions with it
+        self._watched: dict[int, Slot] = {}  # sid -> slot of the runs a class watches (op `watched`)
+        self._boost = False  # this tick's turn goes to a watched run first
 
     # ------------------------------------------------------------------ output
     def _text(self, sid: int, message: dict | str) -> None:
@@ -174,6 +183,7 @@ class Scheduler:
             self._slot_list = None
             return
         if op == "close":
+            self._watched.pop(sid, None)
             slot = self.slots.pop(sid, None)
             if slot is not None and slot.session is not None and slot.session.batched:
                 group = slot.session.trainer.group
@@ -217,7 +227,7 @@ class Scheduler:
         """Put the slot's session in the group of its batch key, founding it with another session
         alone on that key if there is one; a session alone stays on its own Trainer."""
         session = slot.session
-        if session is None or session.batched or not BATCHING:
+        if session is None or session.batched or not BATCHING or slot.watched:
             return
         key = session.batch_key
         if key is None:
@@ -225,7 +235,7 @@ class Scheduler:
         group = self.groups.get(key)
         if group is None:
             partner = next((s for s in self.slots.values() if s is not slot and s.session is not None
-                            and not s.session.batched and s.session.batch_key == key), None)
+                            and not s.session.batched and not s.watched and s.session.batch_key == key), None)
             if partner is None:
                 return
             group = Group(key)
@@ -264,6 +274,21 @@ class Scheduler:
 
     def _op_want(self, slot: Slot) -> None:
         slot.want = True
+
+    def _op_watched(self, slot: Slot, on: bool) -> None:
+        """A class watches this run (a room's teacher run, a spotlit student's): it trains
+        alone (never in a batch: a group is one turn for all its members) and first on every
+        other tick, so the class's own runs on its worker, batched or not, slow it to about
+        half the worker at worst, not to 1/N of it."""
+        slot.watched = on
+        if on:  # out of its batch: a group's turn (and pass of frames) is the whole class's
+            self._watched[slot.sid] = slot
+            group = self._unbatch(slot)
+            if group is not None:
+                self._tidy(group)
+        else:
+            self._watched.pop(slot.sid, None)
+            self._place(slot)
 
     def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None) -> None:
         slot.session = Session(config, csv=csv, init_parameters=init_parameters)
@@ -370,6 +395,14 @@ class Scheduler:
                 self._group_frames(group, now)
         self.flush()
         self._running = sum(slot.playing for slot in self.slots.values())
+        if self._watched:
+            self._boost = not self._boost
+            if self._boost:
+                for slot in self._watched.values():
+                    if slot.trainable():
+                        self._chunk(slot)
+                        self.flush()
+                        return 0.0
         for i in range(len(order)):
             unit = order[(self._turn + i) % len(order)]
             if type(unit) is Slot:
@@ -429,6 +462,7 @@ class Scheduler:
                 if slot.session.stale:
                     slot.session.use_snapshot(snapshots[slot.session.trainer.id])
         grids: dict[int, tuple] = {}
+        images: dict[int, dict] = {}
         by_resolution: dict[int, list[Slot]] = {}
         for slot in slots:
             if slot.session.trainer.prepared.domain is not None:
@@ -436,13 +470,17 @@ class Scheduler:
         for resolution, members in by_resolution.items():
             values, neurons, _ = bt.stacked_grids(resolution, limits.NEURON_RESOLUTION, "float32",
                                                   runs=[slot.session.trainer.id for slot in members])
+            images.update(_quantized_images(members, values, neurons))
             for j, slot in enumerate(members):
-                grids[slot.sid] = (values[j], [N[j] for N in neurons])
+                if slot.sid not in images:  # not finite: encoded alone, which refuses it
+                    grids[slot.sid] = (values[j], [N[j] for N in neurons])
+        exact = group.packed_params([slot.session.trainer.id for slot in slots])
         frames = []
         for slot in slots:
             session = slot.session
             try:
-                frames.append((slot, session.frame(session.status(slot.playing), slot.resolution, grids.get(slot.sid))))
+                frames.append((slot, session.frame(session.status(slot.playing), slot.resolution, grids.get(slot.sid),
+                                                   images.get(slot.sid), exact.get(session.trainer.id))))
             except NonFiniteFrame:
                 self._diverged(slot, weights_too_large=True)
         per_frame = (time.perf_counter() - started) / len(slots)
@@ -528,3 +566,26 @@ class Scheduler:
                 self._frame(slot)
         elif slot.steps_per_frame is not None:
             slot.budget -= n
+
+
+def _quantized_images(members: list[Slot], values, neurons: list) -> dict[int, dict]:
+    """{sid: {"boundary", "neurons"} as frames.Quantized} of a group's members from their stacked
+    grids (values (M, res, res), neurons [(M, n[l], t, t) per hidden layer]), quantized in one
+    pass each (the bytes a member's frame would get alone); members with an image that is not
+    finite are left out."""
+    M = len(members)
+    boundary, lo, hi, ok = quantize_many(values)
+    if neurons:
+        stack = np.concatenate(neurons, axis=1) if len(neurons) > 1 else neurons[0]  # (M, N, t, t)
+        N = stack.shape[1]
+        cells, nlo, nhi, nok = quantize_many(stack.reshape((M * N,) + stack.shape[2:]))
+        cells = cells.reshape(stack.shape)
+        if N:
+            ok = ok & nok.reshape(M, N).all(axis=1)
+    else:
+        t = limits.NEURON_RESOLUTION
+        N, cells, nlo, nhi = 0, np.zeros((M, 0, t, t), dtype=np.uint8), [], []
+    ok = ok.tolist()
+    return {slot.sid: {"boundary": Quantized(boundary[j], [lo[j]], [hi[j]]),
+                       "neurons": Quantized(cells[j], nlo[j * N:(j + 1) * N], nhi[j * N:(j + 1) * N])}
+            for j, slot in enumerate(members) if ok[j]}

@@ -18,7 +18,7 @@ from engine.snapshot import Snapshot, finite_or_none
 from engine.trainer import Trainer
 from server import limits
 from server.batching import BatchedRun, Group, batch_key
-from server.frames import encode_frame
+from server.frames import PackedExact, encode_frame
 from server.runs import HISTORY_COLUMNS
 from server.wording import PLAY_AFTER_END, outcome_text
 
@@ -318,18 +318,24 @@ class Session:
             "divergence": self.divergence(),
         }
 
-    def frame(self, status: str, resolution: int, grids: Optional[tuple] = None) -> bytes:
+    def frame(self, status: str, resolution: int, grids: Optional[tuple] = None,
+              images: Optional[dict] = None, exact: Optional[PackedExact] = None) -> bytes:
         """The current state as a binary frame (raises frames.NonFiniteFrame, never sends NaN).
-        `grids`: (boundary, [neuron grids per hidden layer]) when a group computed them already."""
+        `grids`: (boundary, [neuron grids per hidden layer]) when a group computed them already;
+        `images` ({"boundary", "neurons"} as frames.Quantized) and `exact` (the parameters as
+        frames.PackedExact): when a group encoded them already (the same bytes)."""
         header = self.frame_header(status)
         arrays = {}
-        if self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
+        if images is not None:
+            arrays = images
+        elif self.trainer.prepared.domain is not None:  # boundary and thumbnails need 2-D raw inputs
             # float32 copy of the network (engine.grids.NetworkCopy): frames carry 256 levels anyway,
             # and a float32 pass over the grid costs several times less than a float64 one.
             t = limits.NEURON_RESOLUTION
             arrays["boundary"], hidden = grids if grids is not None else self.trainer.grids(resolution, t, dtype="float32")
             arrays["neurons"] = np.concatenate(hidden) if hidden else np.zeros((0, t, t), dtype=np.float32)
-        exact = self.trainer.params() if self.batched else self.trainer.network.params
+        if exact is None:
+            exact = self.trainer.params() if self.batched else self.trainer.network.params
         return encode_frame(header, arrays, exact=exact)
 
     def gradcheck(self) -> dict:

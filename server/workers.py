@@ -33,6 +33,9 @@ _HEAD = struct.Struct("<IB")
 _LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
 _INFO_IDS = 1 << 31
+# Sessions of one affinity (a room's class) per worker before the next worker takes some: a
+# batch of 16 already amortizes a step's or a frame's per-call cost (bench/batched_bench.py).
+AFFINITY_BATCH = 16
 # The workers' environment, tuned for many small networks (measured with bench/ws_bench.py):
 # - glibc malloc serves blocks >= 128 KiB with fresh mmap pages and hands freed heap tops back to
 #   the system: every frame's grid pass (float32 arrays of ~330 KB) then page-faulted its memory
@@ -181,9 +184,12 @@ class Worker:
 class WorkerPool:
     """Places each session on the least busy worker and routes the worker's output to its sink.
 
-    Sessions opened with the same `affinity` (a classroom room's students' runs) go to the same
-    worker, where batch-compatible ones are trained together (server/batching.py): the first one
-    picks the least busy worker, the others follow it while the affinity has open sessions."""
+    Sessions opened with the same `affinity` (a classroom room's students' runs) are kept together
+    in batches of AFFINITY_BATCH per worker, where batch-compatible ones are trained as one
+    (server/batching.py): the first picks the least busy worker, the next ones fill it up to
+    AFFINITY_BATCH, then the next worker, then the first again up to 2 x AFFINITY_BATCH, ...; so a
+    small class is one batch on one worker and a large one is spread over every core (100
+    students on 2 workers: 2 batches of ~50, and twice the CPU a single worker can have)."""
 
     def __init__(self, count: int, fps: int, steps_per_frame: Optional[int]):
         self.workers = [Worker(i) for i in range(count)]
@@ -194,7 +200,7 @@ class WorkerPool:
         self._ids = itertools.count(1)
         self._info: dict[int, asyncio.Future] = {}
         self._closing = False
-        self._affinity: dict[str, tuple[Worker, set[int]]] = {}  # affinity -> its worker, its sessions
+        self._affinity: dict[str, dict[Worker, set[int]]] = {}  # affinity -> worker -> its sessions there
         self._affinity_of: dict[int, str] = {}
 
     async def start(self) -> None:
@@ -212,10 +218,17 @@ class WorkerPool:
 
     def open(self, sink: Sink, affinity: Optional[str] = None) -> int:
         sid = next(self._ids)
-        placed = self._affinity.get(affinity) if affinity is not None else None
-        worker = placed[0] if placed is not None else min(self.workers, key=lambda w: len(w.sessions))
-        if affinity is not None:
-            self._affinity.setdefault(affinity, (worker, set()))[1].add(sid)
+        if affinity is None:
+            worker = min(self.workers, key=lambda w: len(w.sessions))
+        else:
+            held = self._affinity.setdefault(affinity, {})
+
+            def fill(w: Worker) -> tuple:  # the fullest worker below the lowest AFFINITY_BATCH level
+                n = len(held.get(w, ()))
+                return n // AFFINITY_BATCH, -n, len(w.sessions)
+
+            worker = min(self.workers, key=fill)
+            held.setdefault(worker, set()).add(sid)
             self._affinity_of[sid] = affinity
         worker.sessions.add(sid)
         self.sinks[sid] = sink
@@ -243,9 +256,11 @@ class WorkerPool:
         self._wants.pop(sid, None)
         affinity = self._affinity_of.pop(sid, None)
         if affinity is not None:
-            sessions = self._affinity[affinity][1]
-            sessions.discard(sid)
-            if not sessions:
+            held = self._affinity[affinity]
+            held[worker].discard(sid)
+            if not held[worker]:
+                del held[worker]
+            if not held:
                 del self._affinity[affinity]
         if worker is not None:
             worker.sessions.discard(sid)

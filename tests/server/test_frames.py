@@ -95,3 +95,43 @@ def test_exact_arrays_are_float32_first_then_the_images(header_text):
 def test_exact_arrays_with_non_finite_values_are_refused(value):
     with pytest.raises(NonFiniteFrame, match="b1"):
         encode_frame({"type": "frame"}, {}, exact={"W1": np.ones((2, 2)), "b1": np.array([[0.0], [value]])})
+
+
+def test_quantize_many_gives_quantizes_bytes_image_by_image():
+    """A worker batch quantizes all its members' images in one pass (quantize_many): each image's
+    bytes, lo and hi must be exactly what quantize gives it alone; images that quantize refuses
+    are flagged, not encoded."""
+    from server.frames import quantize_many
+
+    rng = np.random.default_rng(5)
+    images = rng.normal(size=(6, 7, 7)).astype(np.float32) * np.float32(3.0)
+    images[1] = 0.25                                  # constant: scale 0
+    images[2] = (1e6 + rng.random((7, 7))).astype(np.float32)  # large values, small spread
+    images[3, 0, 0] = np.nan
+    images[4, 1, 1] = np.inf
+    q, lo, hi, ok = quantize_many(images)
+    assert ok.tolist() == [True, True, True, False, False, True]
+    for k in (0, 1, 2, 5):
+        alone, (a,), (b,) = quantize(images[k])
+        assert q[k].tobytes() == alone.tobytes() and (lo[k], hi[k]) == (a, b)
+        assert type(lo[k]) is float
+    for k in (3, 4):
+        with pytest.raises(NonFiniteFrame):
+            quantize(images[k])
+    classes = np.array([[[0, 2], [5, 1]], [[3, 3], [300, 0]]])
+    q, lo, hi, ok = quantize_many(classes)
+    assert ok.tolist() == [True, False] and lo == [0, 0] and hi == [255, 255] and q[0].tolist() == [[0, 2], [5, 1]]
+    q, lo, hi, ok = quantize_many(np.zeros((0, 20, 20), dtype=np.float32))
+    assert q.shape == (0, 20, 20) and lo == hi == [] and ok.tolist() == []
+
+
+def test_prepacked_arrays_encode_to_the_same_bytes():
+    from server.frames import PackedExact, Quantized
+
+    boundary = np.linspace(-2, 3, 16, dtype=np.float32).reshape(4, 4)
+    W1, b1 = np.arange(6.0).reshape(3, 2) / 7, np.ones((3, 1))
+    plain = encode_frame({"type": "frame"}, {"boundary": boundary}, exact={"W1": W1, "b1": b1})
+    flat = np.concatenate([W1.ravel(), b1.ravel()]).astype("<f4")
+    packed = encode_frame({"type": "frame"}, {"boundary": Quantized(*quantize(boundary))},
+                          exact=PackedExact(flat, (("W1", (3, 2)), ("b1", (3, 1)))))
+    assert packed == plain
