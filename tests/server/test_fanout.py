@@ -150,3 +150,31 @@ def test_a_watched_run_leaves_its_batch_and_joins_again():
     assert s.slots[2].session.batched and not s.slots[1].session.batched
     s.handle(1, "watched", {"on": False})
     assert s.slots[1].session.batched and [len(g) for g in s.groups.values()] == [3]
+
+
+def test_with_a_watched_run_a_groups_frames_are_drawn_in_smaller_passes(monkeypatch):
+    from engine.config import TrainConfig
+    from server import scheduler
+    from server.scheduler import FRAME, Scheduler
+
+    monkeypatch.setattr(scheduler, "WATCHED_PASS", 3)
+    config = TrainConfig.model_validate({"data": {"name": "circle"}, "network": {"hidden": [4]}, "epochs": 100000})
+    out, now = [], [10.0]
+    s = Scheduler(lambda sid, kind, body: out.append((sid, kind)), clock=lambda: now[0])
+    for sid in range(1, 9):
+        s.handle(sid, "open", {"fps": 30, "steps_per_frame": 1})
+        s.handle(sid, "configure", {"config": config})
+        s.handle(sid, "play", {})
+    s.handle(8, "watched", {"on": True})
+    for _ in range(20):  # every member trains its one step
+        s.tick()
+    now[0] += 1.0  # every frame is due
+    out.clear()
+    for sid in range(1, 9):
+        s.handle(sid, "want", {})
+    s.tick()
+    drawn = [sid for sid, kind in out if kind == FRAME]
+    assert 8 in drawn and len([sid for sid in drawn if sid != 8]) == 3  # the watched one, and 3 of the group
+    for _ in range(5):
+        s.tick()
+    assert sorted(sid for sid, kind in out if kind == FRAME) == list(range(1, 9))  # the rest just after
