@@ -9,6 +9,7 @@ import time
 
 from server import fanout
 from server.fanout import Fanout
+from tests.fresh_loop import run_fresh
 
 
 class Viewer:
@@ -80,7 +81,7 @@ def test_the_share_follows_the_loops_lag(monkeypatch):
         hub._task.cancel()
         return lagging, hub.share
 
-    lagging, recovered = asyncio.run(main())
+    lagging, recovered = run_fresh(main())
     assert lagging == fanout.MIN_SHARE
     assert recovered == 1.0
 

@@ -9,6 +9,7 @@ import pytest
 
 from server.room_redis import TTL_SLACK, RedisHub, RedisRoomStore, aclose
 from server.room_store import RoomRecord
+from tests.fresh_loop import run_fresh
 from tests.redis_server import start_redis, stop_redis
 
 IDLE, GRACE = 100.0, 20.0
@@ -28,7 +29,7 @@ def run(url, scenario):
             return await scenario(RedisRoomStore(hub, IDLE, GRACE), hub.client)
         finally:
             await aclose(hub.client)
-    return asyncio.run(main())
+    return run_fresh(main())
 
 
 def test_cap_and_ids_are_atomic_across_concurrent_joins(url):

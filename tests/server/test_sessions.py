@@ -3,7 +3,6 @@ transport (Outbox on the worker side, batched writes on the main side), without 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import json
 import socket
 import threading
@@ -16,6 +15,7 @@ from engine.config import TrainConfig
 from server.frames import NonFiniteFrame, encode_frame
 from server.sessions import Session
 from server.workers import Outbox, Worker, command_bytes
+from tests.fresh_loop import run_fresh
 from tests.server.conftest import decode_frame
 
 CONFIG = TrainConfig.model_validate({"data": {"name": "spiral", "n": 200}, "network": {"hidden": [6, 4]},
@@ -157,9 +157,7 @@ def test_messages_of_one_event_loop_turn_go_out_in_one_write():
         await asyncio.sleep(0)
         return worker.writer.writes
 
-    # A fresh loop in its own thread: Playwright's sync API (e2e tests) keeps a loop running in this one.
-    with ThreadPoolExecutor(1) as pool:
-        writes = pool.submit(asyncio.run, scenario()).result()
+    writes = run_fresh(scenario())
     expected = [command_bytes(1, "want", {}) + command_bytes(2, "play", {}) + command_bytes(3, "want", {}),
                 command_bytes(4, "pause", {})]
     assert writes == expected
