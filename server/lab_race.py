@@ -245,6 +245,10 @@ class LabRace:
         config["start"] = list(self.session.start)
         return config
 
+    async def settings(self) -> Optional[dict]:
+        """configure_message(), as a mirror of a race on another process gets it (server/room_redis.py)."""
+        return self.configure_message()
+
     # ------------------------------------------------------------------ the runner
     async def _advance(self, n: int) -> None:
         """n updates of every path (caller holds the lock), then divergence news and a snapshot."""

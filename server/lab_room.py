@@ -8,11 +8,13 @@ RoomSocket's; this only says how a race is driven, fed, forked and summed up:
   in own mode; followers get the followed race's `surface`, `state`, `diverged` and JSON frames
   (one computation, the same texts), each at most `fps` frames per second, newest first;
 - `fork` and `push` configure the student's own race with the race's current settings (its live
-  changes included): a fresh race from the start point, at step 0;
+  changes included): a fresh race from the start point, at step 0 (on Redis, a race held by
+  another process gives its settings in the answer to an `export_run` request);
 - the roster line: the race's status, its step, and per optimizer its status, steps and cost.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Optional
 
 from server import lab_protocol as lp
@@ -51,9 +53,14 @@ class LabRoomSocket(RoomSocket):
         if self.mode != "follow":
             raise ProtocolError("type", f"fork copies the race you follow, but you are in {self.mode} mode", "fork")
         source = self.room.followed()
-        config = source.configure_message()
+        try:
+            config = await source.settings() if source.configured else None  # on Redis: asked of its holder
+        except asyncio.TimeoutError:
+            raise ProtocolError("type", "the race's settings could not be copied: try again", "fork") from None
         if config is None:
             raise ProtocolError("type", "nothing to fork yet: the teacher's race has not started", "fork")
+        if self.closed or self.mode != "follow":
+            return
         if self.own is not None:
             self.own.close()
             self.own = None

@@ -19,6 +19,12 @@ docs/protocol.md "Rooms across processes").
   Requests to a run's process (`follow_run`: attach a relay and send me the replay; `export_run`:
   the session state for a fork or for the teacher's run moving to another process) go as room
   events; answers come on the asking process's channel `nnp:proc:{id}`.
+- Lab rooms (docs/lab.md "Lab rooms"): the run is an optimizer race (server/lab_race.py). Its
+  holder's RaceRelay publishes the race's JSON texts and, per tick it gets to send, one frame of
+  the points since its previous one; a RemoteRace mirror first gets the race's replay (surface,
+  state, diverged and a whole-paths frame, as a late joiner), then rebuilds the paths from the
+  relayed frames and feeds its local viewers through their own RaceFeeds (their own pacing). A
+  fork's or a moving teacher's `export_run` answer is the race's settings (a `configure`, JSON).
 """
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ import redis.asyncio as aioredis
 
 from server.fanout import FANOUT
 from server.frames import MAGIC
+from server.lab_race import HISTORY, LabRace
+from server.lab_session import RacerView, Snapshot, TrackView
 from server.live_run import LiveRun, message_kind
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
 from server.thumbnails import Thumbnail, thumbnail
@@ -382,6 +390,185 @@ class RunRelay:
         self.run.detach(self)
 
 
+class RaceRelay:
+    """RunRelay's part for an optimizer race: a viewer of the local race that publishes its texts
+    at once and, when the outbox is sent, the newest snapshot as one frame of the points since the
+    frame it relayed before (never a backlog: a slow Redis gets fewer, larger frames)."""
+
+    def __init__(self, hub: RedisHub, channel: bytes, run: LabRace):
+        self.hub, self.channel, self.run = hub, channel, run
+        self.texts: list[bytes] = []
+        self.sent_seq: Optional[int] = run.seq if run.snapshot is not None else None  # the replay has it
+        self.queued = False
+        run.attach(self, replay=False)
+
+    def send_text(self, text: str) -> None:
+        self.texts.append(text.encode())
+        self._queue()
+
+    def race_changed(self) -> None:
+        self._queue()
+
+    def _queue(self) -> None:
+        if not self.queued:
+            self.queued = True
+            self.hub._put(("relay", self))
+
+    def take(self) -> list[bytes]:
+        out, self.texts, self.queued = self.texts, [], False
+        race = self.run
+        if race.snapshot is not None and race.seq != self.sent_seq and not race.closed:
+            out.append(race.frame_text(self.sent_seq).encode())
+            self.sent_seq = race.seq
+        return out
+
+    def close(self) -> None:
+        self.run.detach(self)
+
+
+class _Rounded:
+    """The mirror's `session` for LabRace's frames: relayed points are rounded already."""
+
+    @staticmethod
+    def rounded(points: list) -> list:
+        return list(points)
+
+
+class RemoteRace(LabRace):
+    """An optimizer race held by another process, as its local viewers see it: the paths rebuilt
+    from the relayed frames into snapshots of its own (`seq`), so each local viewer's RaceFeed
+    sends it the newest one at its own pace, as from a local race."""
+
+    def __init__(self, remote: "RedisRooms", room: "Room", key: str):
+        super().__init__()
+        self.remote, self.room, self.key = remote, room, key
+        self.channel = remote.hub.channel(f"room:{room.code}:run:{key}")
+        self.session = _Rounded()
+        self.tracks: dict[tuple[str, str], list] = {}
+        self.synced = False
+        self.unlisten: Optional[Callable[[], None]] = None
+
+    @property
+    def configured(self) -> bool:
+        return self.state_text is not None
+
+    def attach(self, viewer, replay: bool = True) -> None:
+        if viewer in self.viewers:
+            return
+        self.viewers.append(viewer)
+        if self.unlisten is None:
+            self._forget()
+            self.unlisten = self.remote.hub.listen(self.channel, self.on_message)
+            self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
+        elif self.synced:
+            if replay:
+                for text in self.replay:
+                    viewer.send_text(text)
+            if self.snapshot is not None:
+                viewer.race_changed()
+
+    def detach(self, viewer) -> None:
+        if viewer in self.viewers:
+            self.viewers.remove(viewer)
+        if not self.viewers:
+            self.close()
+
+    def close(self) -> None:
+        """Stop listening (the mirror is used again, re-synced, when a viewer comes back)."""
+        self.viewers.clear()
+        if self.unlisten is not None:
+            self.unlisten()
+            self.unlisten = None
+        self.synced = False
+
+    def _forget(self) -> None:
+        self.synced, self.surface_text, self.state_text, self.diverged_texts = False, None, None, []
+        self.snapshot, self.tracks, self._texts = None, {}, {}
+        self.lengths.clear()  # the viewers' next frames carry whole paths
+
+    async def settings(self, timeout: float = REQUEST_SECONDS) -> Optional[dict]:
+        """The race's current settings, asked of its holder (a fork's `configure`)."""
+        blob = await self.remote.request(self.room, {"type": "export_run", "run": self.key}, timeout)
+        if blob is None:
+            raise asyncio.TimeoutError
+        return json.loads(blob)
+
+    def configure_message(self) -> Optional[dict]:
+        return None  # known to the holder only: `await settings()`
+
+    def on_replay(self, texts: list[str], frame: Optional[bytes]) -> None:
+        if self.unlisten is None:
+            return
+        self._forget()
+        self.synced = True
+        for text in texts:
+            self._keep(text)
+            for viewer in list(self.viewers):
+                viewer.send_text(text)
+        if frame:
+            self._apply(json.loads(frame))
+
+    def on_message(self, data: bytes) -> None:
+        if not self.synced:
+            return  # what came before the replay is in it
+        text = data.decode()
+        if message_kind(text) == "frame":
+            self._apply(json.loads(text))
+            return
+        self._keep(text)
+        for viewer in list(self.viewers):
+            viewer.send_text(text)
+
+    def _keep(self, text: str) -> None:
+        """The latest run-wide texts, as LabRace.broadcast keeps them for a joining viewer."""
+        kind = message_kind(text)
+        if kind == "surface":
+            self.surface_text, self.state_text, self.diverged_texts = text, None, []
+        elif kind == "state":
+            state = json.loads(text)
+            if state.get("generation") != self.generation:
+                self.diverged_texts = []  # a reset: the holder's replay drops them too
+            self.state_text, self.status, self.generation = text, state["status"], state.get("generation", 0)
+            speed = state.get("speed") or {}
+            self.steps_per_frame = speed.get("steps_per_frame", self.steps_per_frame)
+            self.fps = speed.get("fps", self.fps)
+        else:
+            self.diverged_texts.append(text)
+
+    def _apply(self, frame: dict) -> None:
+        """A relayed frame's points added to the paths; the result is the newest snapshot."""
+        racers = []
+        for path in frame["paths"]:
+            info = {k: v for k, v in path.items() if not k.startswith(("points", "batch_points"))}
+            views = {}
+            for key in ("points", "batch_points"):
+                if key not in path:
+                    views[key] = None
+                    continue
+                have = self.tracks.setdefault((info["id"], key), [])
+                start = path[key + "_from"]
+                if start > len(have):  # a gap (should not happen): ask for the whole race again
+                    self.synced = False
+                    self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
+                    return
+                del have[start:]
+                have.extend(path[key])
+                views[key] = TrackView(have, len(have))
+            racers.append(RacerView(info["id"], views["points"], views["batch_points"], info))
+        ids = {(r.id, k) for r in racers for k in ("points", "batch_points")}
+        self.tracks = {k: v for k, v in self.tracks.items() if k in ids}
+        snap = Snapshot(frame["generation"], frame["step"], tuple(racers))
+        self.seq += 1
+        self.snapshot, self.snapshot_status, self._texts = snap, frame["status"], {}
+        self.lengths[self.seq] = (snap.generation, {(r.id, k): getattr(r, a).length for r in racers
+                                                    for k, a in (("points", "main"), ("batch_points", "twin"))
+                                                    if getattr(r, a) is not None})
+        while len(self.lengths) > HISTORY:
+            self.lengths.popitem(last=False)
+        for viewer in list(self.viewers):
+            viewer.race_changed()
+
+
 class RemoteRun:
     """A run held by another process, as its local viewers see it (the LiveRun calls they use):
     subscribed to the run's channel while it has viewers; the holder's replay (latest `state`,
@@ -476,8 +663,8 @@ class RedisRooms:
         self.pid = self.hub.pid
         self.store = RedisRoomStore(self.hub, manager.settings.room_idle, manager.settings.room_grace)
         self.bus = RedisRoomBus(self.hub)
-        self.mirrors: dict[tuple[str, str], RemoteRun] = {}
-        self.relays: dict[tuple[str, str], RunRelay] = {}
+        self.mirrors: dict[tuple[str, str], RemoteRun | RemoteRace] = {}
+        self.relays: dict[tuple[str, str], RunRelay | RaceRelay] = {}
         self.thumbs_written: dict[tuple[str, int], bytes] = {}   # the frame each stored thumbnail is from
         self.thumbs_read: dict[tuple[str, int], bytes] = {}      # the stored thumbnail last sent to a teacher
 
@@ -497,7 +684,8 @@ class RedisRooms:
     def mirror(self, room: "Room", key: str) -> RemoteRun:
         mirror = self.mirrors.get((room.code, key))
         if mirror is None or mirror.room is not room:
-            mirror = self.mirrors[(room.code, key)] = RemoteRun(self, room, key)
+            kind = RemoteRace if room.kind == "lab" else RemoteRun
+            mirror = self.mirrors[(room.code, key)] = kind(self, room, key)
         return mirror
 
     def local_run(self, room: "Room", key: str, make: bool = False) -> Optional[LiveRun]:
@@ -521,8 +709,11 @@ class RedisRooms:
             run = self.local_run(room, event["run"], make=True)
             if run is not None and not run.closed:
                 self._relay(room, event["run"], run)
+                frame = run.last_frame or b""
+                if isinstance(run, LabRace):  # a late joiner's race: whole paths
+                    frame = run.frame_text(None).encode() if run.snapshot is not None else b""
                 self.hub.send_to(event["process"], {"kind": "replay", "code": room.code, "run": event["run"],
-                                                    "texts": run.replay}, run.last_frame or b"")
+                                                    "texts": run.replay}, frame)
         elif kind == "export_run":
             run = self.local_run(room, event["run"])
             if run is not None and not run.closed:
@@ -537,12 +728,17 @@ class RedisRooms:
             return
         if relay is not None:
             relay.close()
-        self.relays[(room.code, key)] = RunRelay(self.hub, self.hub.channel(f"room:{room.code}:run:{key}"), run)
+        kind = RaceRelay if isinstance(run, LabRace) else RunRelay
+        self.relays[(room.code, key)] = kind(self.hub, self.hub.channel(f"room:{room.code}:run:{key}"), run)
 
     async def _export(self, run: LiveRun, event: dict) -> None:
         header = {"kind": "reply", "rid": event["rid"], "ok": False}
         blob = b""
-        if run.configured:
+        if isinstance(run, LabRace):  # a race's fork is settings-based: its `configure`
+            config = run.configure_message()
+            if config is not None:
+                blob, header["ok"] = json.dumps(config).encode(), True
+        elif run.configured:
             try:
                 blob = await run.export()
                 header["ok"] = True
@@ -587,7 +783,10 @@ class RedisRooms:
         run = room.teacher_run
         if followed > 0:  # other processes' followers keep listening on the same channel
             self._relay(room, "teacher", run)
-        if blob is not None:
+        if blob is not None and isinstance(run, LabRace):  # a fresh race with the teacher's settings
+            from server import lab_protocol as lp
+            await run.command(lp.Configure.model_validate(json.loads(blob)))
+        elif blob is not None:
             run.send("import", state=blob)
         for seat in list(room.students.values()):
             seat.refollow()

@@ -41,8 +41,6 @@ async def _kind(request: Request) -> str:
     kind = data.get("kind", "playground") if isinstance(data, dict) else None
     if kind not in KINDS:
         raise HTTPException(400, f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
-    if kind == "lab" and request.app.state.rooms.remote is not None:
-        raise HTTPException(400, "lab rooms run in one server process: this server shares rooms on Redis (--redis)")
     return kind
 
 

@@ -232,16 +232,24 @@ def test_stalled_followers_do_not_slow_the_teacher(srv):
     shut(t, *stalled)
 
 
-def test_lab_rooms_are_refused_where_rooms_are_shared_on_redis():
+def test_lab_rooms_are_made_where_rooms_are_shared_on_redis():
+    """With --redis a lab room is made like a playground room (tests/server/test_lab_rooms_redis.py
+    runs one across two processes)."""
     from types import SimpleNamespace
 
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
     from server import room_routes
+    kinds = []
+
+    async def create(kind):
+        kinds.append(kind)
+        return "ABC123", "token"
+
     app = FastAPI()
     app.include_router(room_routes.router)
-    app.state.rooms = SimpleNamespace(remote=object())  # a RoomManager started with --redis
+    app.state.rooms = SimpleNamespace(remote=object(), create=create)  # a RoomManager started with --redis
     with TestClient(app) as client:
         reply = client.post("/api/rooms", json={"kind": "lab"})
-    assert reply.status_code == 400 and "--redis" in reply.json()["detail"]
+    assert reply.status_code == 201 and reply.json()["kind"] == "lab" and kinds == ["lab"]
