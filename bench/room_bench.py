@@ -41,14 +41,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import orjson  # noqa: E402
-from websockets.client import ClientProtocol  # noqa: E402
-from websockets.frames import Opcode  # noqa: E402
-from websockets.http11 import Response  # noqa: E402
-from websockets.protocol import State  # noqa: E402
-from websockets.uri import parse_uri  # noqa: E402
 
 from server.frames import frame_header  # noqa: E402
-from ws_bench import free_port, p95, run_loop  # noqa: E402
+from ws_bench import LeanSocket, free_port, p95, run_loop  # noqa: E402
 
 GOALS = {"follow_fps": 10.0, "follow_p95_ms": 250.0, "own_fps": 20.0, "teacher_share": 0.9}
 READY = '{"type":"ready"}'
@@ -58,44 +53,18 @@ def goal(ok: bool) -> str:
     return "goal met" if ok else "goal missed"
 
 
-class Peer(asyncio.Protocol):
-    """A lean websocket client (bench/ws_bench.py's LeanSocket, plus text messages): websockets'
-    sans-I/O protocol driven straight from asyncio's callbacks. Answers every frame with `ready`;
-    counts frames and their ages inside the measuring window; keeps the JSON messages' types."""
+class Peer(LeanSocket):
+    """A lean websocket client (bench/ws_bench.py's LeanSocket) that answers every frame with
+    `ready`, counts frames and their ages inside the measuring window, keeps the JSON messages and
+    sends dicts as JSON."""
 
     def __init__(self, url: str, clock: "Window"):
-        self.ws = ClientProtocol(parse_uri(url), max_size=None)
+        super().__init__(url)
         self.window = clock
-        self.transport = None
-        self.opened = asyncio.get_running_loop().create_future()
         self.messages: list[dict] = []
         self.waiters: list[tuple[str, asyncio.Future]] = []
         self.frames = 0
         self.ages: list[float] = []
-
-    # ------------------------------------------------------------------ asyncio.Protocol
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        self.ws.send_request(self.ws.connect())
-        self._flush()
-
-    def data_received(self, data: bytes) -> None:
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                if self.ws.handshake_exc is not None:
-                    self.opened.set_exception(self.ws.handshake_exc)
-                else:
-                    self.opened.set_result(None)
-            elif event.opcode is Opcode.BINARY:
-                self.on_binary(event.data)
-            elif event.opcode is Opcode.TEXT:
-                self.on_text(event.data)
-        self._flush()
-
-    def connection_lost(self, exc) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
 
     # ------------------------------------------------------------------ messages
     def on_binary(self, data: bytes) -> None:
@@ -121,21 +90,7 @@ class Peer(asyncio.Protocol):
         return await asyncio.wait_for(future, timeout)
 
     def send(self, message) -> None:
-        if self.ws.state is State.OPEN:
-            self.ws.send_text((message if isinstance(message, str) else json.dumps(message)).encode())
-            self._flush()
-
-    def close(self) -> None:
-        if self.ws.state is State.OPEN:
-            self.ws.send_close()
-            self._flush()
-        if self.transport is not None:
-            self.transport.close()
-
-    def _flush(self) -> None:
-        for data in self.ws.data_to_send():
-            if data:
-                self.transport.write(data)
+        super().send(message if isinstance(message, str) else json.dumps(message))
 
 
 class Window:

@@ -75,13 +75,20 @@ class LeanSocket(asyncio.Protocol):
     """A websocket client on websockets' sans-I/O protocol, driven straight from asyncio's
     callbacks: no task, queue or future per message (the asyncio client's cost per frame was
     about as much as the server's relay), since these simulated browsers share the server's cores.
-    `on_binary(data)` is called for every binary message."""
+    `on_binary(data)` is called for every binary message, `on_text(data)` for every text one."""
 
-    def __init__(self, url: str, on_binary):
+    def __init__(self, url: str, on_binary=None):
         self.ws = ClientProtocol(parse_uri(url), max_size=None)
-        self.on_binary = on_binary
+        if on_binary is not None:
+            self.on_binary = on_binary
         self.transport = None
         self.opened = asyncio.get_running_loop().create_future()
+
+    def on_binary(self, data: bytes) -> None:
+        pass
+
+    def on_text(self, data: bytes) -> None:
+        pass
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -98,6 +105,8 @@ class LeanSocket(asyncio.Protocol):
                     self.opened.set_result(None)
             elif event.opcode is Opcode.BINARY:
                 self.on_binary(event.data)
+            elif event.opcode is Opcode.TEXT:
+                self.on_text(event.data)
         self._flush()
 
     def connection_lost(self, exc) -> None:
@@ -113,7 +122,8 @@ class LeanSocket(asyncio.Protocol):
         if self.ws.state is State.OPEN:
             self.ws.send_close()
             self._flush()
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
 
     def _flush(self) -> None:
         for data in self.ws.data_to_send():
