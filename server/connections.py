@@ -14,7 +14,7 @@ from typing import Optional
 from starlette.websockets import WebSocket
 
 from server.commands import TrainingCommands
-from server.live_run import LiveRun
+from server.live_run import LiveRun, SocketViewer
 from server.protocol import Ready, parse_client_message
 from server.runs import RunStore
 from server.socket_base import FrameSlot, SocketBase
@@ -24,7 +24,7 @@ from server.workers import WorkerPool
 READY = Ready(type="ready")
 
 
-class Connection(SocketBase):
+class Connection(SocketViewer, SocketBase):
     def __init__(self, ws: WebSocket, pool: WorkerPool, uploads: CsvUploads, runs: RunStore):
         super().__init__(ws, parse_client_message, label="session", ready=READY)
         self.pool = pool
@@ -41,29 +41,13 @@ class Connection(SocketBase):
         if self.run is not None:
             self.run.close()  # frees the worker's session at once
 
-    # ------------------------------------------------------------------ as the run's viewer/owner
-    def send_text(self, text: str) -> None:
-        self.reply_text(text)
-
-    def offer(self, frame: bytes) -> None:
-        self.slot.put(frame)
-        self.wake.set()
-
-    def on_save(self, record: bytes) -> None:
-        self.spawn(self.commands.store(record, self.reply))
-
-    def next_frame(self):
-        frame = self.slot.take()
-        if frame is not None:
-            self.run.ask()
-        return frame, None
+    @property
+    def viewed(self) -> Optional[LiveRun]:
+        return self.run
 
     # ------------------------------------------------------------------ from the client
     async def dispatch(self, request) -> None:
         if isinstance(request, Ready):
-            self.slot.ready()
-            self.run.ask()
-            if self.slot.frame is not None:  # a frame waited for this credit (else: no wake-up)
-                self.wake.set()
+            self.credit()
         else:
             await self.commands.forward(self.run, request)

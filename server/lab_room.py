@@ -87,7 +87,7 @@ class LabRoomSocket(RoomSocket):
         super().watch(run)
         self.feed.watch(run)
 
-    def _credit(self) -> None:
+    def credit(self) -> None:
         """`ready` means nothing here: a race's frames are paced by time."""
 
     def race_changed(self) -> None:

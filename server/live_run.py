@@ -35,6 +35,38 @@ class Owner(Viewer, Protocol):
     def on_save(self, record: bytes) -> None: ...
 
 
+class SocketViewer:
+    """Viewer and Owner for a socket (server.socket_base.SocketBase, with `slot`, and `commands`
+    for saving): frames go through its one-slot mailbox, each `ready` credit and each frame sent
+    asks `viewed` (the run whose frames it takes now, None for none) for the next one."""
+
+    viewed: Optional["LiveRun"] = None
+
+    def send_text(self, text: str) -> None:
+        self.reply_text(text)
+
+    def offer(self, frame: bytes) -> None:
+        self.slot.put(frame)
+        self.wake.set()
+
+    def on_save(self, record: bytes) -> None:
+        self.spawn(self.commands.store(record, self.reply))
+
+    def next_frame(self):
+        frame = self.slot.take()
+        if frame is not None and self.viewed is not None:
+            self.viewed.ask()
+        return frame, None
+
+    def credit(self) -> None:
+        """A `ready`: one more frame may come (a frame that waited for it is woken up)."""
+        self.slot.ready()
+        if self.viewed is not None:
+            self.viewed.ask()
+        if self.slot.frame is not None:
+            self.wake.set()
+
+
 def message_kind(text: str) -> Optional[str]:
     """The `type` of a worker's JSON text (it always comes first) without parsing the rest."""
     match = _KIND.match(text)

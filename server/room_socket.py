@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 from engine.config import TrainConfig
 from server import limits
 from server.commands import TrainingCommands
-from server.live_run import LiveRun, message_kind
+from server.live_run import LiveRun, SocketViewer, message_kind
 from server.protocol import ProtocolError, Ready
 from server.room_protocol import TEACHER_ONLY, TRAINING_TYPES, parse_join, parse_student, parse_teacher
 from server.rooms import Room, RoomManager
@@ -31,7 +31,7 @@ from server.frames import frame_header
 REFUSED = 1008  # unknown room, wrong token, too many failed joins
 
 
-class RoomSocket(SocketBase):
+class RoomSocket(SocketViewer, SocketBase):
     def __init__(self, ws: WebSocket, code: str, manager: RoomManager, commands: TrainingCommands):
         super().__init__(ws, parse_join, label=f"room {code}", ready=Ready(type="ready"))
         self.code, self.manager, self.commands = code.upper(), manager, commands
@@ -159,7 +159,7 @@ class RoomSocket(SocketBase):
         if request.type != "ready":
             await self.manager.store.update_room(self.code, last_activity=time.time())
         if request.type == "ready":
-            self._credit()
+            self.credit()
         elif request.type in self.training_types:
             await self.forward(room.teacher_run, request)
         elif request.type == "mode":
@@ -259,7 +259,7 @@ class RoomSocket(SocketBase):
     async def _student(self, request) -> None:
         kind = request.type
         if kind == "ready":
-            self._credit()
+            self.credit()
         elif kind in TEACHER_ONLY:
             raise ProtocolError("type", f"only the teacher can send {kind!r}", kind)
         elif kind == "fork":
@@ -306,28 +306,9 @@ class RoomSocket(SocketBase):
         if run is not None:
             run.attach(self)
 
-    def _credit(self) -> None:
-        self.slot.ready()
-        if self.watching is not None:
-            self.watching.ask()
-        if self.slot.frame is not None:
-            self.wake.set()
-
-    def send_text(self, text: str) -> None:
-        self.reply_text(text)
-
-    def offer(self, frame: bytes) -> None:
-        self.slot.put(frame)
-        self.wake.set()
-
-    def on_save(self, record: bytes) -> None:
-        self.spawn(self.commands.store(record, self.reply))
-
-    def next_frame(self):
-        frame = self.slot.take()
-        if frame is not None and self.watching is not None:
-            self.watching.ask()
-        return frame, None
+    @property
+    def viewed(self) -> Optional[LiveRun]:
+        return self.watching
 
     # ------------------------------------------------------------------ the roster's line
     def summary(self) -> dict:
