@@ -434,38 +434,34 @@ class _Rounded:
         return list(points)
 
 
-class RemoteRace(LabRace):
-    """An optimizer race held by another process, as its local viewers see it: the paths rebuilt
-    from the relayed frames into snapshots of its own (`seq`), so each local viewer's RaceFeed
-    sends it the newest one at its own pace, as from a local race."""
+class _Mirror:
+    """What the two mirrors share (RemoteRun, RemoteRace): listening on a run's channel while it
+    has local viewers, after asking its holder for a replay (`follow_run`); a viewer that comes
+    while it is synced catches up from what the mirror keeps (`_catch_up`); `_reset` forgets what
+    it kept before listening again."""
 
-    def __init__(self, remote: "RedisRooms", room: "Room", key: str):
-        super().__init__()
+    def _mirror(self, remote: "RedisRooms", room: "Room", key: str) -> None:
         self.remote, self.room, self.key = remote, room, key
         self.channel = remote.hub.channel(f"room:{room.code}:run:{key}")
-        self.session = _Rounded()
-        self.tracks: dict[tuple[str, str], list] = {}
         self.synced = False
         self.unlisten: Optional[Callable[[], None]] = None
 
-    @property
-    def configured(self) -> bool:
-        return self.state_text is not None
+    def _listen(self) -> None:
+        self.unlisten = self.remote.hub.listen(self.channel, self.on_message)
+        self._ask_replay()
+
+    def _ask_replay(self) -> None:
+        self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
 
     def attach(self, viewer, replay: bool = True) -> None:
         if viewer in self.viewers:
             return
         self.viewers.append(viewer)
         if self.unlisten is None:
-            self._forget()
-            self.unlisten = self.remote.hub.listen(self.channel, self.on_message)
-            self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
+            self._reset()
+            self._listen()
         elif self.synced:
-            if replay:
-                for text in self.replay:
-                    viewer.send_text(text)
-            if self.snapshot is not None:
-                viewer.race_changed()
+            self._catch_up(viewer, replay)
 
     def detach(self, viewer) -> None:
         if viewer in self.viewers:
@@ -481,7 +477,30 @@ class RemoteRace(LabRace):
             self.unlisten = None
         self.synced = False
 
-    def _forget(self) -> None:
+
+class RemoteRace(_Mirror, LabRace):
+    """An optimizer race held by another process, as its local viewers see it: the paths rebuilt
+    from the relayed frames into snapshots of its own (`seq`), so each local viewer's RaceFeed
+    sends it the newest one at its own pace, as from a local race."""
+
+    def __init__(self, remote: "RedisRooms", room: "Room", key: str):
+        super().__init__()
+        self._mirror(remote, room, key)
+        self.session = _Rounded()
+        self.tracks: dict[tuple[str, str], list] = {}
+
+    @property
+    def configured(self) -> bool:
+        return self.state_text is not None
+
+    def _catch_up(self, viewer, replay: bool) -> None:
+        if replay:
+            for text in self.replay:
+                viewer.send_text(text)
+        if self.snapshot is not None:
+            viewer.race_changed()
+
+    def _reset(self) -> None:
         self.synced, self.surface_text, self.state_text, self.diverged_texts = False, None, None, []
         self.snapshot, self.tracks, self._texts = None, {}, {}
         self.lengths.clear()  # the viewers' next frames carry whole paths
@@ -499,7 +518,7 @@ class RemoteRace(LabRace):
     def on_replay(self, texts: list[str], frame: Optional[bytes]) -> None:
         if self.unlisten is None:
             return
-        self._forget()
+        self._reset()
         self.synced = True
         for text in texts:
             self._keep(text)
@@ -549,7 +568,7 @@ class RemoteRace(LabRace):
                 start = path[key + "_from"]
                 if start > len(have):  # a gap (should not happen): ask for the whole race again
                     self.synced = False
-                    self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
+                    self._ask_replay()
                     return
                 del have[start:]
                 have.extend(path[key])
@@ -569,52 +588,32 @@ class RemoteRace(LabRace):
             viewer.race_changed()
 
 
-class RemoteRun:
+class RemoteRun(_Mirror):
     """A run held by another process, as its local viewers see it (the LiveRun calls they use):
     subscribed to the run's channel while it has viewers; the holder's replay (latest `state`,
     done/diverged, last frame) comes first on this process's channel, then the live stream."""
 
     def __init__(self, remote: "RedisRooms", room: "Room", key: str):
-        self.remote, self.room, self.key = remote, room, key
-        self.channel = remote.hub.channel(f"room:{room.code}:run:{key}")
+        self._mirror(remote, room, key)
         self.viewers: list = []
         self.replay: list[str] = []
         self.last_frame: Optional[bytes] = None
         self.csv: Any = None
         self.owner = None
-        self.synced = False
-        self.unlisten: Optional[Callable[[], None]] = None
 
     @property
     def configured(self) -> bool:
         return bool(self.replay)
 
-    def attach(self, viewer, replay: bool = True) -> None:
-        if viewer in self.viewers:
-            return
-        self.viewers.append(viewer)
-        if self.unlisten is None:
-            self.synced, self.replay, self.last_frame = False, [], None
-            self.unlisten = self.remote.hub.listen(self.channel, self.on_message)
-            self.room.publish({"type": "follow_run", "run": self.key, "process": self.remote.hub.pid})
-        elif replay and self.synced:
+    def _reset(self) -> None:
+        self.replay, self.last_frame = [], None
+
+    def _catch_up(self, viewer, replay: bool) -> None:
+        if replay:
             for text in self.replay:
                 viewer.send_text(text)
             if self.last_frame is not None:
                 viewer.offer(self.last_frame)
-
-    def detach(self, viewer) -> None:
-        if viewer in self.viewers:
-            self.viewers.remove(viewer)
-        if not self.viewers:
-            self.close()
-
-    def close(self) -> None:
-        self.viewers.clear()
-        if self.unlisten is not None:
-            self.unlisten()
-            self.unlisten = None
-        self.synced = False
 
     def ask(self) -> None:
         pass  # the holder's relay always takes frames; each viewer's mailbox keeps the newest
