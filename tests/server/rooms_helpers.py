@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import httpx
+import numpy as np
 import pytest
 
-from tests.live_server import free_port, start_server, stop_server
+from tests.live_server import free_port, start_server
 from tests.server.conftest import Client, Server
 
 SMALL = {"data": {"name": "circle", "seed": 2}, "network": {"hidden": [4]}, "epochs": 100000}
@@ -96,3 +97,26 @@ def run_frame(client: Client, timeout: float = 10.0) -> tuple[dict, dict]:
         header, arrays = client.until("frame", timeout=max(0.01, deadline - time.monotonic()))
         if header["type"] == "frame":
             return header, arrays
+
+
+def fork_and_check(teacher: Client, student: Client, last_arrays: dict, iteration: int = 40) -> None:
+    """`fork` on a student who followed the teacher's run to `iteration` (its last frame's arrays):
+    the own run starts from the exact state (same W, b and iteration) and its next 5 steps are the
+    teacher's (the optimizer state came along)."""
+    student.send({"type": "fork"})
+    mode = until_json(student, lambda m: m["type"] == "mode")
+    assert mode["mode"] == "own" and mode["forked"] is True
+    state = until_json(student, lambda m: m["type"] == "state")
+    header, arrays = student.until("frame")
+    assert state["iteration"] == header["iteration"] == iteration
+    for name in ("W1", "b1", "W2", "b2"):
+        assert np.array_equal(arrays[name], last_arrays[name]), name
+    student.send({"type": "step", "n": 5})
+    teacher.send({"type": "step", "n": 5})
+    mine = student.until("frame")[1]
+    teachers = run_frame(teacher)
+    deadline = time.monotonic() + 10
+    while teachers[0]["iteration"] < iteration + 5:
+        assert time.monotonic() < deadline
+        teachers = run_frame(teacher)
+    assert np.allclose(mine["W1"], teachers[1]["W1"])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from server.room_protocol import CODE_ALPHABET
-from tests.server.rooms_helpers import (SMALL, closed, connect, frames_for, make_room, room_server, run_frame,
-                                        student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, room_server,
+                                        run_frame, student, teacher, until_json)
 
 
 @pytest.fixture(scope="module")
@@ -128,23 +128,7 @@ def test_fork_starts_from_the_followed_runs_last_frame(srv):
     while last is None or last["iteration"] < 40:
         assert time.monotonic() < deadline
         last, last_arrays = s.until("frame")
-    s.send({"type": "fork"})
-    assert until_json(s, lambda m: m["type"] == "mode")["mode"] == "own"
-    state = s.until("state")
-    header, arrays = s.until("frame")
-    assert state["iteration"] == header["iteration"] == 40
-    for name in ("W1", "b1", "W2", "b2"):
-        assert np.array_equal(arrays[name], last_arrays[name]), name
-    # the fork trains on its own: the same next steps as the teacher's run (optimizer state kept)
-    s.send({"type": "step", "n": 5})
-    t.send({"type": "step", "n": 5})
-    mine = s.until("frame")[1]
-    teachers = run_frame(t)
-    deadline = time.monotonic() + 10
-    while teachers[0]["iteration"] < 45:
-        assert time.monotonic() < deadline
-        teachers = run_frame(t)
-    assert np.allclose(mine["W1"], teachers[1]["W1"])
+    fork_and_check(t, s, last_arrays)
     t.close(), s.close()
 
 

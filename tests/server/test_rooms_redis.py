@@ -12,8 +12,8 @@ import pytest
 from tests.live_server import stop_server
 from tests.redis_server import start_redis, stop_redis
 from tests.server.conftest import decode_frame
-from tests.server.rooms_helpers import (SMALL, closed, connect, frames_for, make_room, room_server, run_frame,
-                                        student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, room_server,
+                                        run_frame, student, teacher, until_json)
 
 ROOM_SIZE = 3
 
@@ -204,23 +204,7 @@ def test_fork_on_the_other_process_starts_from_the_followed_runs_last_frame(pair
     while last is None or last["iteration"] < 40:
         assert time.monotonic() < deadline
         last, last_arrays = s.until("frame")
-    s.send({"type": "fork"})
-    mode = until_json(s, lambda m: m["type"] == "mode")
-    assert mode["mode"] == "own" and mode["forked"] is True
-    state = until_json(s, lambda m: m["type"] == "state")
-    header, arrays = s.until("frame")
-    assert state["iteration"] == header["iteration"] == 40
-    for name in ("W1", "b1", "W2", "b2"):
-        assert np.array_equal(arrays[name], last_arrays[name]), name
-    s.send({"type": "step", "n": 5})  # the copy goes on as the original would (optimizer state kept)
-    t.send({"type": "step", "n": 5})
-    mine = s.until("frame")[1]
-    teachers = run_frame(t)
-    deadline = time.monotonic() + 10
-    while teachers[0]["iteration"] < 45:
-        assert time.monotonic() < deadline
-        teachers = run_frame(t)
-    assert np.allclose(mine["W1"], teachers[1]["W1"])
+    fork_and_check(t, s, last_arrays)
     t.close(), s.close()
 
 
