@@ -135,3 +135,13 @@ def server(tmp_path_factory) -> Server:
 def client(server):
     with server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def redis_port(tmp_path_factory) -> int:
+    """A throwaway redis-server (tests/redis_server.py) for one test module: its port."""
+    from tests.redis_server import start_redis, stop_redis
+
+    process, port = start_redis(tmp_path_factory.mktemp("redis"))
+    yield port
+    stop_redis(process)

@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.live_server import free_port, start_server
+from tests.live_server import free_port, start_server, stop_server
 from tests.server.conftest import Client, Server
 
 SMALL = {"data": {"name": "circle", "seed": 2}, "network": {"hidden": [4]}, "epochs": 100000}
@@ -120,3 +120,13 @@ def fork_and_check(teacher: Client, student: Client, last_arrays: dict, iteratio
         assert time.monotonic() < deadline
         teachers = run_frame(teacher)
     assert np.allclose(mine["W1"], teachers[1]["W1"])
+
+
+def redis_pair(tmp_path_factory, redis_port: int, *args: str):
+    """(A fixture's body.) Two server processes sharing rooms on the Redis at `redis_port`, with
+    one worker each and `args`; yields the two Servers and stops them afterwards."""
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    started = [room_server(tmp_path_factory, "--redis", url, "--workers", "1", *args) for _ in range(2)]
+    yield [server for server, _ in started]
+    for _, process in started:
+        stop_server(process)

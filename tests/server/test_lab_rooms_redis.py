@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import stop_server
-from tests.redis_server import start_redis, stop_redis
-from tests.server.rooms_helpers import closed, room_server
+from tests.server.rooms_helpers import closed, redis_pair
 from tests.server.test_lab_rooms import CONFIGURE, Paths, frames, join, lab_room, shut, until
 
 
 @pytest.fixture(scope="module")
-def redis_port(tmp_path_factory):
-    process, port = start_redis(tmp_path_factory.mktemp("redis"))
-    yield port
-    stop_redis(process)
-
-
-@pytest.fixture(scope="module")
 def pair(tmp_path_factory, redis_port):
-    """Two server processes sharing rooms on the Redis above."""
-    url = f"redis://127.0.0.1:{redis_port}/0"
-    started = [room_server(tmp_path_factory, "--redis", url, "--workers", "1") for _ in range(2)]
-    yield [server for server, _ in started]
-    for _, process in started:
-        stop_server(process)
+    """Two server processes sharing rooms on a throwaway Redis."""
+    yield from redis_pair(tmp_path_factory, redis_port)
 
 
 def paused_paths(client, seen: Paths, seconds: float = 2.0) -> Paths:

@@ -9,31 +9,17 @@ import time
 import numpy as np
 import pytest
 
-from tests.live_server import stop_server
-from tests.redis_server import start_redis, stop_redis
 from tests.server.conftest import decode_frame
-from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, room_server,
+from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, redis_pair,
                                         run_frame, student, teacher, until_json)
 
 ROOM_SIZE = 3
 
 
 @pytest.fixture(scope="module")
-def redis_port(tmp_path_factory):
-    process, port = start_redis(tmp_path_factory.mktemp("redis"))
-    yield port
-    stop_redis(process)
-
-
-@pytest.fixture(scope="module")
 def pair(tmp_path_factory, redis_port):
-    """Two server processes sharing rooms on the Redis above."""
-    url = f"redis://127.0.0.1:{redis_port}/0"
-    started = [room_server(tmp_path_factory, "--redis", url, "--room-size", str(ROOM_SIZE), "--workers", "1")
-               for _ in range(2)]
-    yield [server for server, _ in started]
-    for _, process in started:
-        stop_server(process)
+    """Two server processes sharing rooms on a throwaway Redis."""
+    yield from redis_pair(tmp_path_factory, redis_port, "--room-size", str(ROOM_SIZE))
 
 
 def roster_until(t, predicate, timeout: float = 10.0) -> dict:
