@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+from engine import batchnorm
 from engine.activations import make_activation
 
 # ---------------------------------------------------------------- layout and views
@@ -181,18 +182,12 @@ def forward(xp, lay, layers, act, X, train=False, masks=None, update_running=Tru
         Z = matmul(layer.W, A)
         if layer.bn:
             if train:
-                Z, Zn, inv_std, mu, var = bn_forward_train(xp, Z, layer.gamma, layer.beta, lay.bn_epsilon)
+                Z, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Z, layer.gamma, layer.beta, lay.bn_epsilon)
                 bn_cache[i] = (Zn, inv_std)
                 if update_running:
-                    m_ = lay.bn_momentum
-                    layer.rmean *= m_
-                    layer.rmean += (1.0 - m_) * mu
-                    layer.rvar *= m_
-                    layer.rvar += (1.0 - m_) * var
+                    batchnorm.update_running(layer.rmean, layer.rvar, mu, var, lay.bn_momentum)
             else:
-                scale = layer.gamma / xp.sqrt(layer.rvar + lay.bn_epsilon)
-                Z *= scale
-                Z += layer.beta - layer.rmean * scale
+                Z = batchnorm.forward_test(xp, Z, layer.gamma, layer.beta, layer.rmean, layer.rvar, lay.bn_epsilon)
         else:
             Z += layer.b
         A = act.g(Z, Z)  # in place: Z[l] is not needed once A[l] is known
@@ -208,36 +203,6 @@ def forward(xp, lay, layers, act, X, train=False, masks=None, update_running=Tru
     ZL += out.b
     AL = act.out(ZL)
     return AL, StackedCache(inputs, acts, mask_list, bn_cache, ZL, AL)
-
-
-def bn_forward_train(xp, Z, gamma, beta, epsilon):
-    """Batch norm over the m columns of each run (engine.batchnorm.forward_train, axis -1):
-    μ = (1/m)Σz, σ² = (1/m)Σ(z-μ)², Z_norm = (Z-μ)/√(σ²+ε), Z̃ = γ Z_norm + β. Overwrites Z with
-    Z_norm; returns (Z̃, Z_norm, 1/√(σ²+ε), μ, σ²)."""
-    inv_m = 1.0 / Z.shape[-1]
-    mu = Z.sum(axis=-1, keepdims=True)
-    mu *= inv_m
-    Z -= mu
-    var = xp.square(Z).sum(axis=-1, keepdims=True)
-    var *= inv_m
-    inv_std = 1.0 / xp.sqrt(var + epsilon)
-    Z *= inv_std
-    Zt = xp.multiply(Z, gamma)
-    Zt += beta
-    return Zt, Z, inv_std, mu, var
-
-
-def bn_backward(dZt, Z_norm, inv_std, gamma, dgamma, dbeta):
-    """dβ = Σ dZ̃, dγ = Σ dZ̃·Z_norm (written into the views), dZ = γ/√(σ²+ε)·(dZ̃ - (dβ + Z_norm dγ)/m)."""
-    inv_m = 1.0 / dZt.shape[-1]
-    dZt.sum(axis=-1, keepdims=True, out=dbeta)
-    (dZt * Z_norm).sum(axis=-1, keepdims=True, out=dgamma)
-    t = Z_norm * dgamma
-    t += dbeta
-    t *= inv_m
-    dZt -= t
-    dZt *= gamma * inv_std
-    return dZt
 
 
 def backward(xp, lay, layers, act, cache, Y, w, dw, l2=None, l1=None, reg_m=None):
@@ -261,7 +226,7 @@ def backward(xp, lay, layers, act, cache, Y, w, dw, l2=None, l1=None, reg_m=None
         dZ = act.g_back(dA, cache.acts[i])
         if layer.bn:
             Zn, inv_std = cache.bn[i]
-            dZ = bn_backward(dZ, Zn, inv_std, layer.gamma, layer.dgamma, layer.dbeta)
+            dZ = batchnorm.backward(dZ, Zn, inv_std, layer.gamma, layer.dgamma, layer.dbeta)
             matmul(dZ, inputs[i].swapaxes(-1, -2), out=layer.dW)
         else:
             matmul(dZ, inputs[i].swapaxes(-1, -2), out=layer.dW)

@@ -10,7 +10,9 @@ Test time:  Z̃ = γ (Z - μ_run) / √(σ²_run + ε) + β
 Backward, given dZ̃ = ∂J/∂Z̃:
     dβ = Σ_i dZ̃_i      dγ = Σ_i dZ̃_i · Z_norm_i
     dZ = γ / √(σ² + ε) · (dZ̃ - (dβ + Z_norm · dγ) / m)
-All functions work in place where noted, to avoid temporaries on large layers.
+All functions work in place where noted, to avoid temporaries on large layers. Statistics are
+taken over the last axis, so the same functions serve one net's (n[l], m) arrays and the stacked
+(S, n[l], m) arrays of engine.batched (S runs, each over its own m columns).
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ def forward_train(xp, Z, gamma, beta, epsilon: float, out=None):
     Overwrites Z with Z_norm. Returns (Z̃, Z_norm, inv_std, μ, σ²) with inv_std = 1/√(σ² + ε);
     Z̃ is written into `out` when given (an array shaped like Z), else a new array.
     """
-    inv_m = 1.0 / Z.shape[1]
-    mu = Z.sum(axis=1, keepdims=True)
+    inv_m = 1.0 / Z.shape[-1]
+    mu = Z.sum(axis=-1, keepdims=True)
     mu *= inv_m
     Z -= mu
-    var = xp.square(Z).sum(axis=1, keepdims=True)
+    var = xp.square(Z).sum(axis=-1, keepdims=True)
     var *= inv_m
     inv_std = 1.0 / xp.sqrt(var + epsilon)
     Z *= inv_std
@@ -52,9 +54,9 @@ def update_running(running_mean, running_var, mu, var, momentum: float) -> None:
 
 def backward(dZt, Z_norm, inv_std, gamma, dgamma, dbeta):
     """Fill dγ, dβ (views of the flat gradient buffer) and return dZ (computed in place on dZ̃)."""
-    inv_m = 1.0 / dZt.shape[1]
-    dZt.sum(axis=1, keepdims=True, out=dbeta)
-    (dZt * Z_norm).sum(axis=1, keepdims=True, out=dgamma)
+    inv_m = 1.0 / dZt.shape[-1]
+    dZt.sum(axis=-1, keepdims=True, out=dbeta)
+    (dZt * Z_norm).sum(axis=-1, keepdims=True, out=dgamma)
     t = Z_norm * dgamma
     t += dbeta
     t *= inv_m
