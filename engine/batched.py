@@ -46,7 +46,7 @@ import numpy as np  # host-side permutations, dropout draws and per-run bookkeep
 from engine import batched_math as bm
 from engine.config import TrainConfig, load_config
 from engine.diagnosis import diagnose_run
-from engine.epochs import EarlyStopping, History
+from engine.epochs import EarlyStopping, History, continue_epochs
 from engine.grids import DomainGrid, check_dtype
 from engine.live import OPTIMIZER_HYPER, apply_live_change
 from engine.schedules import learning_rate as scheduled_learning_rate
@@ -576,7 +576,7 @@ class BatchedTrainer:
         ids = self._order if runs is None else list(dict.fromkeys(runs))
         rows = np.array(sorted(self._row(i) for i in ids))
         w = _Work(self, rows)
-        a, xp, lay = w.a, self.xp, self.lay
+        a, lay = w.a, self.lay
         with np.errstate(over="ignore", invalid="ignore"):
             metrics = self._metrics(w)
             grad_norms = np.sqrt(np.add.reduceat(a["grads"][:, :lay.n_weights] ** 2, lay.w_starts, axis=1)).tolist()
@@ -599,7 +599,8 @@ class BatchedTrainer:
                 diagnosis=diagnosed, last_finite_minibatch_cost=_none_if_nan(a["lf_cost"][j]),
                 last_finite_minibatch_iteration=lf_iter if lf_iter >= 0 else None,
                 schedule_start_epoch=run.schedule_start_epoch, epochs=run.config.epochs,
-                early_stopping=self._early_info(run), continue_epochs=self._continue_epochs(run, epoch),
+                early_stopping=None if run.early is None else run.early.info(run.stopped_epoch),
+                continue_epochs=continue_epochs(run.status, epoch, run.config.epochs, MAX_EPOCHS),
             )
         return {i: out[i] for i in ids}
 
@@ -624,24 +625,6 @@ class BatchedTrainer:
 
     def prepared(self, run_id: int):
         return self._runs[run_id].prepared
-
-    @staticmethod
-    def _early_info(run: _Run) -> Optional[dict]:
-        es = run.early
-        if es is None:
-            return None
-        return {"patience": es.patience, "min_delta": es.min_delta, "best_epoch": es.best_epoch,
-                "best_dev_cost": es.best_cost if es.best_epoch is not None else None,
-                "epochs_without_improvement": es.wait, "stopped_epoch": run.stopped_epoch}
-
-    @staticmethod
-    def _continue_epochs(run: _Run, epoch: int) -> Optional[int]:
-        """Trainer.continue_epochs of the run."""
-        if run.status not in ("done", "stopped_early"):
-            return None
-        budget = run.config.epochs
-        more = budget - epoch if epoch < budget else min(budget, MAX_EPOCHS - epoch)
-        return more if more > 0 else None
 
     def parameters(self, run_id: int) -> dict:
         """name -> NumPy copy of every parameter and running statistic (Network.get_parameters)."""

@@ -63,6 +63,24 @@ class EarlyStopping:
         self.wait += 1
         return self.wait >= self.patience
 
+    def info(self, stopped_epoch: Optional[int]) -> dict:
+        """patience, min_delta, best_epoch (None before the first epoch), best_dev_cost,
+        epochs_without_improvement (since best_epoch) and stopped_epoch (given: the epoch counter
+        when the run stopped, None while it has not): what early_stopping_message words."""
+        return {"patience": self.patience, "min_delta": self.min_delta, "best_epoch": self.best_epoch,
+                "best_dev_cost": self.best_cost if self.best_epoch is not None else None,
+                "epochs_without_improvement": self.wait, "stopped_epoch": stopped_epoch}
+
+
+def continue_epochs(status: str, epoch: int, budget: int, max_epochs: int) -> Optional[int]:
+    """How many more epochs a "done" or "stopped_early" run may be extended by (None otherwise,
+    or when the budget cannot grow): the rest of the budget when early stopping ended the run
+    before it, else the budget again, capped so it stays <= max_epochs."""
+    if status not in ("done", "stopped_early"):
+        return None
+    more = budget - epoch if epoch < budget else min(budget, max_epochs - epoch)
+    return more if more > 0 else None
+
 
 def early_stopping_message(info: Optional[dict]) -> Optional[str]:
     """Why a run stopped early, in a sentence (None unless info says it stopped), e.g.

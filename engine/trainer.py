@@ -54,7 +54,7 @@ from engine import data as data_module
 from engine.backend import get_backend
 from engine.config import TrainConfig, load_config
 from engine.diagnosis import diagnose_run
-from engine.epochs import EarlyStopping, History
+from engine.epochs import EarlyStopping, History, continue_epochs
 from engine.grids import GridPainter
 from engine.live import OPTIMIZER_HYPER, apply_live_change
 from engine.network import Network
@@ -448,12 +448,7 @@ class Trainer:
         first epoch), best_dev_cost, epochs_without_improvement (since best_epoch) and
         stopped_epoch (the epoch counter when it stopped; None while it has not). After a stop
         the parameters are those of best_epoch. early_stopping_message(info) words it."""
-        es = self._early
-        if es is None:
-            return None
-        return {"patience": es.patience, "min_delta": es.min_delta, "best_epoch": es.best_epoch,
-                "best_dev_cost": es.best_cost if es.best_epoch is not None else None,
-                "epochs_without_improvement": es.wait, "stopped_epoch": self.stopped_epoch}
+        return None if self._early is None else self._early.info(self.stopped_epoch)
 
     @property
     def continue_epochs(self) -> Optional[int]:
@@ -461,11 +456,7 @@ class Trainer:
         "stopped_early" (None otherwise, or when the budget cannot grow): the rest of the budget
         config.epochs when early stopping ended the run before it, else config.epochs again
         (capped so the budget stays <= MAX_EPOCHS)."""
-        if self.status not in ("done", "stopped_early"):
-            return None
-        budget = self.config.epochs
-        more = budget - self.epoch if self.epoch < budget else min(budget, MAX_EPOCHS - self.epoch)
-        return more if more > 0 else None
+        return continue_epochs(self.status, self.epoch, self.config.epochs, MAX_EPOCHS)
 
     def extend(self, epochs: Optional[int] = None) -> None:
         """Let a finished run train on: what Play after "Finished" / "Stopped early" does.
