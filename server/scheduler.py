@@ -526,16 +526,7 @@ class Scheduler:
                 for slot in need:
                     slot.session.use_snapshot(snapshots[slot.session.trainer.id])
             for slot in slots:
-                slot.fresh = True
-                if slot.session.finished:
-                    self._finished(slot)
-                elif slot.requested > 0:
-                    slot.requested -= n
-                    if slot.requested <= 0:
-                        slot.requested = 0
-                        self._frame(slot)
-                elif slot.steps_per_frame is not None:
-                    slot.budget -= n
+                self._stepped(slot, n)
 
     def _chunk(self, slot: Slot) -> None:
         """A time-sized batch of iterations for one session (the rate is measured as it goes)."""
@@ -561,11 +552,15 @@ class Scheduler:
         done = session.trainer.iteration - before
         if done > 0 and elapsed > 0:
             slot.rate = 0.7 * slot.rate + 0.3 * (done / elapsed)
+        self._stepped(slot, n)
+
+    def _stepped(self, slot: Slot, n: int) -> None:
+        """After n iterations of a session: the end of training, the frame a step request owes,
+        or the frame budget of a session playing at a fixed steps_per_frame."""
         slot.fresh = True
-        if session.finished:
+        if slot.session.finished:
             self._finished(slot)
-            return
-        if slot.requested > 0:
+        elif slot.requested > 0:
             slot.requested -= n
             if slot.requested <= 0:
                 slot.requested = 0
