@@ -6,10 +6,11 @@ import { h } from '../dom.js';
 /** The top-bar button; `settings()` returns the experiment as a URL-hash string ('' = defaults);
  *  `kind`: the room's kind, 'playground' or 'lab'. */
 export function startClassButton(settings, kind = 'playground') {
-  const button = h('button', { type: 'button', class: 'btn-text', id: 'start-class',
+  const button = h('button', { type: 'button', class: 'btn-text', id: 'start-class', 'aria-label': 'Start a class',
     title: `Open a classroom room: students join with a code and follow your ${kind === 'lab' ? 'race' : 'run'}` },
   h('svg:svg', { viewBox: '0 0 24 24', class: 'icon', 'aria-hidden': 'true' },
-    h('svg:path', { d: 'M12 3 1 9l11 6 9-4.9V17h2V9zM5 13.2v4L12 21l7-3.8v-4L12 17z' })), 'Start a class');
+    h('svg:path', { d: 'M12 3 1 9l11 6 9-4.9V17h2V9zM5 13.2v4L12 21l7-3.8v-4L12 17z' })),
+  h('span', { class: 'btn-label' }, 'Start a class'));
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {
