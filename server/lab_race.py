@@ -24,6 +24,7 @@ from typing import Any, Optional, Protocol
 from server import lab_protocol as lp
 from server.lab_session import LabSession, Snapshot
 from server.protocol import ProtocolError
+from server.tasks import cancel_and_wait
 
 HISTORY = 64  # snapshots whose path lengths are kept (a socket further behind gets whole paths)
 BROADCAST = ("surface", "state", "diverged")
@@ -103,8 +104,7 @@ class LabRace:
 
     async def aclose(self) -> None:
         self.close()
-        if self.runner is not None:
-            await asyncio.gather(self.runner, return_exceptions=True)
+        await cancel_and_wait([self.runner])
 
     # ------------------------------------------------------------------ to the viewers
     def broadcast(self, message: dict) -> None:

@@ -44,6 +44,7 @@ from server.lab_race import HISTORY, LabRace
 from server.lab_session import RacerView, Snapshot, TrackView
 from server.live_run import LiveRun, message_kind
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
+from server.tasks import cancel_and_wait
 from server.thumbnails import Thumbnail, thumbnail
 
 if TYPE_CHECKING:
@@ -140,9 +141,7 @@ class RedisHub:
         self.tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send())]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_and_wait(self.tasks)
         try:
             await aclose(self.pubsub)
             await aclose(self.client)

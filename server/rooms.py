@@ -17,6 +17,7 @@ from server.live_run import LiveRun
 from server.room_protocol import CODE_ALPHABET, CODE_LENGTH, TOKEN_BYTES
 from server.room_store import MemoryRoomBus, MemoryRoomStore, RoomBus, RoomRecord, RoomStore, token_digest
 from server.settings import Settings
+from server.tasks import cancel_and_wait
 from server.thumbnails import encode_thumbnails, thumbnail
 from server.workers import WorkerPool
 
@@ -146,9 +147,7 @@ class RoomManager:
         return room
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
+        await cancel_and_wait([self._ticker])
         for code in list(self.rooms):  # on Redis the room lives on in the other processes
             await self.end(code, "the server is shutting down", everywhere=self.remote is None)
         if self.remote is not None:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server import limits
 from server.limits import RateLimiter
 from server.protocol import ProtocolError, error_message
+from server.tasks import cancel_and_wait
 
 log = logging.getLogger("nn_playground.sockets")
 NOT_READING = 1008      # the client stopped reading its replies
@@ -111,10 +112,7 @@ class SocketBase:
             try:
                 await self.on_close()
             finally:
-                sender.cancel()
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(sender, *self._tasks, return_exceptions=True)
+                await cancel_and_wait([sender, *self._tasks])
 
     async def on_open(self) -> None:
         pass
