@@ -119,6 +119,17 @@ class Trainer:
         self.network.set_parameters(parameters)
         self._save_good()
 
+    def continue_from(self, iteration: int, epoch: int) -> None:
+        """Count on from a saved run's iteration and epoch (its weights come in `init_parameters`):
+        α = schedule(α₀, epoch) carries on, and a run saved at the end of its epochs is "done".
+        The optimizer state (VdW, SdW) starts at zero: a saved run keeps its weights only."""
+        if iteration < 0 or epoch < 0:
+            raise ValueError(f"iteration and epoch must be ≥ 0, got {iteration} and {epoch}")
+        self.iteration, self.epoch = int(iteration), int(epoch)
+        self.learning_rate = self._scheduled_rate()
+        self._good_iteration = self.iteration
+        self._begin()
+
     # ---------------------------------------------------------------- setup
     def _make_network(self, backend) -> Network:
         """A Network of the config's architecture and initialization on `backend`."""

@@ -4,6 +4,7 @@ own-mode students, so every socket that trains a run obeys exactly the same rule
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from typing import Callable
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from server import limits
 from server.live_run import LiveRun
 from server.protocol import Configure, ProtocolError, Save, error_message
-from server.runs import RunRecord, RunStore
+from server.runs import RunRecord, RunStore, history_csv
 from server.uploads import CsvUploads
 
 
@@ -25,7 +26,7 @@ class TrainingCommands:
         if isinstance(request, Configure):
             await self._configure(run, request)
         elif isinstance(request, Save):
-            run.send("save", name=request.name)
+            run.send("save", name=request.name, store=request.store)
         elif request.type == "set":
             run.send("set", changes=request.changes())
         else:
@@ -44,19 +45,28 @@ class TrainingCommands:
         problems = limits.config_violations(config, csv.n_x if csv is not None else None)
         if problems:
             raise ProtocolError(*problems[0], "configure")
-        weights = None
+        saved = None
         if request.run_id is not None:
-            run_record = await asyncio.to_thread(self.runs.get, request.run_id)
-            if run_record is None:
+            saved = await asyncio.to_thread(self.runs.get, request.run_id)
+            if saved is None:
                 raise ProtocolError("run_id", f"no saved run with id {request.run_id}", "configure")
-            weights = run_record["weights"]
         run.csv = csv
-        run.send("configure", config=config, csv=csv, init_parameters=weights)
+        if saved is None:
+            run.send("configure", config=config, csv=csv)
+        else:  # the saved weights, and the run carries on from its iteration with its curves
+            run.send("configure", config=config, csv=csv, init_parameters=saved["weights"],
+                     saved={"history": saved["history"], "summary": saved["summary"]})
 
-    async def store(self, record: bytes, reply: Callable[[dict], None]) -> None:
-        """A `save` record from the worker into SQLite; replies `saved` (or an error naming `name`)."""
+    async def store(self, body: bytes, reply: Callable[[dict], None]) -> None:
+        """A `save` from the worker ({"store", "record"}): into SQLite, replying `saved`, or when
+        store is false straight back as `record` (an error names `name` either way)."""
         try:
-            run = RunRecord.model_validate_json(record)
+            saved = json.loads(body)
+            run = RunRecord.model_validate(saved["record"])
+            if not saved["store"]:
+                reply({"type": "record", "name": run.name, "record": run.model_dump(mode="json"),
+                       "history_csv": history_csv(run.history)})
+                return
             run_id = await asyncio.to_thread(self.runs.save, run)
         except (ValidationError, sqlite3.Error, OSError, ValueError) as exc:
             reply(error_message("name", f"could not save the run: {exc}", "save"))

@@ -134,8 +134,13 @@ class Gradcheck(_Message):
 
 
 class Save(_Message):
+    """Save the run in the server's runs database (reply `saved`), or with store=false only send
+    it back (reply `record`: the run as GET /api/runs/{id}/export.json would give it, and its
+    history as CSV) for the page to download without adding a saved run."""
+
     type: Literal["save"]
     name: str = Field(min_length=1, max_length=100)
+    store: bool = True
 
 
 class SetWeight(_Message):

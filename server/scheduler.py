@@ -294,10 +294,12 @@ class Scheduler:
             self._watched.pop(slot.sid, None)
             self._place(slot)
 
-    def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None) -> None:
-        slot.session = Session(config, csv=csv, init_parameters=init_parameters)
+    def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None, saved=None) -> None:
+        slot.session = Session(config, csv=csv, init_parameters=init_parameters, saved=saved)
         slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
         self._state(slot)
+        if saved is not None:  # a loaded run: its curves so far, before the frame that carries on
+            self._text(slot.sid, {"type": "history", **slot.session.history.as_dict()})
         self._frame(slot)
 
     def _op_export(self, slot: Slot) -> None:
@@ -375,9 +377,9 @@ class Scheduler:
             except ValueError as exc:  # dropout on
                 self._error(slot, "config.regularization.keep_prob", str(exc), "gradcheck")
 
-    def _op_save(self, slot: Slot, name: str) -> None:
+    def _op_save(self, slot: Slot, name: str, store: bool = True) -> None:
         if self._need_session(slot, "save"):
-            self.emit(slot.sid, SAVE, json.dumps(slot.session.record(name)).encode())
+            self.emit(slot.sid, SAVE, json.dumps({"store": store, "record": slot.session.record(name)}).encode())
 
     # ------------------------------------------------------------------ training
     def tick(self) -> Optional[float]:

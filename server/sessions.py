@@ -51,6 +51,13 @@ class History:
             self.rows = self.rows[::2]
             self.stride *= 2
 
+    def restore(self, rows: list[list]) -> None:
+        """Start from a saved run's rows (oldest first), thinned like `add` would have."""
+        self.rows = [list(r) for r in rows]
+        while len(self.rows) >= self.cap:
+            self.rows = self.rows[::2]
+            self.stride *= 2
+
     def _add_divergence(self, d: dict, point: dict) -> None:
         """The blow-up, whatever the stride: the last finite mini-batch cost at its iteration, and
         at `diverged_at` the epoch-end costs when the epoch end blew up (finite, maybe huge). The
@@ -92,10 +99,17 @@ class Session:
 
     HISTORY_SECONDS = 0.25
 
-    def __init__(self, config: TrainConfig, csv: Any = None, init_parameters: Optional[dict] = None):
+    def __init__(self, config: TrainConfig, csv: Any = None, init_parameters: Optional[dict] = None,
+                 saved: Optional[dict] = None):
+        """`saved`: a saved run's record (server/runs.py) whose weights are `init_parameters`: the
+        run carries on from its iteration and epoch, with its cost history."""
         self.csv = csv
         self.trainer = Trainer(config, csv=csv, init_parameters=init_parameters)
         self.history = History()
+        if saved is not None:
+            summary = saved.get("summary") or {}
+            self.trainer.continue_from(summary.get("iteration", 0), summary.get("epoch", 0))
+            self.history.restore(saved["history"]["rows"])
         self.seq = 0
         self._take_snapshot()
         self._data_json = self._encode_data()

@@ -444,3 +444,20 @@ def test_float32_grid_falls_back_to_float64_beyond_float32_range():
     assert values.dtype == np.float64 and np.array_equal(values, t.grid(10)[2])
     with pytest.raises(ValueError, match="dtype"):
         t.grid(10, dtype="float16")
+
+
+def test_continue_from_a_saved_run_carries_on_its_count_and_schedule():
+    saved = Trainer(make_config(schedule={"name": "inverse_time", "decay_rate": 1.0}))
+    saved.step(8)  # 4 mini-batches an epoch (m = 10, batch 3): epoch 2, iteration 8
+    t = Trainer(make_config(schedule={"name": "inverse_time", "decay_rate": 1.0}),
+                init_parameters=saved.network.get_parameters())
+    t.continue_from(saved.iteration, saved.epoch)
+    assert (t.iteration, t.epoch, t.status) == (8, 2, "ready")
+    assert t.learning_rate == pytest.approx(0.1 / (1 + 2))   # α₀ / (1 + rate·epoch) at epoch 2
+    t.step(4)
+    assert (t.iteration, t.epoch) == (12, 3) and t.learning_rate == pytest.approx(0.1 / 4)
+    ended = Trainer(make_config(epochs=5))
+    ended.continue_from(20, 5)                               # saved after its 5 epochs
+    assert ended.status == "done"
+    with pytest.raises(ValueError, match="≥ 0"):
+        ended.continue_from(-1, 0)

@@ -92,7 +92,8 @@ def test_errors_save_and_close():
     assert error["field"] == "config.regularization.keep_prob"
     h.s.handle(1, "save", {"name": "r"})
     kind, body = h.take()[-1]
-    assert kind == SAVE and json.loads(body)["name"] == "r"
+    assert kind == SAVE and json.loads(body) == {"store": True, "record": json.loads(body)["record"]}
+    assert json.loads(body)["record"]["name"] == "r"
     h.s.handle(1, "close", {})
     assert h.s.slots == {} and h.s.tick() is None
 

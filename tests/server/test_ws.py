@@ -210,13 +210,32 @@ def test_save_over_the_socket_then_load_the_run(client, server):
     assert run["summary"]["iteration"] == 12
     assert np.allclose(run["weights"]["W1"], arrays["W1"], rtol=1e-7, atol=1e-7)
     assert run["history"]["rows"][-1][0] == 12
-    # a new session starts from the saved weights
+    # a loaded run carries on: the saved weights, its curves so far, its iteration count
     client.send({"type": "configure", "config": {**SMALL, "epochs": 100000}, "run_id": saved["id"]})
+    history = client.until("history")
+    assert history["rows"] == run["history"]["rows"] and history["columns"] == run["history"]["columns"]
     loaded, loaded_arrays = client.until("frame")
-    assert loaded["iteration"] == 0 and np.allclose(loaded_arrays["W1"], run["weights"]["W1"], rtol=1e-7, atol=1e-7)
+    assert loaded["iteration"] == 12 and np.allclose(loaded_arrays["W1"], run["weights"]["W1"], rtol=1e-7, atol=1e-7)
+    client.send({"type": "step", "n": 3})
+    assert client.until("frame")[0]["iteration"] == 15
     client.send({"type": "configure", "config": {**SMALL, "network": {"hidden": [3]}}, "run_id": saved["id"]})
     error = client.until("error")
     assert error["request_type"] == "configure" and "W1" in error["message"]
+
+
+def test_a_download_sends_the_run_back_without_saving_it(client, server):
+    client.configure(**SMALL)
+    client.send({"type": "step", "n": 4})
+    _, arrays = client.until("frame")
+    before = httpx.get(f"{server.http}/api/runs").json()
+    client.send({"type": "save", "name": "to download", "store": False})
+    reply = client.until("record")
+    record = reply["record"]
+    assert reply["name"] == record["name"] == "to download" and record["summary"]["iteration"] == 4
+    assert np.allclose(record["weights"]["W1"], arrays["W1"], rtol=1e-7, atol=1e-7)
+    lines = reply["history_csv"].splitlines()
+    assert lines[0].startswith("iteration,epoch,learning_rate") and lines[-1].startswith("4,")
+    assert httpx.get(f"{server.http}/api/runs").json() == before  # nothing was stored
 
 
 def test_csv_session(client, server):
