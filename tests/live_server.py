@@ -2,6 +2,7 @@
 this checkout on a free loopback port, started and stopped the same way everywhere."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,12 +19,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log: Path, *args: str, timeout: float = 30.0) -> subprocess.Popen:
+def start_server(port: int, log: Path, *args: str, timeout: float = 30.0,
+                 root: Path = ROOT) -> subprocess.Popen:
     """`python -m server --port PORT *args`, its output in `log`; returns once /healthz answers 200.
-    RuntimeError (with the log's tail) if the server exits or does not answer within `timeout`."""
+    RuntimeError (with the log's tail) if the server exits or does not answer within `timeout`.
+    `root`: another checkout to run instead of this one (e.g. a git worktree of an older revision,
+    bench/paint_bench.py): its directory is the child's cwd and comes first on its PYTHONPATH."""
+    env = None
+    if Path(root).resolve() != ROOT:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     with open(log, "w") as out:  # the child keeps its own copy of the file descriptor
         process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), *args],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def healthy() -> bool:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
