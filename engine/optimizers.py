@@ -11,6 +11,8 @@ size. State (VdW, SdW) and one scratch buffer are preallocated; every operation 
     Adam               VdW = β₁ VdW + (1-β₁) dW;  SdW = β₂ SdW + (1-β₂) dW²;  t += 1
                        V̂dW = VdW / (1-β₁ᵗ),  ŜdW = SdW / (1-β₂ᵗ)   (when bias_correction)
                        W -= α V̂dW / (√ŜdW + ε)
+    Nesterov momentum  VdW = β VdW + (1-β) dW;         W -= α (β VdW + (1-β) dW)
+                       (2-D lab paths only: `PATH_ONLY`, not an OptimizerConfig name)
 
 `t` counts the updates made since creation or `reset()`. Changing β₁ live with `configure` keeps
 t, so the next correction uses the new β₁ with the old t (the course's formula, evaluated now).
@@ -198,9 +200,42 @@ class Adam(Optimizer):
         theta -= tmp
 
 
+class Nesterov(Optimizer):
+    """Nesterov momentum in the course's notation (β, VdW, α):
+
+        VdW = β VdW + (1-β) dW;     W -= α (β VdW + (1-β) dW)
+
+    i.e. the step uses the velocity one update ahead. It is the "look-ahead" rule — the
+    gradient taken at W - αβ VdW instead of at W — rewritten so the gradient is taken at the
+    current point (the variable the rule tracks is the look-ahead point). Compared with momentum
+    (`W -= α VdW`) the newest gradient weighs (1-β)(1+β) instead of (1-β), so a turn of the
+    gradient (the far wall of a valley) brakes the point one step earlier.
+
+    Only the optimizer lab's 2-D paths use it (engine/surfaces.py; `PATH_ONLY`): the playground's
+    OptimizerConfig does not name it, so the Trainer and BatchedTrainer never run it.
+    """
+
+    name = "nesterov"
+    buffers = ("VdW",)
+    uses = ("beta",)
+
+    def _step(self, theta, grads, lr: float) -> None:
+        xp, tmp, V = self.xp, self._tmp, self._state["VdW"]
+        b = self.beta
+        xp.multiply(grads, 1.0 - b, out=tmp)  # (1-β) dW
+        V *= b
+        V += tmp                               # VdW = β VdW + (1-β) dW
+        tmp *= lr
+        theta -= tmp                           # W -= α (1-β) dW ...
+        xp.multiply(V, lr * b, out=tmp)
+        theta -= tmp                           # ... and α β VdW (the new VdW)
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "gd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
 }
+# Update rules only the 2-D paths of the optimizer lab run (engine/surfaces.py PathOptimizerConfig).
+PATH_ONLY: dict[str, type[Optimizer]] = {"nesterov": Nesterov}
 
 
 def make_optimizer(cfg: OptimizerConfig | dict, size: int, backend=None) -> Optimizer:
@@ -210,7 +245,7 @@ def make_optimizer(cfg: OptimizerConfig | dict, size: int, backend=None) -> Opti
     """
     if not isinstance(cfg, OptimizerConfig):
         cfg = OptimizerConfig.model_validate(cfg)
-    return OPTIMIZERS[cfg.name](
+    return (OPTIMIZERS.get(cfg.name) or PATH_ONLY[cfg.name])(
         size, backend, beta=cfg.beta, beta1=cfg.beta1, beta2=cfg.beta2,
         epsilon=cfg.epsilon, bias_correction=cfg.bias_correction,
     )

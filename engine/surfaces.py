@@ -8,11 +8,18 @@ plotting `domain` (xmin, xmax, ymin, ymax), a default `start`, its `minimum` and
     rosenbrock   J = (1 - w1)² + 100 (w2 - w1²)²                    minimum (1, 1), J = 0
     saddle       J = w1²/2 + w2⁴/4 - w2²/2    saddle at (0, 0); minima (0, ±1), J = -1/4
     logistic     J = -(1/m) Σ [y log σ(z) + (1-y) log(1-σ(z))],  z = w1 x1 + w2 x2 (no bias),
-                 on a fixed dataset with x1 in [1, 1000] and x2 in [0, 1]; `normalized` standardizes
+                 on a fixed dataset with x1 in [0, 3] and x2 in [0, 1]; `normalized` standardizes
                  the inputs; `batch_size` gives mini-batch gradients (reshuffled every epoch).
 
+Each surface also gives its Hessian at the minimum (`hessian()`, None for the saddle, whose point
+of interest has no minimum's curvature): its eigenvectors are the bowl's axes (`axes()`) and
+2/λ_max is gradient descent's stability bound there (`lr_limit()`: GD at a constant α converges
+near the minimum iff α < 2/λ_max). `equal_axes` says whether the plot must scale w1 and w2 alike
+(the quadratic and logistic surfaces: their elongation is the lesson).
+
 `run_path` / `PathRunner` move a point with the same optimizer classes as the networks (they work
-on a flat 2-vector θ = (w1, w2)); paths are reproducible for a seed.
+on a flat 2-vector θ = (w1, w2)); paths are reproducible for a seed. The 2-D paths also accept
+"nesterov" (`PathOptimizerConfig`; engine/optimizers.py `PATH_ONLY`).
 """
 from __future__ import annotations
 
@@ -29,6 +36,14 @@ _BE = get_backend("numpy", "float64")  # 2-D lab: always host NumPy float64
 xp = _BE.xp
 
 LOGISTIC_M = 200  # examples in the logistic surface's dataset
+LOGISTIC_X1_MAX = 3.0  # raw x1 uniform in [0, 3], x2 in [0, 1]: Hessian condition ≈ 30 at the minimum
+LOGISTIC_LABEL_WEIGHT = 0.5  # y ~ Bernoulli(σ(0.5 x̃1 - 0.5 x̃2)): the normalized bowl is nearly round
+
+
+class PathOptimizerConfig(OptimizerConfig):
+    """An optimizer of a 2-D path: the playground's four and Nesterov momentum (engine/optimizers.py)."""
+
+    name: Literal["gd", "momentum", "rmsprop", "adam", "nesterov"] = "adam"
 _LOGISTIC_DATA_SEED = 7  # the dataset is fixed; `seed` of a path only shuffles mini-batches
 
 
@@ -40,6 +55,7 @@ class Surface:
     start = (0.0, 0.0)
     minimum = (0.0, 0.0)
     min_cost = 0.0
+    equal_axes = False  # the plot must use one scale on w1 and w2
 
     def cost(self, w):
         W, single = _points(w)
@@ -54,7 +70,7 @@ class Surface:
     def gradient_fn(self, seed: int = 0) -> Callable:
         """w (2,) -> dw (2,) for successive optimizer steps (mini-batch surfaces draw batches
         from a generator seeded by `seed`; deterministic surfaces ignore it)."""
-        return self.grad
+        return self.point_grad
 
     def grid(self, resolution: int = 100):
         """(xs, ys, J) with J[i, j] = cost at (xs[j], ys[i]): rows are w2, columns w1."""
@@ -75,11 +91,53 @@ class Surface:
         top = max(top, 1e-12)
         return self.min_cost + xp.geomspace(top * 1e-4, top, n)
 
+    def hessian(self):
+        """The Hessian (2, 2) at `minimum`, or None when the surface's lesson has no minimum's bowl."""
+        return None
+
+    def axes(self) -> Optional[list]:
+        """The bowl's axes at the minimum: [{"direction": [dx, dy], "curvature": λ}] (the Hessian's
+        unit eigenvectors, steepest first; a direction's sign is chosen with dx > 0, or dy > 0
+        when dx = 0), or None."""
+        H = self.hessian()
+        if H is None:
+            return None
+        values, vectors = xp.linalg.eigh(H)
+        out = []
+        for k in (1, 0):
+            d = vectors[:, k]
+            if d[0] < -1e-12 or (abs(d[0]) <= 1e-12 and d[1] < 0):
+                d = -d
+            out.append({"direction": [float(d[0]), float(d[1])], "curvature": float(values[k])})
+        return out
+
+    def condition_number(self) -> Optional[float]:
+        """λ_max / λ_min of the Hessian at the minimum (None without one)."""
+        H = self.hessian()
+        if H is None:
+            return None
+        values = xp.linalg.eigvalsh(H)
+        return float(values[1] / values[0])
+
+    def lr_limit(self) -> Optional[float]:
+        """2/λ_max: near the minimum, gradient descent converges iff α < 2/λ_max (None without one)."""
+        H = self.hessian()
+        return None if H is None else float(2.0 / xp.linalg.eigvalsh(H)[1])
+
     def describe(self) -> dict:
-        """JSON-ready summary for the lab: name, parameters, domain, start, minimum, min_cost."""
+        """JSON-ready summary for the lab: name, parameters, domain, start, minimum, min_cost,
+        lr_limit, axes, equal_axes."""
         return {"name": self.name, "params": self.params(), "domain": list(self.domain),
                 "start": list(self.start), "minimum": [float(v) for v in self.minimum],
-                "min_cost": float(self.min_cost)}
+                "min_cost": float(self.min_cost), "lr_limit": self.lr_limit(), "axes": self.axes(),
+                "equal_axes": self.equal_axes}
+
+    def point_grad(self, w):
+        """dJ/dw at one point w (2,) -> (2,) (the paths' inner loop)."""
+        return self._grad(w.reshape(2, 1))[:, 0]
+
+    def point_cost(self, w) -> float:
+        return float(self._cost(w.reshape(2, 1))[0])
 
     def params(self) -> dict:
         return {}
@@ -109,6 +167,7 @@ class Quadratic(Surface):
 
     name = "quadratic"
     start = (-1.8, 0.9)
+    equal_axes = True
 
     def __init__(self, condition: float = 10.0, rotation: float = 0.0):
         self.condition = _check_range("condition", condition, 1.0, 1000.0)
@@ -122,6 +181,15 @@ class Quadratic(Surface):
 
     def _grad(self, W):
         return self.A @ W
+
+    def point_grad(self, w):
+        return self.A @ w
+
+    def point_cost(self, w) -> float:
+        return 0.5 * float(w @ (self.A @ w))
+
+    def hessian(self):
+        return self.A.copy()
 
     def params(self) -> dict:
         return {"condition": self.condition, "rotation": self.rotation}
@@ -144,6 +212,9 @@ class Rosenbrock(Surface):
         w1, w2 = W
         valley = w2 - w1 ** 2
         return xp.stack([-2.0 * (1.0 - w1) - 400.0 * w1 * valley, 200.0 * valley])
+
+    def hessian(self):
+        return xp.array([[802.0, -400.0], [-400.0, 200.0]])  # at (1, 1)
 
 
 class Saddle(Surface):
@@ -168,14 +239,16 @@ class Saddle(Surface):
 def logistic_data(normalized: bool = False):
     """The logistic surface's fixed dataset: X (2, m) and labels Y (m,) in {0, 1}.
 
-    x1 uniform in [1, 1000], x2 uniform in [0, 1]; y ~ Bernoulli(σ(2 x̃1 - 2 x̃2)) where x̃ are
+    x1 uniform in [0, 3], x2 uniform in [0, 1]; y ~ Bernoulli(σ(0.5 x̃1 - 0.5 x̃2)) where x̃ are
     the standardized inputs (noisy labels, so the cost has a finite minimum). With `normalized`,
-    X is standardized with its own μ and σ: x := (x - μ)/σ.
+    X is standardized with its own μ and σ: x := (x - μ)/σ. The scales are chosen for a plot on
+    equal axes: raw, the Hessian at the minimum has condition ≈ 30 (an elongated, tilted bowl: x1
+    is 3× larger than x2 and neither is centred); normalized ≈ 1.3 (nearly round).
     """
     rng = host_rng(_LOGISTIC_DATA_SEED)
-    X = xp.stack([1.0 + 999.0 * rng.random(LOGISTIC_M), rng.random(LOGISTIC_M)])
+    X = xp.stack([LOGISTIC_X1_MAX * rng.random(LOGISTIC_M), rng.random(LOGISTIC_M)])
     Xn = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
-    Y = (rng.random(LOGISTIC_M) < _sigmoid(2.0 * Xn[0] - 2.0 * Xn[1])).astype(xp.float64)
+    Y = (rng.random(LOGISTIC_M) < _sigmoid(LOGISTIC_LABEL_WEIGHT * (Xn[0] - Xn[1]))).astype(xp.float64)
     return (Xn if normalized else X), Y
 
 
@@ -188,12 +261,14 @@ class Logistic(Surface):
     """Binary cross-entropy of ŷ = σ(w1 x1 + w2 x2) on `logistic_data(normalized)`.
 
     J = (1/m) Σ [log(1 + e^z) - y z] (stable form), dJ/dw = (1/m) X (σ(z) - y)ᵀ.
-    Unnormalized (x1 ~ 500× x2) the contours are extremely elongated and GD crawls; normalized
-    they are nearly round. The minimum is found by Newton's method; the domain boxes the start
-    (0, 0) and the minimum with a margin on each axis.
+    Unnormalized (x1 ~ 3× x2, neither centred) the contours are elongated ellipses (condition ≈ 30)
+    and GD zig-zags; normalized they are nearly round (≈ 1.3). The minimum is found by Newton's
+    method; the domain is a square (the plot uses equal axes) centred between the start (0, 0)
+    and the minimum, twice as wide as the larger of their distances along w1 and w2.
     """
 
     name = "logistic"
+    equal_axes = True
 
     def __init__(self, normalized: bool = False, batch_size: Optional[int] = None):
         if not isinstance(normalized, bool):
@@ -205,10 +280,21 @@ class Logistic(Surface):
         self.X, self.Y = logistic_data(normalized)
         self.minimum = self._newton()
         self.min_cost = self.cost(self.minimum)
-        lo, hi = xp.minimum(self.minimum, 0.0), xp.maximum(self.minimum, 0.0)
-        pad = 0.5 * (hi - lo) + 1e-3
-        self.domain = (float(lo[0] - pad[0]), float(hi[0] + pad[0]),
-                       float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+        centre = 0.5 * self.minimum
+        half = float(xp.max(xp.abs(self.minimum))) + 1e-3
+        self.domain = (float(centre[0] - half), float(centre[0] + half),
+                       float(centre[1] - half), float(centre[1] + half))
+
+    def hessian(self):
+        a = _sigmoid(self.minimum @ self.X)
+        return (self.X * (a * (1.0 - a))) @ self.X.T / LOGISTIC_M
+
+    def point_grad(self, w):
+        return self.X @ (_sigmoid(w @ self.X) - self.Y) / LOGISTIC_M
+
+    def point_cost(self, w) -> float:
+        z = w @ self.X
+        return float(xp.mean(xp.logaddexp(0.0, z) - self.Y * z))
 
     def _cost(self, W):
         Z = W.T @ self.X  # (k, m)
@@ -223,7 +309,7 @@ class Logistic(Surface):
         """Full-batch gradient, or with batch_size < m the gradient on successive mini-batches of
         a permutation redrawn every epoch (last batch smaller when m % batch_size ≠ 0)."""
         if self.batch_size is None or self.batch_size >= LOGISTIC_M:
-            return self.grad
+            return self.point_grad
         rng, size = host_rng(seed), self.batch_size
         order, position = rng.permutation(LOGISTIC_M), 0
 
@@ -287,6 +373,7 @@ class PathRunner:
     """Moves a point over `surface` with the optimizer of `optimizer_cfg`, a few steps at a time.
 
     .step(n) -> the new points (≤ n rows: stops at divergence, or at `tolerance` when given)
+    .step_costs(n) -> (points, costs): the same, with the full cost J at each new point
     .point, .cost (full cost at .point), .steps (updates made),
     .steps_to_tolerance (first step with cost - min_cost < tolerance, else None),
     .status: "running" | "converged" | "diverged" (non-finite cost).
@@ -294,7 +381,7 @@ class PathRunner:
 
     def __init__(self, surface: Surface, optimizer_cfg: Union[OptimizerConfig, dict], start=None,
                  seed: int = 0, tolerance: Optional[float] = None):
-        cfg = optimizer_cfg if isinstance(optimizer_cfg, OptimizerConfig) else OptimizerConfig.model_validate(optimizer_cfg)
+        cfg = optimizer_cfg if isinstance(optimizer_cfg, OptimizerConfig) else PathOptimizerConfig.model_validate(optimizer_cfg)
         if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
                                       or not tolerance > 0):
             raise ValueError(f"tolerance = {tolerance!r}: must be null or a number > 0")
@@ -307,7 +394,7 @@ class PathRunner:
         self._grads = xp.zeros(2)
         self._gradient = surface.gradient_fn(seed)
         self.steps = 0
-        self.cost = surface.cost(self.point)
+        self.cost = surface.point_cost(self.point)
         self.steps_to_tolerance = 0 if self._within_tolerance() else None
         self.status = "converged" if self.steps_to_tolerance == 0 else "running"
 
@@ -322,25 +409,33 @@ class PathRunner:
 
     def step(self, n: int = 1):
         """Up to n optimizer steps; returns the new points, shape (steps taken, 2)."""
+        return self.step_costs(n)[0]
+
+    def step_costs(self, n: int = 1):
+        """Up to n optimizer steps; returns the new points (steps taken, 2) and the full cost J at
+        each of them (steps taken,)."""
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 1_000_000:
             raise ValueError(f"n = {n!r}: must be an integer in [0, 1000000]")
-        out = xp.empty((n, 2))
+        out, costs = xp.empty((n, 2)), xp.empty(n)
         with xp.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
-            taken = self._run(n, out)
-        return out[:taken]
+            taken = self._run(n, out, costs)
+        return out[:taken], costs[:taken]
 
-    def _run(self, n: int, out) -> int:
+    def _run(self, n: int, out, costs) -> int:
         taken = 0
+        point, grads, update, gradient = self.point, self._grads, self.optimizer.update, self._gradient
+        point_cost, lr = self.surface.point_cost, self.learning_rate
         while taken < n and self.status == "running":
-            self._grads[:] = self._gradient(self.point)
-            self.optimizer.update(self.point, self._grads, self.learning_rate)
+            grads[:] = gradient(point)
+            update(point, grads, lr)
             self.steps += 1
-            cost = self.surface.cost(self.point)
+            cost = point_cost(point)
             if not math.isfinite(cost):
                 self.status = "diverged"  # the non-finite point is not reported
                 break
             self.cost = cost
-            out[taken] = self.point
+            out[taken] = point
+            costs[taken] = cost
             taken += 1
             if self._within_tolerance():
                 self.steps_to_tolerance, self.status = self.steps, "converged"

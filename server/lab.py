@@ -1,4 +1,5 @@
-"""The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket and two HTTP previews.
+"""The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket, the lab's presets and
+two HTTP previews.
 
 Per connection: the handler receives and validates messages and drives one race
 (server/lab_race.py: a runner task advances it `steps_per_frame` updates per tick, in a worker
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from engine.ewma import ewma, temperature_series, window_reading
 from engine.schedules import schedule_curve
 from server import lab_protocol as lp
+from server.lab_presets import presets_payload
 from server.lab_race import LabRace, RaceFeed, dumps
 from server.lab_session import Snapshot
 from server.protocol import ProtocolError
@@ -39,6 +41,12 @@ SCHEDULE_FORMULAS = {
 
 def _problem(exc: ProtocolError) -> JSONResponse:
     return JSONResponse({"field": exc.field, "message": exc.message}, status_code=400)
+
+
+@router.get("/api/lab/presets")
+def lab_presets():
+    """The lab's presets: {"default": id, "presets": [{id, title, lesson, state}]} (server/lab_presets.py)."""
+    return presets_payload()
 
 
 @router.get("/api/lab/schedules")

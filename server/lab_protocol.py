@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import OptimizerConfig, ScheduleConfig
-from engine.surfaces import SurfaceConfig
+from engine.surfaces import PathOptimizerConfig, SurfaceConfig
 from server.limits import MAX_FPS, MAX_MESSAGE_BYTES, MAX_STEPS_PER_FRAME
 from server.protocol import MessageParser, by_type, optional_field, validation_problem
 
@@ -40,9 +40,10 @@ class _LabMessage(BaseModel):
 Coordinate = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class LabOptimizer(OptimizerConfig):
-    """One racer: an optimizer with its hyperparameters and an id the client chooses (it names
-    the racer in `set`, frames and errors; the same optimizer may race twice with two ids)."""
+class LabOptimizer(PathOptimizerConfig):
+    """One racer: an optimizer (gd, momentum, rmsprop, adam or the lab's nesterov) with its
+    hyperparameters and an id the client chooses (it names the racer in `set`, frames and
+    errors; the same optimizer may race twice with two ids)."""
 
     id: str = Field(pattern=OPTIMIZER_ID, description="letters, digits, _ or -, 1..24 characters")
 
@@ -80,10 +81,12 @@ LIVE_FIELDS = ("learning_rate", "beta", "beta1", "beta2", "epsilon", "bias_corre
 
 
 class Set(_LabMessage):
-    """Live change of one racer's hyperparameters: its path continues with its state (VdW, SdW, t)."""
+    """Live change of one racer's hyperparameters: its path continues with its state (VdW, SdW, t);
+    with `replay` its whole path is recomputed from the start with them (a slider being dragged)."""
 
     type: Literal["set"]
     id: str = Field(pattern=OPTIMIZER_ID)
+    replay: bool = Field(False, description="recompute the racer's whole path with the new values")
     learning_rate: optional_field(OptimizerConfig, "learning_rate") = None
     beta: optional_field(OptimizerConfig, "beta") = None
     beta1: optional_field(OptimizerConfig, "beta1") = None

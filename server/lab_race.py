@@ -30,6 +30,17 @@ HISTORY = 64  # snapshots whose path lengths are kept (a socket further behind g
 BROADCAST = ("surface", "state", "diverged")
 
 
+def track_lengths(snap: Snapshot) -> dict:
+    """{(racer id, "points" | "batch_points"): (revision, length)} of a snapshot: what a viewer
+    that got it has of each path (a replay's new revision makes the next frame send it whole)."""
+    lengths = {}
+    for racer in snap.racers:
+        for key, view in (("points", racer.main), ("batch_points", racer.twin)):
+            if view is not None:
+                lengths[(racer.id, key)] = (view.revision, view.length)
+    return lengths
+
+
 def dumps(message: dict) -> str:
     """Compact JSON; allow_nan=False makes a NaN/inf that slipped through an error, not a frame."""
     return json.dumps(message, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
@@ -58,6 +69,8 @@ class LabRace:
         self.lengths: OrderedDict[int, tuple[int, dict]] = OrderedDict()  # seq -> (generation, lengths)
         self._texts: dict[Optional[int], str] = {}  # frames of the latest snapshot, by the viewer's last seq
         self.closed = False
+        self.replays: dict[str, dict] = {}     # racer id -> changes of a `set` with replay not computed yet
+        self.replayer: Optional[asyncio.Task] = None
 
     # ------------------------------------------------------------------ viewers
     @property
@@ -99,12 +112,13 @@ class LabRace:
         self.closed = True
         self.status = "closed"
         self.viewers.clear()
-        if self.runner is not None:
-            self.runner.cancel()
+        for task in (self.runner, self.replayer):
+            if task is not None:
+                task.cancel()
 
     async def aclose(self) -> None:
         self.close()
-        await cancel_and_wait([self.runner])
+        await cancel_and_wait([self.runner, self.replayer])
 
     # ------------------------------------------------------------------ to the viewers
     def broadcast(self, message: dict) -> None:
@@ -127,12 +141,7 @@ class LabRace:
         snap = self.session.snapshot()
         self.seq += 1
         self.snapshot, self.snapshot_status, self._texts = snap, self.status, {}
-        lengths = {}
-        for racer in snap.racers:
-            lengths[(racer.id, "points")] = racer.main.length
-            if racer.twin is not None:
-                lengths[(racer.id, "batch_points")] = racer.twin.length
-        self.lengths[self.seq] = (snap.generation, lengths)
+        self.lengths[self.seq] = (snap.generation, track_lengths(snap))
         while len(self.lengths) > HISTORY:
             self.lengths.popitem(last=False)
         for viewer in list(self.viewers):
@@ -152,12 +161,14 @@ class LabRace:
         paths = []
         for racer in snap.racers:
             entry = {**racer.info}
-            for key, view in (("points", racer.main), ("batch_points", racer.twin)):
+            for key, costs, view in (("points", "costs", racer.main), ("batch_points", "batch_costs", racer.twin)):
                 if view is None:
                     continue
-                done = min(sent.get((racer.id, key), 0), view.length)
+                revision, length = sent.get((racer.id, key), (None, 0))
+                done = min(length, view.length) if revision == view.revision else 0  # replayed: whole path
                 entry[key] = self.session.rounded(view.points[done:view.length]) if view.length > done else []
                 entry[key + "_from"] = done
+                entry[costs] = self.session.rounded_costs(view.costs[done:view.length]) if view.length > done else []
             paths.append(entry)
         return {"type": "frame", "seq": self.seq, "server_time": int(time.time() * 1000),
                 "generation": snap.generation, "status": self.snapshot_status, "step": snap.step, "paths": paths}
@@ -172,6 +183,7 @@ class LabRace:
         await getattr(self, f"on_{kind}")(msg)
 
     async def on_configure(self, msg: lp.Configure) -> None:
+        self.replays = {}  # pending replays were for the race this one replaces
         async with self.lock:
             session = await asyncio.to_thread(LabSession, msg, self.generation + 1)
             surface = await asyncio.to_thread(session.surface_message)
@@ -185,11 +197,13 @@ class LabRace:
 
     async def on_start_point(self, msg: lp.StartPoint) -> None:
         async with self.lock:
+            await self._apply_replays()  # their values are kept, like every live change
             self.session.set_start(msg.x, msg.y)
             self._restarted()
 
     async def on_reset(self, msg: lp.Reset) -> None:
         async with self.lock:
+            await self._apply_replays()
             self.session.restart()
             self._restarted()
 
@@ -202,10 +216,51 @@ class LabRace:
         self.publish()
 
     async def on_set(self, msg: lp.Set) -> None:
+        if msg.replay:
+            self.session.racer(msg.id)  # an unknown id is the sender's error now
+            self.replays[msg.id] = {**self.replays.get(msg.id, {}), **msg.changes()}
+            if self.replayer is None or self.replayer.done():
+                self.replayer = asyncio.create_task(self._replay_loop())
+            return
         async with self.lock:
+            await self._apply_replays()  # a replay asked before this `set` comes first
             self.session.set(msg.id, msg.changes())
             self.send_state()
             self.publish()
+
+    async def _replay_loop(self) -> None:
+        """Computes the pending replays, newest values only: while one is computed, the `set`s of
+        a dragged slider that arrive only update what the next computation uses (coalesced)."""
+        while self.replays and not self.closed:
+            async with self.lock:
+                await self._apply_replays()
+
+    async def _apply_replays(self) -> None:
+        """The pending replays (caller holds the lock): whole paths recomputed in a worker thread,
+        then `state`, any `diverged`, and a snapshot whose frame sends those paths from 0."""
+        if not self.replays:
+            return
+        pending, self.replays = self.replays, {}
+        session = self.session
+        events = []
+        for racer_id, changes in pending.items():
+            try:
+                events += await asyncio.to_thread(session.replay, racer_id, changes)
+            except ProtocolError:
+                continue  # the racer left the race (a new configure) since the `set`
+        if session is not self.session or self.closed:
+            return
+        self.diverged_texts = [t for t in self.diverged_texts if json.loads(t)["id"] not in pending]
+        self.send_state()
+        for event in events:
+            self.broadcast(event)
+        if self.status == "done" and not session.finished:
+            self.status = "paused"  # a replayed path that runs on: the race can be played again
+            self.send_state()
+        elif session.finished and self.status not in ("done", "idle"):
+            self.status = "done"
+            self.send_state()
+        self.publish()
 
     async def on_play(self, msg: lp.Play) -> None:
         if self.session.finished:

@@ -5,7 +5,11 @@ Each racer is an engine `PathRunner`; on a mini-batch logistic surface it also h
 twin so the noisy mini-batch path can be drawn against the smooth batch path. A racer's status:
 "running", "converged" (J - J* < tolerance), "diverged" (non-finite cost, or the point left the
 plotted domain by more than ESCAPE_SPANS times its size) or "stopped" (max_steps reached).
-Points are kept in preallocated (max_steps + 1, 2) buffers; row 0 is the start point.
+Points are kept in preallocated (max_steps + 1, 2) buffers, with the full cost J at each point in
+a (max_steps + 1,) buffer; row 0 is the start point. `replay(id, changes)` recomputes one racer's
+whole path from the start with new hyperparameters, for as many steps as it had (same mini-batch
+seed, so the same batches in the same order); its `revision` then counts up so frames send its
+whole path again (`points_from` 0).
 """
 from __future__ import annotations
 
@@ -30,7 +34,9 @@ class Track:
                  max_steps: int, bounds: tuple[float, float, float, float]):
         self.runner = PathRunner(surface, spec.model_dump(exclude={"id"}), start, seed, tolerance)
         self.points = np.empty((max_steps + 1, 2))
+        self.costs = np.empty(max_steps + 1)
         self.points[0] = self.runner.point
+        self.costs[0] = self.runner.cost
         self.length = 1
         self.max_steps, self.bounds = max_steps, bounds
         self.status = self.runner.status
@@ -41,14 +47,16 @@ class Track:
         n = min(n, self.max_steps - self.runner.steps)
         if self.status != "running" or n <= 0:
             return
-        new = self.runner.step(n)
+        new, costs = self.runner.step_costs(n)
         xmin, xmax, ymin, ymax = self.bounds
         outside = (new[:, 0] < xmin) | (new[:, 0] > xmax) | (new[:, 1] < ymin) | (new[:, 1] > ymax)
         if outside.any():  # keep the points up to the escape, never stream what follows
-            new = new[: int(np.argmax(outside))]
+            keep = int(np.argmax(outside))
+            new, costs = new[:keep], costs[:keep]
             self.status = "diverged"
             self.reason = f"the point left the plotted region by more than {ESCAPE_SPANS:g}× its size"
         self.points[self.length:self.length + len(new)] = new
+        self.costs[self.length:self.length + len(new)] = costs
         self.length += len(new)
         if self.status == "diverged":
             return
@@ -64,7 +72,7 @@ class Track:
 
     def cost(self, surface: Surface) -> float:
         """Full cost at the last streamed point (finite by construction)."""
-        return float(surface.cost(self.points[self.length - 1]))
+        return float(self.costs[self.length - 1])
 
     def configure(self, changes: dict) -> None:
         self.runner.configure(**changes)
@@ -76,6 +84,7 @@ class Racer:
     def __init__(self, spec: LabOptimizer, main: Track, twin: Optional[Track]):
         self.spec, self.main, self.twin = spec, main, twin
         self.reported = False  # divergence already announced
+        self.revision = 0      # counts replays: a frame sends a replayed path whole
 
     @property
     def finished(self) -> bool:
@@ -84,11 +93,13 @@ class Racer:
 
 @dataclass(frozen=True)
 class TrackView:
-    """What a frame needs of a track at one moment (the buffer is append-only, so rows below
-    `length` never change afterwards)."""
+    """What a frame needs of a track at one moment (the buffers are append-only, so rows below
+    `length` never change afterwards; a replay makes new buffers and a new `revision`)."""
 
     points: np.ndarray
     length: int
+    costs: Optional[np.ndarray] = None   # J at each point (a Redis mirror keeps relayed lists)
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,16 +168,41 @@ class LabSession:
         self.start = self._checked_start((x, y), "x")
         self.restart()
 
-    def set(self, racer_id: str, changes: dict) -> None:
-        """Live change of one racer's hyperparameters; its path and optimizer state continue."""
+    def racer(self, racer_id: str) -> Racer:
+        """The racer with this id; ProtocolError (field `id`) naming the race's ids otherwise."""
         racer = next((r for r in self.racers if r.spec.id == racer_id), None)
         if racer is None:
             ids = ", ".join(r.spec.id for r in self.racers)
             raise ProtocolError("id", f"no optimizer {racer_id!r} in the race: allowed {ids}", "set")
+        return racer
+
+    def set(self, racer_id: str, changes: dict) -> None:
+        """Live change of one racer's hyperparameters; its path and optimizer state continue."""
+        racer = self.racer(racer_id)
         racer.spec = racer.spec.model_copy(update=changes)
         for track in (racer.main, racer.twin):
             if track is not None:
                 track.configure(changes)
+
+    def replay(self, racer_id: str, changes: dict) -> list[dict]:
+        """One racer's whole path recomputed from the start point with its hyperparameters
+        changed, for as many updates as it had made (its twin likewise; the same mini-batch
+        seed, so the same batches in the same order). Returns the `diverged` message if the new
+        path diverges (announced again even if the old one had been)."""
+        racer = self.racer(racer_id)
+        racer.spec = racer.spec.model_copy(update=changes)
+        cfg = self.config
+        steps = {id(t): t.steps for t in (racer.main, racer.twin) if t is not None}
+        main = Track(self.surface, racer.spec, self.start, cfg.seed, cfg.tolerance, cfg.max_steps, self.bounds)
+        twin = (Track(self.batch_surface, racer.spec, self.start, cfg.seed, cfg.tolerance, cfg.max_steps,
+                      self.bounds) if racer.twin is not None else None)
+        main.advance(steps[id(racer.main)])
+        if twin is not None:
+            twin.advance(steps[id(racer.twin)])
+        racer.main, racer.twin = main, twin
+        racer.revision += 1
+        racer.reported = False
+        return self._divergence(racer)
 
     def advance(self, n: int) -> list[dict]:
         """n updates of every unfinished path; returns the `diverged` messages this produced."""
@@ -175,13 +211,18 @@ class LabSession:
             for track in (racer.main, racer.twin):
                 if track is not None:
                     track.advance(n)
-            if racer.main.status == "diverged" and not racer.reported:
-                racer.reported = True
-                events.append({"type": "diverged", "id": racer.spec.id, "step": racer.main.steps + 1,
-                               "reason": racer.main.reason,
-                               "hint": f"lower the learning rate of {racer.spec.id} "
-                                       f"(now {racer.spec.learning_rate:g}) and press reset"})
+            events += self._divergence(racer)
         return events
+
+    def _divergence(self, racer: Racer) -> list[dict]:
+        """The racer's `diverged` message, once."""
+        if racer.main.status != "diverged" or racer.reported:
+            return []
+        racer.reported = True
+        return [{"type": "diverged", "id": racer.spec.id, "step": racer.main.steps + 1,
+                 "reason": racer.main.reason,
+                 "hint": f"lower the learning rate of {racer.spec.id} "
+                         f"(now {racer.spec.learning_rate:g}) and press reset"}]
 
     @property
     def finished(self) -> bool:
@@ -205,8 +246,8 @@ class LabSession:
 
     def snapshot(self) -> Snapshot:
         views = tuple(
-            RacerView(r.spec.id, TrackView(r.main.points, r.main.length),
-                      TrackView(r.twin.points, r.twin.length) if r.twin is not None else None,
+            RacerView(r.spec.id, TrackView(r.main.points, r.main.length, r.main.costs, r.revision),
+                      TrackView(r.twin.points, r.twin.length, r.twin.costs, r.revision) if r.twin is not None else None,
                       self.racer_info(r))
             for r in self.racers)
         return Snapshot(self.generation, self.step, views)
@@ -215,6 +256,11 @@ class LabSession:
         """Rows of (w1, w2) rounded to 1e-6 of the domain span (short JSON, no float noise)."""
         return np.column_stack([np.round(points[:, 0], self.decimals[0]),
                                 np.round(points[:, 1], self.decimals[1])]).tolist()
+
+    @staticmethod
+    def rounded_costs(costs) -> list:
+        """Costs J at full precision: the client plots J − J* down to the tolerance (≥ 1e-12)."""
+        return [float(v) for v in costs]
 
     def surface_message(self) -> dict:
         """The contour grid (sent once per configure): rows of z are w2 from ymin up, columns w1."""

@@ -40,7 +40,7 @@ import redis.asyncio as aioredis
 
 from server.fanout import FANOUT
 from server.frames import MAGIC
-from server.lab_race import HISTORY, LabRace
+from server.lab_race import HISTORY, LabRace, track_lengths
 from server.lab_session import RacerView, Snapshot, TrackView
 from server.live_run import LiveRun, message_kind
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
@@ -432,6 +432,8 @@ class _Rounded:
     def rounded(points: list) -> list:
         return list(points)
 
+    rounded_costs = rounded
+
 
 class _Mirror:
     """What the two mirrors share (RemoteRun, RemoteRace): listening on a run's channel while it
@@ -487,6 +489,7 @@ class RemoteRace(_Mirror, LabRace):
         self._mirror(remote, room, key)
         self.session = _Rounded()
         self.tracks: dict[tuple[str, str], list] = {}
+        self.revisions: dict[tuple[str, str], int] = {}  # bumped when a relayed frame replaces points
 
     @property
     def configured(self) -> bool:
@@ -501,7 +504,7 @@ class RemoteRace(_Mirror, LabRace):
 
     def _reset(self) -> None:
         self.synced, self.surface_text, self.state_text, self.diverged_texts = False, None, None, []
-        self.snapshot, self.tracks, self._texts = None, {}, {}
+        self.snapshot, self.tracks, self._texts, self.revisions = None, {}, {}, {}
         self.lengths.clear()  # the viewers' next frames carry whole paths
 
     async def settings(self, timeout: float = REQUEST_SECONDS) -> Optional[dict]:
@@ -557,30 +560,32 @@ class RemoteRace(_Mirror, LabRace):
         """A relayed frame's points added to the paths; the result is the newest snapshot."""
         racers = []
         for path in frame["paths"]:
-            info = {k: v for k, v in path.items() if not k.startswith(("points", "batch_points"))}
+            info = {k: v for k, v in path.items() if not k.startswith(("points", "batch_points", "costs", "batch_costs"))}
             views = {}
-            for key in ("points", "batch_points"):
+            for key, costs in (("points", "costs"), ("batch_points", "batch_costs")):
                 if key not in path:
                     views[key] = None
                     continue
                 have = self.tracks.setdefault((info["id"], key), [])
+                have_costs = self.tracks.setdefault((info["id"], costs), [])
                 start = path[key + "_from"]
                 if start > len(have):  # a gap (should not happen): ask for the whole race again
                     self.synced = False
                     self._ask_replay()
                     return
-                del have[start:]
+                if start < len(have):  # points replaced (a replayed path): viewers get it whole
+                    self.revisions[(info["id"], key)] = self.revisions.get((info["id"], key), 0) + 1
+                del have[start:], have_costs[start:]
                 have.extend(path[key])
-                views[key] = TrackView(have, len(have))
+                have_costs.extend(path.get(costs, []))
+                views[key] = TrackView(have, len(have), have_costs, self.revisions.get((info["id"], key), 0))
             racers.append(RacerView(info["id"], views["points"], views["batch_points"], info))
-        ids = {(r.id, k) for r in racers for k in ("points", "batch_points")}
+        ids = {(r.id, k) for r in racers for k in ("points", "batch_points", "costs", "batch_costs")}
         self.tracks = {k: v for k, v in self.tracks.items() if k in ids}
         snap = Snapshot(frame["generation"], frame["step"], tuple(racers))
         self.seq += 1
         self.snapshot, self.snapshot_status, self._texts = snap, frame["status"], {}
-        self.lengths[self.seq] = (snap.generation, {(r.id, k): getattr(r, a).length for r in racers
-                                                    for k, a in (("points", "main"), ("batch_points", "twin"))
-                                                    if getattr(r, a) is not None})
+        self.lengths[self.seq] = (snap.generation, track_lengths(snap))
         while len(self.lengths) > HISTORY:
             self.lengths.popitem(last=False)
         for viewer in list(self.viewers):

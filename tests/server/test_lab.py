@@ -149,10 +149,18 @@ def test_normalization_toggle_changes_the_contour_grid(lab_client):
     assert raw["params"]["normalized"] is False and norm["params"]["normalized"] is True
     assert raw["generation"] < norm["generation"]
     assert raw["z"] != norm["z"] and raw["domain"] != norm["domain"]
-    # unnormalized: w1 multiplies x1 ~ 500, so its plotted range is ~1000× narrower than w2's
-    def aspect(d):
-        return (d[1] - d[0]) / (d[3] - d[2])
-    assert aspect(raw["domain"]) < 0.01 < 0.5 < aspect(norm["domain"]) < 2
+    # drawn on equal axes (square domains): raw is an elongated bowl, normalized a nearly round one
+    for s in (raw, norm):
+        d = s["domain"]
+        assert s["equal_axes"] is True and d[1] - d[0] == pytest.approx(d[3] - d[2])
+        (steep, flat) = s["axes"]
+        assert steep["curvature"] > flat["curvature"] > 0
+        assert s["lr_limit"] == pytest.approx(2 / steep["curvature"])
+        # the axes are orthogonal unit vectors
+        assert math.hypot(*steep["direction"]) == pytest.approx(1)
+        assert sum(a * b for a, b in zip(steep["direction"], flat["direction"])) == pytest.approx(0, abs=1e-12)
+    condition = {k: s["axes"][0]["curvature"] / s["axes"][1]["curvature"] for k, s in (("raw", raw), ("norm", norm))}
+    assert 15 <= condition["raw"] <= 60 and condition["norm"] <= 2
 
 
 def test_minibatch_surface_streams_a_noisy_path_and_its_batch_twin(lab_client):
