@@ -1,6 +1,7 @@
 """The optimizer lab in a real browser (Playwright, chromium): three optimizers race on the
-elongated bowl, a learning rate changes live, normalizing the logistic inputs redraws the
-contours. Screenshots go to test-artifacts/ (look at them)."""
+elongated bowl (each path painted in its colour on the canvas over the contours), a learning rate
+changes live, normalizing the logistic inputs redraws the contours on equal axes. Screenshots go to
+test-artifacts/ (look at them)."""
 import json
 
 from tests.e2e.helpers import TIMEOUT
@@ -14,6 +15,29 @@ def points(page) -> dict:
     """Points drawn per optimizer id (the race plot records them after each frame)."""
     raw = page.get_attribute("#race-plot", "data-points")
     return json.loads(raw) if raw else {}
+
+
+def painted_colours(page) -> dict:
+    """Pixels of each opaque colour on the race's path canvas ('#rrggbb' -> count)."""
+    return page.evaluate("""() => {
+        const c = document.querySelector('#race-plot canvas.race-paths');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = {};
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i + 3] < 250) continue;
+            const k = '#' + [d[i], d[i + 1], d[i + 2]].map((v) => v.toString(16).padStart(2, '0')).join('');
+            seen[k] = (seen[k] || 0) + 1;
+        }
+        return seen;
+    }""")
+
+
+def racer_colours(page) -> list:
+    """Each racer's colour (the results table's swatches), as '#rrggbb'."""
+    return page.evaluate("""() => [...document.querySelectorAll('#results tbody tr')].map((tr) => {
+        const [r, g, b] = getComputedStyle(tr.querySelector('.swatch')).backgroundColor.match(/\\d+/g).map(Number);
+        return '#' + [r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('');
+    })""")
 
 
 def contour(page) -> dict:
@@ -40,8 +64,10 @@ def test_three_optimizers_race_live_lr_and_normalization(page, server_url, artif
     page.wait_for_timeout(600)
     later = points(page)
     assert all(later[k] > first[k] for k in first), (first, later)
-    colours = page.evaluate("() => document.getElementById('race-plot').data.filter((t) => t.mode && t.mode.startsWith('lines') && !t.line.dash).map((t) => t.line.color)")
+    colours = racer_colours(page)
     assert len(set(colours)) == 3
+    painted = painted_colours(page)
+    assert all(painted.get(c, 0) > 20 for c in colours), (colours, {c: painted.get(c) for c in colours})
     assert page.inner_text("#status") == "Racing"
 
     # live learning-rate change: the server echoes it, the GD path keeps its points
@@ -55,17 +81,18 @@ def test_three_optimizers_race_live_lr_and_normalization(page, server_url, artif
     assert "lr:0.02" in page.evaluate("location.hash")
     page.screenshot(path=str(artifacts / "lab-1280x720.png"))
 
-    # the logistic model, raw inputs, then normalized: the contour grid is redrawn
+    # the logistic model, raw inputs, then normalized: the contour grid is redrawn, on equal axes
     page.click("#surface-logistic")
     page.wait_for_function("document.getElementById('plot-caption').textContent.includes('raw inputs')")
-    page.wait_for_function("document.getElementById('race-plot').data[0].x[0] > -0.1")
+    page.wait_for_function("document.getElementById('race-plot').data[0].x[0] < -1")
     raw = contour(page)
     page.check("#ctl-normalized")
     page.wait_for_function("document.getElementById('plot-caption').textContent.includes('normalized')")
-    page.wait_for_function("document.getElementById('race-plot').data[0].x[0] < -0.5")
+    page.wait_for_function("document.getElementById('race-plot').data[0].x[0] > -1")
     norm = contour(page)
     assert norm["z"] != raw["z"] and norm["range"] != raw["range"]
-    assert (raw["x1"] - raw["x0"]) < 0.05 < 2 < (norm["x1"] - norm["x0"])  # w₁ range: ~0.02 raw, ~5 normalized
+    assert (norm["x1"] - norm["x0"]) < (raw["x1"] - raw["x0"])  # the normalized minimum lies closer to the start
+    assert page.evaluate("document.getElementById('race-plot')._fullLayout.yaxis.scaleanchor") == "x"
     assert "surface=logistic" in page.evaluate("location.hash") and "normalized=1" in page.evaluate("location.hash")
     page.wait_for_function("""() => { const p = JSON.parse(document.getElementById('race-plot').dataset.points || '{}');
         return Object.values(p).length === 3 && Object.values(p).every((n) => n > 10); }""", timeout=TIMEOUT)

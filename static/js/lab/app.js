@@ -1,13 +1,18 @@
 // The optimizer lab's page: the store (hash state) and a race socket on one side, the setup
 // column, race plot, results table and the two previews on the other. Surface or optimizer
-// changes restart the race (`configure`); learning rates, β, ε and bias correction apply live (`set`).
+// changes restart the race (`configure`); learning rates, β, ε and bias correction apply live (`set`;
+// with a server that replays, `replay: true`: the whole path is recomputed and redrawn at once).
+// The state lives in the URL hash (followed live: editing it reconfigures the lab); a hash without
+// a race starts from the server's "default" preset; presenter mode and `<key>_hide=true` as on the
+// playground.
 // `startLab()` is the /lab page (main.js); a lab room's page (room/*.js, docs/lab.md "Lab rooms")
 // runs the same lab over /ws/room/{code} with `room` hooks, as startPlayground does (app.js).
 import { h, $, fmt, fmtInt } from '../dom.js';
 import { Connection, socketUrl } from '../socket.js';
 import { createBanners } from '../panels/banners.js';
-import { icon, showStatus } from '../panels/controls.js';
-import { LabStore, parseHash, serializeHash, configureMessage, displayNames, newOptimizer, SPEEDS } from './state.js';
+import { icon, showStatus, presenterToggle } from '../panels/controls.js';
+import { LabStore, parseHash, serializeHash, configureMessage, displayNames, newOptimizer, hashHasRace, defaults, SPEEDS } from './state.js';
+import { loadPresets, createPresetMenu, stateOfPreset } from './presets.js';
 import { createSetup } from './setup.js';
 import { createRace } from './race.js';
 import { createResults } from './results.js';
@@ -16,14 +21,15 @@ import { createSchedules } from './schedules.js';
 import { createEwma } from './ewma.js';
 
 const CONFIGURE_DEBOUNCE_MS = 150;
-const SET_INTERVAL_MS = 60;
+const SET_MIN_GAP_MS = 24;   // live changes: one `set` per animation frame, at most ~40/s (the server takes 60 messages/s)
+const GESTURE_MS = 700;      // changes closer than this are one gesture: the ghost is the run before its first
 const REPLAY_WAIT_MS = 600; // a room replays its race right after `joined`/`mode`
 const RACE_KEYS = ['surface', 'condition', 'rotation', 'normalized', 'batch', 'tol', 'start', 'optimizers'];
 const LESSONS = {
   quadratic: 'Gradient descent zig-zags across the narrow valley: the steep direction (curvature κ) caps α below 2/κ, so it crawls along the flat one. Momentum averages the gradients (VdW) — the zig-zag cancels, the steady push adds up. RMSprop divides each parameter’s step by its typical gradient size √SdW — best when the valley lies along an axis (try rotation 0°). Adam does both. Raise κ or α until GD diverges.',
   rosenbrock: 'A curved, flat-bottomed valley with its minimum at (1, 1): every optimizer drops into the valley quickly, then crawls along its floor where the gradient is tiny. Adam’s momentum and rescaled steps carry it along the floor first; at these α the others need thousands of steps — raise their α and watch them bounce out of the valley.',
   saddle: 'The start lies almost on the ridge through the saddle point (0, 0): along w₂ the gradient there is nearly zero, so gradient descent slides towards the saddle and lingers on the plateau — w₂ only grows by a factor 1 + α per step — before escaping to a minimum at (0, ±1). RMSprop and Adam divide by the gradient’s typical size, so even a tiny gradient gives a full step: they escape almost at once.',
-  logistic: 'Unnormalized, x₁ is about 500× larger than x₂, so the cost is about 10⁶× steeper along w₁: the contours are extremely elongated, GD needs a tiny α and crawls. Tick "Normalize inputs": the contours turn round and the paths run straight to the minimum. Lower the batch size to compare the noisy mini-batch paths (solid) with the full-batch ones (dotted).',
+  logistic: 'Raw inputs (x₁ in 0..3, x₂ in 0..1, neither centred) make the cost an elongated, tilted bowl: GD zig-zags along its narrow axis. Tick "Normalize inputs": the bowl turns nearly round and the same α runs almost straight to the minimum. Lower the batch size to compare the noisy mini-batch paths (solid) with the full-batch ones (dotted).',
 };
 const STATUS_TEXT = { connecting: 'Connecting…', idle: 'Connecting…', ready: 'Ready', running: 'Racing', paused: 'Paused', done: 'Finished' };
 
@@ -35,8 +41,9 @@ const STATUS_TEXT = { connecting: 'Connecting…', idle: 'Connecting…', ready:
  *  Returns the handles a room module drives the page with (as startPlayground's). */
 export function startLab({ socketPath = '/ws/lab', room = null } = {}) {
 const store = new LabStore(parseHash(location.hash), { syncHash: !room });
-if (!room) history.replaceState(null, '', `#${serializeHash(store.state)}`);
 const conn = new Connection(socketUrl(socketPath));
+const presetsReady = loadPresets();
+let defaultPreset = null; // the server's "default" preset: the race of a hash without one
 const banners = createBanners($('#banners'));
 const setup = createSetup($('#setup'), store);
 const race = createRace($('#race-plot'), { onStart: (p) => { if (!readOnly) store.update({ start: p }, { click: true }); } });
@@ -51,6 +58,8 @@ const PLOT_STYLE = {
 const schedules = createSchedules($('#schedules-root'), store, PLOT_STYLE);
 const ewma = createEwma($('#ewma-root'), store, PLOT_STYLE);
 const convergence = createConvergence($('#convergence-root'), PLOT_STYLE);
+const supportsReplay = () => Boolean(shownSurface && 'lr_limit' in shownSurface);
+const divergedShown = new Set(); // racer ids with a divergence banner
 
 let status = 'connecting';
 let configured = false; // a `surface` arrived for the current configuration
@@ -68,12 +77,51 @@ const speed = h('select', { id: 'speed', onchange: (e) => store.update({ speed: 
   SPEEDS.map((v) => h('option', { value: v, selected: v === store.state.speed }, `${v} step${v > 1 ? 's' : ''} / frame`)));
 const stepCounter = h('output', { class: 'counter-value', id: 'step-count', 'aria-labelledby': 'step-count-label' }, '0');
 const statusPill = h('span', { class: 'status', id: 'status', role: 'status' }, STATUS_TEXT.connecting);
+const presetRoot = h('div', { class: 'lab-preset-root' });
 $('#transport').append(
   h('div', { class: 'transport' }, resetBtn, play, stepBtn,
-    h('div', { class: 'field field-inline' }, h('label', { for: 'speed' }, 'Speed'), speed)),
+    h('div', { class: 'field field-inline', dataset: { hide: 'speed' } }, h('label', { for: 'speed' }, 'Speed'), speed)),
   h('div', { class: 'counters' },
     h('div', { class: 'counter' }, h('span', { class: 'counter-label', id: 'step-count-label' }, 'Step'), stepCounter), statusPill),
+  presetRoot,
 );
+const presetMenu = createPresetMenu(presetRoot, store, presetsReady);
+const presenter = presenterToggle(store);
+presenter.dataset.hide = 'presenter';
+$('.topbar-right')?.prepend(presenter);
+
+// ---------------------------------------------------------------- hidden controls, presenter, ghost
+const hideStyle = h('style', { id: 'lab-hidden' });
+document.head.append(hideStyle);
+function applyHidden(s) {
+  hideStyle.textContent = (s.hidden ?? []).map((k) => `[data-hide~="${k}"] { display: none !important; }`).join('\n');
+}
+function applyPresenter(s) {
+  const big = Boolean(s.presenter);
+  PLOT_STYLE.font.size = big ? 17 : 12;
+  PLOT_STYLE.legend.font.size = big ? 17 : 12;
+  race.setPresenter(big);
+  convergence.restyle();
+  schedules.refresh();
+  ewma.refresh();
+}
+const ghostToggle = $('#ctl-ghost');
+if (ghostToggle) {
+  ghostToggle.checked = store.state.ghost !== false;
+  ghostToggle.addEventListener('change', () => store.update({ ghost: ghostToggle.checked }));
+}
+race.setGhostVisible(store.state.ghost !== false);
+applyHidden(store.state);
+if (store.state.presenter) PLOT_STYLE.font.size = PLOT_STYLE.legend.font.size = 17;
+race.setPresenter(Boolean(store.state.presenter));
+
+// the ghost is the run before the first change of a gesture (a slider drag is many changes)
+let lastChange = 0;
+function changing() {
+  const now = performance.now();
+  if (now - lastChange > GESTURE_MS) race.keepGhost();
+  lastChange = now;
+}
 
 function setStatus(value) {
   status = value;
@@ -87,7 +135,10 @@ function togglePlay() {
   conn.send({ type: 'play' });
 }
 function step() { if (!readOnly) conn.send({ type: 'step', n: 1 }); }
-function reset() { banners.hide('diverged'); if (!readOnly) conn.send({ type: 'reset' }); }
+function reset() { hideDiverged(); if (!readOnly) conn.send({ type: 'reset' }); }
+function hideDiverged(id = null) {
+  for (const key of id ? [id] : [...divergedShown]) { banners.hide(`diverged-${key}`); divergedShown.delete(key); }
+}
 
 document.addEventListener('keydown', (event) => {
   const t = event.target;
@@ -105,24 +156,34 @@ function configure() {
     configureTimer = null;
     const resume = status === 'running';
     setup.clearErrors();
-    banners.hide('diverged');
+    hideDiverged();
     banners.hide('error');
+    changing();
     configured = false;
-    conn.send(configureMessage(store.state));
+    conn.send(raceMessage(store.state));
     if (resume) conn.send({ type: 'play' });
   }, CONFIGURE_DEBOUNCE_MS);
 }
 
 const pendingSets = new Map(); // optimizer id -> fields not sent yet
 let setTimer = null;
+let lastSet = 0;
 function sendSets() {
   setTimer = null;
-  for (const [id, fields] of pendingSets) conn.send({ type: 'set', id, ...fields });
+  const wait = SET_MIN_GAP_MS - (performance.now() - lastSet);
+  if (wait > 0) { setTimer = setTimeout(() => { setTimer = requestAnimationFrame(sendSets); }, wait); return; }
+  lastSet = performance.now();
+  const replay = supportsReplay() ? { replay: true } : {};
+  for (const [id, fields] of pendingSets) conn.send({ type: 'set', id, ...fields, ...replay });
   pendingSets.clear();
 }
 
 store.subscribe((changed, s, meta) => {
   if (changed.includes('speed')) speed.value = String(s.speed);
+  if (changed.includes('hidden')) applyHidden(s);
+  if (changed.includes('presenter')) applyPresenter(s);
+  if (changed.includes('ghost')) { race.setGhostVisible(s.ghost !== false); if (ghostToggle) ghostToggle.checked = s.ghost !== false; }
+  if (changed.includes('preset') || changed.includes('surface')) showLesson();
   if (remote || readOnly) return;
   if (changed.includes('speed')) conn.send({ type: 'speed', steps_per_frame: s.speed });
   if (meta.live) {
@@ -130,10 +191,12 @@ store.subscribe((changed, s, meta) => {
     const fields = Object.fromEntries(meta.fields.map((k) => [k, o[k]]));
     pendingSets.set(o.id, { ...(pendingSets.get(o.id) || {}), ...fields });
     if ('learning_rate' in fields) results.setLearningRate(o.id, o.learning_rate);
-    if (!setTimer) setTimer = setTimeout(sendSets, SET_INTERVAL_MS);
+    if (supportsReplay()) changing();
+    if (!setTimer) setTimer = requestAnimationFrame(sendSets);
     return;
   }
   if (meta.click) {
+    changing();
     conn.send({ type: 'start_point', x: s.start[0], y: s.start[1] });
     race.setStart(s.start);
     return;
@@ -146,7 +209,7 @@ conn.on('open', () => {
   banners.hide('connection');
   if (room) { conn.send(room.join()); return; }
   sendSpeed();
-  conn.send(configureMessage(store.state));
+  conn.send(raceMessage(store.state));
 });
 conn.on('close', (info) => {
   const { retryIn } = info;
@@ -166,7 +229,7 @@ conn.on('message', (msg) => {
   } else if (msg.type === 'state') {
     if (replayTimer) { clearTimeout(replayTimer); replayTimer = null; }
     if (room && msg.optimizers && (readOnly || pendingSurface) && !configureTimer && !setTimer) adoptState(msg);
-    if (pendingSurface || (room && msg.step === 0)) banners.hide('diverged'); // a new or restarted race
+    if (pendingSurface || (room && msg.step === 0)) hideDiverged(); // a new or restarted race
     if (pendingSurface) { showSurface(pendingSurface); pendingSurface = null; }
     if (msg.status !== 'idle') setStatus(msg.status);
     stepCounter.textContent = fmtInt(msg.step ?? 0);
@@ -175,12 +238,18 @@ conn.on('message', (msg) => {
     race.frame(msg);
     results.frame(msg);
     convergence.frame(msg);
+    // a replayed path that no longer diverges takes its banner away
+    for (const p of msg.paths) if (p.points_from === 0 && p.status !== 'diverged' && divergedShown.has(p.id)) hideDiverged(p.id);
     stepCounter.textContent = fmtInt(msg.step);
     $('#race-plot').dataset.points = JSON.stringify(race.counts());
+    $('#convergence-plot').dataset.points = JSON.stringify(convergence.counts());
   } else if (msg.type === 'diverged') {
+    // one banner per racer: every divergence stays in view until a reset or a new race
     const name = displayNames(s.optimizers)[msg.id] ?? msg.id;
-    banners.show('diverged', `${name} diverged at step ${fmtInt(msg.step)}:`, `${msg.reason} — ${msg.hint.replace(msg.id, name)}.`,
+    divergedShown.add(msg.id);
+    banners.show(`diverged-${msg.id}`, `${name} diverged at step ${fmtInt(msg.step)}:`, `${msg.reason} — ${msg.hint.replace(msg.id, name)}.`,
       readOnly ? null : { label: 'Reset', run: reset });
+    $(`#banner-diverged-${msg.id}`)?.classList.add('banner-diverged');
   } else if (msg.type === 'error') {
     if (!setup.showError(msg.field, msg.message)) banners.show('error', 'The server refused a change:', `${msg.field || msg.request_type}: ${msg.message}`);
   }
@@ -193,10 +262,21 @@ function showSurface(msg) {
   const names = displayNames(s.optimizers);
   race.setSurface(msg, s.start, s.optimizers, names);
   results.setRacers(s.optimizers, names, msg.tolerance);
-  convergence.setRacers(s.optimizers, names);
-  $('#lesson-text').textContent = LESSONS[msg.name];
+  convergence.setRacers(s.optimizers, names, msg);
+  setup.setLrLimit(msg.lr_limit ?? null);
+  showLesson();
   $('#plot-caption').textContent = caption(msg);
   $('#minibatch-key').hidden = !msg.minibatch;
+  $('#axes-key').hidden = !msg.axes?.length;
+}
+
+/** "What to look for": the chosen preset's lesson while its surface is shown, else the surface's. */
+function showLesson() {
+  const s = store.state;
+  const p = s.preset ? presetMenu.find(s.preset) : null;
+  const own = p && (p.state?.surface ?? defaults().surface) === s.surface;
+  $('#lesson-title').textContent = own ? p.title : 'What to look for';
+  $('#lesson-text').textContent = own ? p.lesson : LESSONS[shownSurface?.name ?? s.surface];
 }
 
 /** A room page shows the settings of the race it receives (the teacher's, a spotlit student's,
@@ -218,6 +298,14 @@ function adoptState(m) {
   } finally { remote = false; }
 }
 
+/** The `configure` of the state; a finer grid for a very elongated bowl (at κ ≥ 100 its inner
+ *  ellipses are a few cells wide on the usual grid and their contours break up). */
+function raceMessage(s) {
+  const message = configureMessage(s);
+  if (s.surface === 'quadratic' && s.condition >= 100) message.resolution = 160;
+  return message;
+}
+
 function caption(msg) {
   if (msg.name === 'quadratic') return `J = ½ wᵀA w · κ = ${fmt(msg.params.condition, 3)} · rotation ${fmt(msg.params.rotation)}°`;
   if (msg.name === 'rosenbrock') return 'J = (1 − w₁)² + 100 (w₂ − w₁²)²';
@@ -230,15 +318,40 @@ function sendSpeed() { conn.send({ type: 'speed', steps_per_frame: store.state.s
 
 /** Read-only while following: the setup and the transport are inert, shortcuts and clicks on
  *  the plot send nothing; the page shows what the followed race's messages say. */
+// ---------------------------------------------------------------- the hash, followed live
+if (!room) {
+  window.addEventListener('hashchange', () => {
+    if (location.hash === `#${serializeHash(store.state)}`) return;
+    const base = hashHasRace(location.hash) || !defaultPreset ? defaults() : stateOfPreset(defaultPreset, defaults());
+    store.update({ ...parseHash(location.hash, base) }, { hash: true });
+  });
+}
+
 function setReadOnly(value) {
   readOnly = Boolean(value);
   document.body.classList.toggle('read-only', readOnly);
   for (const el of document.querySelectorAll('[data-room-controls]')) el.inert = readOnly;
-  if (readOnly) { clearTimeout(configureTimer); configureTimer = null; clearTimeout(setTimer); setTimer = null; pendingSets.clear(); }
+  if (readOnly) { clearTimeout(configureTimer); configureTimer = null; clearTimeout(setTimer); cancelAnimationFrame(setTimer); setTimer = null; pendingSets.clear(); }
 }
 
 setStatus('connecting');
-conn.connect();
+presetsReady.then(({ default: id, presets }) => {
+  defaultPreset = presets?.find((p) => p.id === (id ?? 'default')) ?? null;
+  showLesson();
+});
+if (room) conn.connect();
+else {
+  // a hash without a race starts from the server's "default" preset (its keys over the defaults)
+  const fresh = !hashHasRace(location.hash);
+  presetsReady.finally(() => {
+    if (fresh && defaultPreset) {
+      remote = true;
+      try { store.update(parseHash(location.hash, stateOfPreset(defaultPreset, defaults()))); } finally { remote = false; }
+    }
+    history.replaceState(null, '', `#${serializeHash(store.state)}`);
+    conn.connect();
+  });
+}
 schedules.refresh();
 ewma.refresh();
 
@@ -246,7 +359,7 @@ return {
   store, conn, banners, setReadOnly, sendSpeed,
   get status() { return status; },
   /** Race with this page's settings (a fresh race, paused at step 0). */
-  startRun() { sendSpeed(); conn.send(configureMessage(store.state)); },
+  startRun() { sendSpeed(); conn.send(raceMessage(store.state)); },
   /** Run `fallback` unless the server replays the race's `state` within a moment. */
   expectReplay(fallback) {
     clearTimeout(replayTimer);

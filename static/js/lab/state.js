@@ -4,17 +4,28 @@
 // Hash: surface=quadratic&condition=50&rotation=30&normalized=0&batch=0&start=-1.8,0.9&tol=0.0001
 //       &speed=2&opt=gd,lr:0.035&opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1
 //       &alpha0=0.1&epochs=100&decay_rate=1&interval=0&base=0.95&k=1&betas=0.5,0.9,0.98&uncorrected=1
+//       [&preset=adam] [&presenter=1] [&ghost=0] [&lr_hide=true …]
+// The defaults of the race come from the server's "default" preset (GET /api/lab/presets; the
+// values below are its fallback and give the shape and the ranges).
 import { PALETTE } from '../colors.js';
 
 export const SURFACES = ['quadratic', 'rosenbrock', 'saddle', 'logistic'];
 export const SURFACE_LABELS = {
   quadratic: 'Elongated bowl', rosenbrock: 'Rosenbrock', saddle: 'Saddle point', logistic: 'Logistic model',
 };
-export const OPTIMIZERS = ['gd', 'momentum', 'rmsprop', 'adam'];
-export const OPTIMIZER_LABELS = { gd: 'Gradient descent', momentum: 'Momentum', rmsprop: 'RMSprop', adam: 'Adam' };
-export const SHORT_LABELS = { gd: 'GD', momentum: 'Momentum', rmsprop: 'RMSprop', adam: 'Adam' };
+export const OPTIMIZERS = ['gd', 'momentum', 'nesterov', 'rmsprop', 'adam'];
+export const OPTIMIZER_LABELS = { gd: 'Gradient descent', momentum: 'Momentum', nesterov: 'Nesterov momentum', rmsprop: 'RMSprop', adam: 'Adam' };
+export const SHORT_LABELS = { gd: 'GD', momentum: 'Momentum', nesterov: 'Nesterov', rmsprop: 'RMSprop', adam: 'Adam' };
+// The optimizers of the fallback defaults (the server's "default" preset replaces them).
+const DEFAULT_RACERS = ['gd', 'momentum', 'rmsprop', 'adam'];
 // The hyperparameters each update rule reads (the others are kept but unused).
-export const USES = { gd: [], momentum: ['beta'], rmsprop: ['beta2', 'epsilon'], adam: ['beta1', 'beta2', 'epsilon', 'bias_correction'] };
+export const USES = { gd: [], momentum: ['beta'], nesterov: ['beta'], rmsprop: ['beta2', 'epsilon'], adam: ['beta1', 'beta2', 'epsilon', 'bias_correction'] };
+// Controls a link can hide with `<key>_hide=true` (as on the playground): the hash's keys, `lr` for
+// every α, the optimizers' `add` row and `type` menus, the `presets` menu, the `ghost` toggle.
+export const HIDEABLE = ['surface', 'condition', 'rotation', 'normalized', 'batch', 'tol', 'start', 'speed', 'lr',
+  'beta', 'beta1', 'beta2', 'epsilon', 'bias_correction', 'type', 'add', 'presets', 'ghost', 'presenter',
+  'alpha0', 'epochs', 'decay_rate', 'interval', 'base', 'k', 'betas', 'uncorrected'];
+const HIDE_ALIASES = { learning_rate: 'lr', b: 'beta', b1: 'beta1', b2: 'beta2', eps: 'epsilon', bc: 'bias_correction' };
 export const BATCH_SIZES = [0, 64, 32, 16, 8, 1]; // 0 = full batch (m = 200)
 export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 export const MAX_OPTIMIZERS = 6;
@@ -29,15 +40,15 @@ export const RANGES = {
   epsilon: { min: 1e-12, max: 1, label: 'ε' },
 };
 
-const DEFAULT_LR = { gd: 0.035, momentum: 0.035, rmsprop: 0.05, adam: 0.1 };
-// Learning rates that show each surface's lesson (loaded when the surface is switched): on raw
-// logistic inputs GD only survives a tiny α, which is the point of normalizing.
+const DEFAULT_LR = { gd: 0.035, momentum: 0.035, nesterov: 0.035, rmsprop: 0.05, adam: 0.1 };
+// Learning rates that show each surface's lesson (loaded when the surface is switched): the same
+// α on raw and normalized logistic inputs, so that normalizing is the only change.
 const SUGGESTED_LR = {
   quadratic: DEFAULT_LR,
-  rosenbrock: { gd: 0.002, momentum: 0.002, rmsprop: 0.005, adam: 0.05 },
-  saddle: { gd: 0.1, momentum: 0.1, rmsprop: 0.05, adam: 0.1 },
-  logistic_raw: { gd: 5e-6, momentum: 5e-6, rmsprop: 1e-3, adam: 3e-3 },
-  logistic: { gd: 0.5, momentum: 0.5, rmsprop: 0.05, adam: 0.1 },
+  rosenbrock: { gd: 0.002, momentum: 0.002, nesterov: 0.002, rmsprop: 0.005, adam: 0.05 },
+  saddle: { gd: 0.1, momentum: 0.1, nesterov: 0.1, rmsprop: 0.05, adam: 0.1 },
+  logistic_raw: { gd: 2.5, momentum: 2.5, nesterov: 2.5, rmsprop: 0.05, adam: 0.1 },
+  logistic: { gd: 2.5, momentum: 2.5, nesterov: 2.5, rmsprop: 0.05, adam: 0.1 },
 };
 
 /** The optimizers with the suggested α of `surface` (raw or normalized logistic inputs). */
@@ -60,12 +71,14 @@ export function newOptimizer(name, existing = []) {
 
 export function defaults() {
   const optimizers = [];
-  for (const name of OPTIMIZERS) optimizers.push(newOptimizer(name, optimizers));
+  for (const name of DEFAULT_RACERS) optimizers.push(newOptimizer(name, optimizers));
   return {
     surface: 'quadratic', condition: 50, rotation: 30, normalized: false, batch: 0, start: null,
     tol: 1e-4, speed: 2, optimizers,
     alpha0: 0.1, epochs: 100, decay_rate: 1, interval: 0, base: 0.95, k: 1,
     betas: [0.5, 0.9, 0.98], uncorrected: true,
+    // browser only: the lesson preset chosen, presenter mode, the previous run's ghost, hidden controls
+    preset: '', presenter: false, ghost: true, hidden: [],
   };
 }
 
@@ -100,7 +113,12 @@ const FIELDS = {
     return bs.length >= 1 && bs.length <= 6 && bs.every((b) => Number.isFinite(b) && b >= 0 && b <= 0.999) ? bs : undefined;
   },
   uncorrected: bool,
+  preset: (v) => (/^[A-Za-z0-9_-]{1,40}$/.test(v) ? v : undefined),
+  presenter: bool,
+  ghost: bool,
 };
+// the keys of the race (a hash without any of them starts from the "default" preset)
+export const RACE_HASH_KEYS = ['surface', 'condition', 'rotation', 'normalized', 'batch', 'start', 'tol', 'speed', 'opt'];
 
 /** One optimizer from its hash form "adam,lr:0.1,b1:0.9" (undefined if invalid). */
 function parseOptimizer(text, existing) {
@@ -118,13 +136,20 @@ function parseOptimizer(text, existing) {
   return opt;
 }
 
-/** The lab state of a location hash; unknown keys and invalid values fall back to the defaults. */
-export function parseHash(hash) {
-  const state = defaults();
+/** The lab state of a location hash on top of `base` (the defaults, or the "default" preset over
+ *  them); unknown keys and invalid values keep the base's. Without `opt=` entries the optimizers
+ *  are the base's, with the suggested α of the hash's surface when it differs from the base's. */
+export function parseHash(hash, base = defaults()) {
+  const state = { ...base, hidden: [] };
   const params = new URLSearchParams(String(hash || '').replace(/^#/, ''));
   const opts = [];
+  const hidden = new Set();
   for (const [key, raw] of params) {
-    if (key === 'opt') {
+    if (key.endsWith('_hide')) {
+      const k = key.slice(0, -5);
+      const name = HIDE_ALIASES[k] ?? k;
+      if (raw === 'true' && HIDEABLE.includes(name)) hidden.add(name);
+    } else if (key === 'opt') {
       if (opts.length >= MAX_OPTIMIZERS) continue;
       const opt = parseOptimizer(raw, opts);
       if (opt) opts.push(opt);
@@ -133,13 +158,38 @@ export function parseHash(hash) {
       if (value !== undefined) state[key] = value;
     }
   }
-  state.optimizers = opts.length ? opts : withSuggestedRates(state.optimizers, state.surface, state.normalized);
+  const moved = state.surface !== base.surface || (state.surface === 'logistic' && state.normalized !== base.normalized);
+  state.optimizers = opts.length ? opts : moved ? withSuggestedRates(base.optimizers, state.surface, state.normalized) : base.optimizers;
+  state.hidden = [...hidden].sort();
   return state;
+}
+
+/** Whether a hash says anything about the race (else the lab starts from the "default" preset). */
+export function hashHasRace(hash) {
+  const params = new URLSearchParams(String(hash || '').replace(/^#/, ''));
+  return RACE_HASH_KEYS.some((k) => params.has(k));
+}
+
+/** The lab state of a preset's `state` (GET /api/lab/presets) on top of `base`: the keys it omits
+ *  keep the base's; its values are checked as a hash's would be (an invalid one keeps the base's). */
+export function presetState(presetValues, base = defaults()) {
+  const optimizers = [];
+  for (const spec of presetValues.optimizers ?? []) {
+    if (!OPTIMIZERS.includes(spec.name) || optimizers.length >= MAX_OPTIMIZERS) continue;
+    const made = newOptimizer(spec.name, optimizers);
+    optimizers.push({ ...made, ...spec, id: made.id, color: made.color });
+  }
+  const merged = { ...base, ...presetValues, optimizers: optimizers.length ? optimizers : base.optimizers };
+  if (!Array.isArray(merged.betas)) merged.betas = base.betas;
+  if (merged.start !== null && !(Array.isArray(merged.start) && merged.start.length === 2)) merged.start = base.start;
+  // through the hash's checks: a value out of range falls back to the base's
+  const checked = parseHash(serializeHash(merged), { ...base, optimizers: merged.optimizers });
+  return { ...checked, presenter: base.presenter, ghost: base.ghost, hidden: base.hidden };
 }
 
 function optimizerHash(o) {
   const parts = [o.name, `lr:${o.learning_rate}`];
-  if (o.name === 'momentum') parts.push(`b:${o.beta}`);
+  if (o.name === 'momentum' || o.name === 'nesterov') parts.push(`b:${o.beta}`);
   if (o.name === 'adam') parts.push(`b1:${o.beta1}`);
   if (o.name === 'rmsprop' || o.name === 'adam') parts.push(`b2:${o.beta2}`, `eps:${o.epsilon}`);
   if (o.name === 'adam') parts.push(`bc:${o.bias_correction ? 1 : 0}`);
@@ -154,6 +204,8 @@ export function serializeHash(s) {
     ...s.optimizers.map((o) => `opt=${optimizerHash(o)}`),
     `alpha0=${s.alpha0}`, `epochs=${s.epochs}`, `decay_rate=${s.decay_rate}`, `interval=${s.interval}`,
     `base=${s.base}`, `k=${s.k}`, `betas=${s.betas.join(',')}`, `uncorrected=${s.uncorrected ? 1 : 0}`,
+    ...(s.preset ? [`preset=${s.preset}`] : []), ...(s.presenter ? ['presenter=1'] : []), ...(s.ghost === false ? ['ghost=0'] : []),
+    ...(s.hidden ?? []).map((k) => `${k}_hide=true`),
   ];
   return parts.join('&');
 }
@@ -197,6 +249,11 @@ export class LabStore {
   }
 
   subscribe(fn) { this.listeners.push(fn); }
+
+  get(key) { return this.state[key]; }
+
+  /** Whether a link hid the control of `key` (`<key>_hide=true`). */
+  isHidden(key) { return (this.state.hidden ?? []).includes(key); }
 
   update(patch, meta = {}) {
     const changed = Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(this.state[k]));
