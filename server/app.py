@@ -1,4 +1,4 @@
-"""The FastAPI application: pages, static files (plotly.js served locally), the JSON API and the
+"""The FastAPI application: pages, static files (plotly.js served locally; server/static_files.py), the JSON API and the
 training websocket. `create_app(settings)` builds it; `python -m server` runs it with uvicorn.
 """
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
@@ -28,17 +26,11 @@ from server.rooms import RoomManager
 from server.runs import RunRecord, RunStore, history_csv
 from server.settings import Settings
 from server.socket_base import SERVER_FULL, accept
+from server.static_files import add_compression, add_static_routes
 from server.uploads import CsvUploads
 from server.workers import WorkerPool
 
 VERSION = "0.1.0"
-
-
-def plotly_bundle() -> Path:
-    """plotly.min.js as shipped inside the installed `plotly` Python package (no CDN)."""
-    import plotly
-
-    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
@@ -67,7 +59,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         if not (settings.templates_dir / name).is_file():
             return HTMLResponse(f"<h1>nn-playground</h1><p>templates/{name} is missing.</p>", status_code=503)
         context = {"version": VERSION, "limits": limits.LIMITS, "fps": settings.fps,
-                   "plotly_url": "/static/vendor/plotly.min.js", **extra}
+                   "plotly_url": plotly_url, **extra}
         return templates.TemplateResponse(request, name, context)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -87,15 +79,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         lab_room = record is not None and record.kind == "lab"
         return page(request, "lab_room.html" if lab_room else "room.html", code=code)
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        path = plotly_bundle()
-        if not path.is_file():
-            raise HTTPException(404, "the installed plotly package has no plotly.min.js")
-        return FileResponse(path, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
-
-    app.mount("/static", StaticFiles(directory=str(settings.static_dir), check_dir=False), name="static")
+    # plotly.js compressed once, at a versioned immutable URL; own files revalidated (ETag, 304);
+    # everything else gzip-compressed over 1 KB (server/static_files.py)
+    plotly_url = add_static_routes(app, settings.static_dir)
+    add_compression(app)
 
     @app.get("/healthz")
     async def healthz() -> dict:

@@ -1,0 +1,151 @@
+"""Static files, compressed and cached (issue #11 "Teacher-ready pages").
+
+- plotly.js (4.8 MB, from the installed `plotly` package) is compressed once per process, in
+  memory: brotli (when the `brotli` module is installed and the browser accepts `br`: Chromium
+  does on https and localhost) and gzip for the others. It is served at a versioned URL,
+  /static/vendor/plotly-<plotly.js version>.min.js, cached for a year as immutable; the old
+  /static/vendor/plotly.min.js still answers, with `no-cache` (revalidated by its ETag).
+- Our own files (static/js, static/css) are ES modules importing each other by relative path, so
+  a version in the entry module's URL would not reach its imports: they are sent with
+  `Cache-Control: no-cache` and an ETag / Last-Modified, so a revisit revalidates each (304).
+- Everything else over 1 KB that is not compressed yet (pages, own static files, JSON) goes
+  through Starlette's GZipMiddleware (`add_compression`); it touches HTTP only, never websockets.
+"""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import re
+import threading
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+try:  # optional: without it, gzip only
+    import brotli
+except ImportError:  # pragma: no cover - brotli is a dependency; this keeps the server up without it
+    brotli = None
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+GZIP_MINIMUM_SIZE = 1024     # bytes: smaller responses are sent as they are
+GZIP_LEVEL = 6
+BROTLI_QUALITY = 9           # 4.8 MB in ~0.4 s -> 1.23 MB (11: ~12 s -> 1.11 MB; gzip -9: 1.47 MB)
+VENDOR_PREFIX = "/static/vendor/"
+
+
+def plotly_bundle() -> Path:
+    """plotly.min.js as shipped inside the installed `plotly` Python package (no CDN)."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def plotly_js_version(path: Path) -> str:
+    """The plotly.js version in the bundle's banner ("plotly.js v4.1.1"), else a content hash."""
+    with open(path, "rb") as f:
+        head = f.read(400).decode("utf-8", "replace")
+    found = re.search(r"plotly\.js v(\d+\.\d+\.\d+[\w.+-]*)", head)
+    if found:
+        return found.group(1)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def accepted(request: Request, coding: str) -> bool:
+    """True when Accept-Encoding lists `coding` (or *) with a q-value above 0."""
+    for part in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() not in (coding, "*"):
+            continue
+        q = params.strip()
+        if q.startswith("q="):
+            try:
+                return float(q[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+class CompressedFile:
+    """One file held in memory; each compressed form is made on its first request (thread-safe)."""
+
+    def __init__(self, path: Path, media_type: str):
+        self.path, self.media_type = path, media_type
+        self._lock = threading.Lock()
+        self._bodies: dict[str, bytes] = {}
+        self.codings = ("br", "gzip") if brotli is not None else ("gzip",)
+        self.etag = ""
+
+    def body(self, coding: str) -> bytes:
+        """The file's bytes in `coding` ('br', 'gzip' or 'identity'), compressed once."""
+        with self._lock:
+            if coding not in self._bodies:
+                if "identity" not in self._bodies:
+                    raw = self.path.read_bytes()
+                    self._bodies["identity"], self.etag = raw, hashlib.sha256(raw).hexdigest()[:20]
+                raw = self._bodies["identity"]
+                if coding == "br":
+                    self._bodies[coding] = brotli.compress(raw, quality=BROTLI_QUALITY, mode=brotli.MODE_TEXT)
+                elif coding == "gzip":
+                    self._bodies[coding] = gzip.compress(raw, compresslevel=9, mtime=0)
+            return self._bodies[coding]
+
+    async def response(self, request: Request, cache_control: str) -> Response:
+        coding = next((c for c in self.codings if accepted(request, c)), "identity")
+        body = self._bodies.get(coding)
+        if body is None:  # the first request in this coding: compress off the event loop
+            body = await asyncio.to_thread(self.body, coding)
+        headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding", "ETag": f'"{self.etag}-{coding}"'}
+        sent = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]
+        if any(t == "*" or t.startswith(f'"{self.etag}-') for t in sent):  # the same content, any coding
+            return Response(status_code=304, headers=headers)
+        if coding != "identity":
+            headers["Content-Encoding"] = coding
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """StaticFiles (ETag, Last-Modified, 304) whose answers say `no-cache`: revalidate every time."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = REVALIDATE
+        return response
+
+
+def add_compression(app: FastAPI) -> None:
+    """gzip for HTTP responses over GZIP_MINIMUM_SIZE that are not compressed yet."""
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
+
+
+def add_static_routes(app: FastAPI, static_dir: Path) -> str:
+    """The plotly.js routes and the /static mount; returns the versioned plotly.js URL for the pages."""
+    path = plotly_bundle()
+    if not path.is_file():  # the pages say so through the browser's 404; nothing else breaks
+        url = VENDOR_PREFIX + "plotly.min.js"
+    else:
+        version = plotly_js_version(path)
+        url = f"{VENDOR_PREFIX}plotly-{version}.min.js"
+        bundle = CompressedFile(path, "text/javascript")
+        app.state.plotly_bundle = bundle
+
+        @app.api_route(url, methods=["GET", "HEAD"], include_in_schema=False)
+        async def plotly_versioned(request: Request) -> Response:
+            return await bundle.response(request, IMMUTABLE)
+
+        @app.api_route(VENDOR_PREFIX + "plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)
+        async def plotly_plain(request: Request) -> Response:
+            return await bundle.response(request, REVALIDATE)
+
+        @app.get(VENDOR_PREFIX + "plotly-{other}.min.js", include_in_schema=False)
+        def plotly_other(other: str) -> Response:
+            # a page from before an upgrade of plotly: the current bundle (not cached as immutable)
+            return RedirectResponse(url, status_code=302)
+
+    app.mount("/static", RevalidatedStaticFiles(directory=str(static_dir), check_dir=False), name="static")
+    return url
