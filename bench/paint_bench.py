@@ -42,7 +42,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +188,7 @@ def measure(browser, url: str, counter: str, fps, seconds: float) -> dict:
 
 def rates(r: dict) -> dict:
     s = r["wall_ms"] / 1000
-    return {"drawn": r["drawn"] / s, "raf": r["raf"] / s, "recv": r["received"] / s,
+    return {"drawn": r["drawn"] / s, "counter": r["changed_frames"] / s, "raf": r["raf"] / s, "recv": r["received"] / s,
             "long": 100 * r["long_ms"] / r["wall_ms"], "via": "nnPaint" if r["nnpaint"] else "counter"}
 
 
@@ -246,7 +245,8 @@ def main() -> None:
                             print(f"  {name} {side}: {r['error']} {r.get('page_errors') or ''}", flush=True)
                         else:
                             x = rates(r)
-                            print(f"  {name:14} {side:6} drawn {x['drawn']:5.1f}/s ({x['via']})  rAF {x['raf']:5.1f}/s  "
+                            via = x["via"] if x["via"] == "counter" else f"nnPaint; counter {x['counter']:.1f}/s"
+                            print(f"  {name:14} {side:6} drawn {x['drawn']:5.1f}/s ({via})  rAF {x['raf']:5.1f}/s  "
                                   f"long tasks {x['long']:4.1f} %  received {x['recv']:5.1f}/s"
                                   f"{'  page errors: ' + '; '.join(r['page_errors']) if r['page_errors'] else ''}",
                                   flush=True)
