@@ -32,14 +32,21 @@ export function createConvergence(root, plotStyle) {
 
   const gap = (cost) => Math.max(cost - minCost, FLOOR);
 
+  /** Lowest and highest gap of a series' points (kept up to date as they come: `seen` points). */
+  function extent(s) {
+    if (s.seen > s.y.length + s.by.length) { s.lo = Infinity; s.hi = -Infinity; s.seen = 0; s.ys = 0; s.bys = 0; }
+    for (; s.ys < s.y.length; s.ys += 1) { const v = s.y[s.ys]; if (v < s.lo) s.lo = v; if (v > s.hi) s.hi = v; }
+    for (; s.bys < s.by.length; s.bys += 1) { const v = s.by[s.bys]; if (v < s.lo) s.lo = v; if (v > s.hi) s.hi = v; }
+    s.seen = s.ys + s.bys;
+  }
+
   function wanted() {
     let n = 0; let lo = Infinity; let hi = -Infinity; let start = -Infinity;
     for (const s of series) {
       n = Math.max(n, s.x.length ? s.x[s.x.length - 1] : 0, s.bx.length ? s.bx[s.bx.length - 1] : 0);
-      for (const ys of [s.y, s.by]) {
-        if (ys.length) start = Math.max(start, ys[0]);
-        for (const v of ys) { if (v < lo) lo = v; if (v > hi) hi = v; }
-      }
+      for (const ys of [s.y, s.by]) if (ys.length) start = Math.max(start, ys[0]);
+      extent(s);
+      lo = Math.min(lo, s.lo); hi = Math.max(hi, s.hi);
     }
     if (!Number.isFinite(lo)) return { x: [0, 10], y: [-4, 1] };
     const top = Math.ceil(Math.log10(start) + 1e-9);
@@ -113,14 +120,15 @@ export function createConvergence(root, plotStyle) {
   function splice(s, xk, yk, dk, from, costs) {
     let cut = s[xk].length;
     while (cut > 0 && s[xk][cut - 1] >= from) cut -= 1;
-    if (cut < s[xk].length) { s[xk].length = cut; s[yk].length = cut; if (cut < s[dk]) full = true; }
+    if (cut < s[xk].length) { s[xk].length = cut; s[yk].length = cut; s.seen = Infinity; if (cut < s[dk]) full = true; }
     costs.forEach((c, j) => { s[xk].push(from + j); s[yk].push(gap(c)); });
   }
 
   return {
     setRacers(optimizers, names, surface = null) {
       if (surface) { minCost = surface.min_cost ?? 0; tolerance = surface.tolerance ?? null; minibatch = Boolean(surface.minibatch); }
-      series = optimizers.map((o) => ({ id: o.id, name: names[o.id], color: o.color, x: [], y: [], bx: [], by: [], drawn: 0, bdrawn: 0 }));
+      series = optimizers.map((o) => ({ id: o.id, name: names[o.id], color: o.color, x: [], y: [], bx: [], by: [], drawn: 0, bdrawn: 0,
+        lo: Infinity, hi: -Infinity, seen: 0, ys: 0, bys: 0 }));
       full = true;
       requestPaint(paint);
     },
@@ -131,7 +139,7 @@ export function createConvergence(root, plotStyle) {
         if (Array.isArray(p.costs)) {
           splice(s, 'x', 'y', 'drawn', p.points_from ?? s.x.length, p.costs);
         } else { // an older server: the current cost only, once per frame
-          if (p.points_from === 0) { s.x = []; s.y = []; full = true; }
+          if (p.points_from === 0) { s.x = []; s.y = []; s.seen = Infinity; full = true; }
           if (!(s.x.length && s.x[s.x.length - 1] === p.steps)) { s.x.push(p.steps); s.y.push(Math.max(p.gap, FLOOR)); }
         }
         if (Array.isArray(p.batch_costs)) splice(s, 'bx', 'by', 'bdrawn', p.batch_points_from ?? s.bx.length, p.batch_costs);

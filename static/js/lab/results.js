@@ -1,5 +1,9 @@
 // The race table: per optimizer its learning rate, current cost J (J − J* on hover), updates made and the step at which it reached the tolerance (or that it diverged).
+// Its numbers change at most ~15 times a second (faster is unreadable and costs layout at 60
+// frames/s); the last frame's values are always shown.
 import { h, fmt, fmtInt } from '../dom.js';
+
+const EVERY_MS = 66;
 
 const STATUS_TEXT = { running: 'racing…', converged: 'converged', diverged: 'diverged', stopped: 'step limit' };
 
@@ -16,10 +20,32 @@ export function createResults(root) {
     caption,
   );
   let rows = new Map();
+  const latest = new Map(); // racer id -> its newest path entry not shown yet
+  let timer = null;
+  let shownAt = 0;
+
+  function show() {
+    timer = null;
+    shownAt = performance.now();
+    for (const p of latest.values()) {
+      const r = rows.get(p.id);
+      if (!r) continue;
+      r.row.dataset.status = p.status;
+      r.cells.lr.textContent = fmt(p.learning_rate, 3);
+      r.cells.cost.textContent = fmt(p.cost, 5);
+      r.cells.cost.title = `J − J* = ${fmt(Math.max(0, p.gap), 3)}`;
+      r.cells.steps.textContent = fmtInt(p.steps);
+      r.cells.tol.textContent = p.steps_to_tolerance !== null && p.steps_to_tolerance !== undefined
+        ? fmtInt(p.steps_to_tolerance) : p.steps === 0 && p.status === 'running' ? '–' : STATUS_TEXT[p.status] ?? p.status;
+      r.cells.tol.title = p.reason || '';
+    }
+    latest.clear();
+  }
 
   return {
     setRacers(optimizers, names, tolerance) {
       rows = new Map();
+      latest.clear();
       body.replaceChildren(...optimizers.map((o) => {
         const cells = {
           lr: h('td', { class: 'num' }, fmt(o.learning_rate, 3)),
@@ -39,18 +65,10 @@ export function createResults(root) {
       if (r) r.cells.lr.textContent = fmt(value, 3);
     },
     frame(msg) {
-      for (const p of msg.paths) {
-        const r = rows.get(p.id);
-        if (!r) continue;
-        r.row.dataset.status = p.status;
-        r.cells.lr.textContent = fmt(p.learning_rate, 3);
-        r.cells.cost.textContent = fmt(p.cost, 5);
-        r.cells.cost.title = `J − J* = ${fmt(Math.max(0, p.gap), 3)}`;
-        r.cells.steps.textContent = fmtInt(p.steps);
-        r.cells.tol.textContent = p.steps_to_tolerance !== null && p.steps_to_tolerance !== undefined
-          ? fmtInt(p.steps_to_tolerance) : p.steps === 0 && p.status === 'running' ? '–' : STATUS_TEXT[p.status] ?? p.status;
-        r.cells.tol.title = p.reason || '';
-      }
+      for (const p of msg.paths) latest.set(p.id, p);
+      if (timer) return;
+      const wait = EVERY_MS - (performance.now() - shownAt);
+      if (wait <= 0) show(); else timer = setTimeout(show, wait);
     },
   };
 }
