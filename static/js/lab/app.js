@@ -88,6 +88,10 @@ $('#transport').append(
 const presetMenu = createPresetMenu(presetRoot, store, presetsReady);
 const presenter = presenterToggle(store);
 presenter.dataset.hide = 'presenter';
+presenter.setAttribute('aria-label', 'Presenter');
+for (const node of [...presenter.childNodes]) { // its name in a .btn-label (icon alone on narrow bars)
+  if (node.nodeType === 3 && node.textContent.trim()) node.replaceWith(h('span', { class: 'btn-label' }, node.textContent));
+}
 $('.topbar-right')?.prepend(presenter);
 
 // ---------------------------------------------------------------- hidden controls, presenter, ghost
@@ -354,6 +358,9 @@ else {
 }
 schedules.refresh();
 ewma.refresh();
+
+// for the browser tests: the paths drawn (a replayed path differs point by point)
+window.nnLab = { paths: () => race.paths() };
 
 return {
   store, conn, banners, setReadOnly, sendSpeed,
