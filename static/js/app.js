@@ -65,7 +65,12 @@ const lessons = createLessons($('#lesson-menu-root'), $('#lesson-card-root'), st
 createRuns($('#runs-menu-root'), store, {
   save: saveRun,
   load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true, restart: true }); },
-  plots: () => ({ boundary: boundary.plot, ...curves.plots }),
+  // figures built when an export asks (the boundary image lives on a canvas, the cost PNG gets a legend)
+  plots: () => ({
+    get boundary() { return boundary.exportFigure(); },
+    get cost() { return curves.exportFigure(); },
+    accuracy: curves.plots.accuracy,
+  }),
 });
 
 // A link whose values the page could not use says so (e.g. #dataset=foo falls back to Circle).
@@ -230,7 +235,14 @@ function showDivergence(d) {
     diverged: { iteration: at, restored_iteration: d.restored_iteration } });
 }
 
+// Painting: frames may arrive faster than the screen refreshes; only the newest is drawn, once
+// per animation frame, and every panel updates in place. `window.nnPaint.drawn` counts the
+// frames painted (bench/paint_bench.py reads it).
+const paintStats = window.nnPaint ??= { drawn: 0 };
+let drawScheduled = false;
+
 function draw() {
+  drawScheduled = false;
   const frame = latest;
   latest = null;
   if (frame) {
@@ -248,6 +260,7 @@ function draw() {
     biasVariance.update(frame);
     frameShown = frame;
     if (hovered !== null) showPreview();
+    paintStats.drawn += 1;
   }
   for (; unacknowledged > 0; unacknowledged--) conn.send({ type: 'ready' });
 }
@@ -255,9 +268,8 @@ function draw() {
 conn.on('frame', (frame) => {
   if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
   unacknowledged += 1;
-  const scheduled = latest !== null;
   latest = frame;
-  if (!scheduled) requestAnimationFrame(draw);
+  if (!drawScheduled) { drawScheduled = true; requestAnimationFrame(draw); }
 });
 
 const handlers = {

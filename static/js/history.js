@@ -2,7 +2,7 @@
 // costs are smoothed with a bias-corrected exponentially weighted average:
 // v_t = β v_{t-1} + (1 - β) θ_t,  v̂_t = v_t / (1 - β^t).
 const MAX_POINTS = 4000;
-const SERIES = ['iteration', 'train_cost', 'dev_cost', 'minibatch', 'minibatch_ewma', 'train_accuracy', 'dev_accuracy'];
+export const SERIES = ['iteration', 'train_cost', 'dev_cost', 'minibatch', 'minibatch_ewma', 'train_accuracy', 'dev_accuracy'];
 
 export class History {
   constructor(beta = 0.9) {
@@ -11,6 +11,7 @@ export class History {
   }
 
   clear() {
+    this.version = (this.version ?? 0) + 1; // bumped whenever points are removed or replaced (not appended)
     for (const s of SERIES) this[s] = [];
     this.v = 0;
     this.t = 0;
@@ -24,7 +25,7 @@ export class History {
     if (this.diverged) return; // a frame still in flight when the run blew up: the blow-up stays the last point
     if (this.length && header.iteration <= this.iteration.at(-1)) {
       if (header.iteration < this.iteration.at(-1)) this.clear();
-      else for (const s of SERIES) this[s].pop();
+      else { for (const s of SERIES) this[s].pop(); this.version += 1; }
     }
     const mb = header.minibatch_cost;
     let smoothed = null;
@@ -51,6 +52,7 @@ export class History {
     if (at == null) return;
     const cost = d.last_finite_minibatch_cost ?? null;
     const costAt = d.last_finite_minibatch_iteration ?? at;
+    this.version += 1;
     const point = (it, mb, train, dev) => {
       while (this.length && this.iteration.at(-1) >= it) for (const s of SERIES) this[s].pop();
       let smoothed = null;
@@ -78,6 +80,7 @@ export class History {
 
   /** Keep every other point of the older half, so long runs stay cheap to plot. */
   thin() {
+    this.version += 1;
     const half = Math.floor(this.length / 2);
     for (const s of SERIES) this[s] = this[s].filter((_, i) => i >= half || i % 2 === 0);
   }

@@ -13,10 +13,17 @@ def open_playground(page, server_url: str, hash_: str = "") -> None:
 
 
 def wait_ready(page) -> None:
-    """Wait for a fresh session: status Ready and a decision boundary on the plot."""
+    """Wait for a fresh session: status Ready and a decision boundary painted on the plot."""
+    page.wait_for_function("document.getElementById('status').dataset.status === 'ready'", timeout=TIMEOUT)
+    wait_painted(page)
+
+
+def wait_painted(page) -> None:
+    """Wait until the current data's decision boundary is painted: on the boundary canvas, and the
+    plot's hover layer (a heatmap trace, added with the first boundary of new data)."""
     page.wait_for_function(
-        "document.getElementById('status').dataset.status === 'ready'"
-        " && document.getElementById('boundary').data?.[0]?.type === 'heatmap'", timeout=TIMEOUT)
+        "document.getElementById('boundary').data?.[0]?.type === 'heatmap'"
+        " && document.getElementById('boundary-canvas').dataset.shows?.startsWith('boundary')", timeout=TIMEOUT)
 
 
 def iteration(page) -> int:
@@ -35,10 +42,17 @@ def cost_series(page, trace: int = 2) -> list:
 
 
 def boundary_sample(page) -> list:
-    """Every 10th row and column of the decision-boundary heatmap."""
-    return page.evaluate(
-        "document.getElementById('boundary').data[0].z.filter((_, i) => i % 10 === 0)"
-        ".map((row) => row.filter((_, j) => j % 10 === 0))")
+    """Every 10th row and column of the decision-boundary grid painted on the boundary canvas."""
+    return page.evaluate("""() => {
+        const g = document.getElementById('boundary-canvas').nnGrid;
+        const rows = [];
+        for (let r = 0; r < g.rows; r += 10) {
+          const row = [];
+          for (let c = 0; c < g.cols; c += 10) row.push(g.data[r * g.cols + c]);
+          rows.push(row);
+        }
+        return rows;
+    }""")
 
 
 def hash_state(page) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.e2e.helpers import (hash_state, TIMEOUT, open_playground, select_label, selected_label, wait_iteration_above,
-                               wait_ready)
+from tests.e2e.helpers import (hash_state, TIMEOUT, iteration, open_playground, select_label, selected_label,
+                               wait_iteration_above, wait_painted, wait_ready)
 from tests.live_server import free_port, start_server, stop_server
 
 
@@ -140,7 +140,10 @@ def test_save_load_and_export_a_run(page, server_url):
     page.click("#runs-menu > summary")
     page.locator(".run-row", has_text="xor e2e").get_by_role("button", name="Load").click()
     page.wait_for_function("location.hash.includes('dataset=xor&')", timeout=TIMEOUT)
-    wait_ready(page)
+    # a loaded run carries on from its saved iteration, paused (docs/protocol.md `configure`)
+    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
+    wait_painted(page)
+    assert iteration(page) > 30
     assert page.console_errors == []
 
 

@@ -80,7 +80,8 @@ def test_network_view_layers_hover_and_weights(page, server_url):
     caption = page.locator("#boundary-caption")
     caption.wait_for(state="visible", timeout=TIMEOUT)
     assert caption.text_content() == "Layer 1, neuron 1"
-    page.wait_for_function("document.getElementById('boundary').data[0].z.length === 20", timeout=TIMEOUT)  # its 20×20 grid
+    page.wait_for_function("document.getElementById('boundary-canvas').dataset.shows === 'neuron 20×20'",
+                           timeout=TIMEOUT)  # its 20×20 grid, on the boundary's canvas
     page.mouse.move(5, 700)
     caption.wait_for(state="hidden", timeout=TIMEOUT)
     page.locator(".link-hit").first.dispatch_event("click", {"clientX": 500, "clientY": 400})
@@ -210,3 +211,75 @@ def test_state_schema_maps_to_the_server_config_and_back(page, server_url):
         if expected["features"] is None:
             expected["features"] = ["x1", "x2"]
         assert got == expected, preset["id"]
+
+
+# ------------------------------------------------------------------ painting (issue #11)
+PAUSED = "document.getElementById('status').dataset.status === 'paused'"
+
+
+def test_every_frame_received_is_painted_once(page, server_url):
+    """app.js paints the newest frame once per animation frame and counts it in window.nnPaint.drawn:
+    the count follows the frames while training and stands still while paused."""
+    binary = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: binary.append(1) if isinstance(p, bytes) else None))
+    open_playground(page, server_url, "speed=3")
+    start, received = page.evaluate("window.nnPaint.drawn"), len(binary)
+    page.click("#play")
+    wait_iteration_above(page, 90)  # 30 frames at 3 steps a frame
+    page.click("#play")
+    page.wait_for_function(PAUSED, timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    drawn, frames = page.evaluate("window.nnPaint.drawn") - start, len(binary) - received
+    assert frames >= 20 and 0.6 * frames <= drawn <= frames, (drawn, frames)
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.nnPaint.drawn") - start == drawn  # nothing to paint, nothing painted
+
+
+def test_the_boundary_is_painted_smoothly_on_a_canvas(page, server_url):
+    """The boundary grid is drawn scaled with smoothing: between two neighbouring grid points whose
+    values differ, the canvas ramps through intermediate colours (a pixelated image jumps once)."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_playground(page, server_url, "speed=30")
+    page.click("#play")
+    wait_iteration_above(page, 300)
+    page.click("#play")
+    page.wait_for_function(PAUSED, timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    ramp = page.evaluate("""() => {
+        const canvas = document.getElementById('boundary-canvas');
+        const plot = document.getElementById('boundary');
+        const { data, rows, cols, domain: [xmin, xmax, ymin, ymax] } = canvas.nnGrid;
+        const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis, dpr = canvas.width / plot.clientWidth;
+        let best = null; // the steepest step between neighbours along a row, away from the ŷ = 0.5 contour line
+        for (let r = 5; r < rows - 5; r++) for (let c = 5; c < cols - 6; c++) {
+          const a = data[r * cols + c], b = data[r * cols + c + 1];
+          if (Math.min(Math.abs(a - 0.5), Math.abs(b - 0.5)) < 0.1 || (a - 0.5) * (b - 0.5) < 0) continue;
+          const d = Math.abs(b - a);
+          if (!best || d > best.d) best = { d, r, c };
+        }
+        const px = (c) => (xa._offset + xa.l2p(xmin + (c / (cols - 1)) * (xmax - xmin))) * dpr;
+        const y = Math.round((ya._offset + ya.l2p(ymin + (best.r / (rows - 1)) * (ymax - ymin))) * dpr);
+        const x0 = Math.round(px(best.c)), x1 = Math.round(px(best.c + 1));
+        const line = canvas.getContext('2d').getImageData(x0, y, x1 - x0 + 1, 1).data;
+        const colours = new Set();
+        for (let i = 0; i < line.length; i += 4) colours.add(`${line[i]},${line[i + 1]},${line[i + 2]}`);
+        return { step: best.d, pixels: x1 - x0 + 1, colours: colours.size, canvasWidth: canvas.width, plotWidth: plot.clientWidth };
+    }""")
+    assert ramp["canvasWidth"] >= ramp["plotWidth"]  # drawn at the screen's resolution, not stretched by CSS
+    assert ramp["step"] > 0.02 and ramp["pixels"] >= 4, ramp
+    assert ramp["colours"] >= 3, ramp  # a ramp, not one jump
+
+
+def test_regression_dev_and_test_points_are_filled_with_their_value(page, server_url):
+    open_playground(page, server_url, "dataset=reg_plane&show_test=true&split=0.6,0.2,0.2")
+    fills = page.evaluate("""() => {
+        const traces = document.getElementById('boundary').data.filter((t) => t.name === 'dev' || t.name === 'test');
+        const neutral = [0xe8, 0xea, 0xeb];
+        return traces.map((t) => ({ name: t.name, far: t.marker.color.filter((c) => {
+            const rgb = c.match(/\\d+/g).map(Number);
+            return Math.hypot(...rgb.map((v, i) => v - neutral[i])) > 40;
+        }).length / t.marker.color.length, n: t.marker.color.length }));
+    }""")
+    assert [f["name"] for f in fills] == ["dev", "test"]
+    for f in fills:
+        assert f["n"] > 20 and f["far"] > 0.6, f  # coloured, not grey discs that read as hollow outlines

@@ -1,12 +1,18 @@
 // CURVES: train and dev cost vs iteration with the raw (faint) and EWMA-smoothed (solid)
 // mini-batch cost, and accuracy; the test set's cost and accuracy as numbers when the split has
-// a test part. Redrawn in place at most ~8 times a second.
+// a test part. A frame's new points are appended with Plotly.extendTraces (one redraw per painted
+// frame, no copy of the whole history); a full Plotly.react only when points were removed or
+// replaced (a reset, a thinned history, a divergence) or the look changed (presenter mode).
+// The cost axis is fitted to the train, dev and EWMA curves: a raw mini-batch spike is clipped at
+// the top instead of flattening them.
 import { h, fmt, fmtPct } from '../dom.js';
 import { TRAIN_CURVE, DEV_CURVE } from '../colors.js';
-import { plotFont, resizeWithContainer, throttled } from '../plots.js';
+import { plotFont, resizeWithContainer } from '../plots.js';
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
-const REDRAW_MS = 200;
+const COST_SERIES = ['minibatch', 'minibatch_ewma', 'train_cost', 'dev_cost']; // the cost plot's traces, in order
+const ACCURACY_SERIES = ['train_accuracy', 'dev_accuracy'];
+const HEADROOM = 1.08; // the cost axis's top: the highest train/dev/EWMA cost and a little room
 const MB_RAW = 'rgba(51,58,64,0.2)';
 const MB_EWMA = '#8d959c';
 
@@ -38,12 +44,11 @@ export function createCurves(root, store, history) {
   resizeWithContainer(cost);
   resizeWithContainer(accuracy);
   let kind = 'binary';
-  let revision = 0;       // the series grow in place: tell Plotly.react they changed
 
   function layout(yaxis = {}) {
     const scale = store.get('presenter') ? 1.5 : 1;
     return {
-      uirevision: 'curves', datarevision: revision, margin: { l: 40 * scale, r: 8, t: 6, b: 30 * scale }, showlegend: false,
+      uirevision: 'curves', margin: { l: 40 * scale, r: 8, t: 6, b: 30 * scale }, showlegend: false,
       paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff',
       font: plotFont(store),
       xaxis: { title: { text: 'iteration', standoff: 2, font: { size: 10.5 * scale } }, gridcolor: '#eceef0', zeroline: false, rangemode: 'tozero', linecolor: '#b9bec3' },
@@ -84,40 +89,149 @@ export function createCurves(root, store, history) {
     return { yaxis: clip ? { range: [0, clip], autorange: false, rangemode: 'normal', ...ticks } : ticks, traces: [marker] };
   }
 
-  function draw() {
-    revision += 1;
-    if (!window.Plotly) return;
-    const x = history.iteration;
-    const blowUp = divergence();
-    window.Plotly.react(cost, [
-      line('mini-batch', x, history.minibatch, MB_RAW, 1, { hoverinfo: 'skip' }),
-      line('mini-batch EWMA', x, history.minibatch_ewma, MB_EWMA, 1.5),
-      line('train', x, history.train_cost, TRAIN_CURVE, 2.2),
-      line('dev', x, history.dev_cost, DEV_CURVE, 2.2),
-      ...blowUp.traces,
-    ], layout(blowUp.yaxis), PLOT_CONFIG);
-    if (kind !== 'regression') {
-      window.Plotly.react(accuracy, [
-        line('train', x, history.train_accuracy, TRAIN_CURVE, 2.2),
-        line('dev', x, history.dev_accuracy, DEV_CURVE, 2.2),
-      ], layout({ range: [0, 1.02], tickformat: '.0%', rangemode: 'normal' }), PLOT_CONFIG);
+  /** The cost axis's top: the highest finite train, dev or EWMA cost from point `from` on,
+   *  above `top` (the raw mini-batch cost is left out: its spikes are clipped). */
+  function costTop(from = 0, top = 0) {
+    for (const s of ['train_cost', 'dev_cost', 'minibatch_ewma']) {
+      const ys = history[s];
+      for (let i = from; i < ys.length; i++) if (typeof ys[i] === 'number' && ys[i] > top) top = ys[i];
     }
+    return top;
   }
 
-  // Redraw soon (coalesced): plotting every frame would cost more than training.
-  const schedule = throttled(draw, REDRAW_MS);
+  let top = 0;            // highest train/dev/EWMA cost plotted
+  let userZoom = false;   // the user zoomed the cost plot: its axis is theirs until autoscale
 
-  store.subscribe((changed) => { if (changed.includes('presenter')) schedule(); });
+  function costRange(yaxis) {
+    if (userZoom) return; // keep theirs (a redraw reads gd.layout's range)
+    if (top > 0) Object.assign(yaxis, { range: [0, top * HEADROOM], autorange: false });
+    else Object.assign(yaxis, { autorange: true, range: undefined });
+  }
+
+  const copy = (s) => history[s].slice(); // extendTraces grows the plotted arrays, not the history's
+
+  /** The two plots: each remembers what it shows ({key, length}) and when it was last drawn. */
+  const plots = [
+    { el: cost, series: COST_SERIES, last: -Infinity, key: null, length: 0, off: () => false,
+      full() {
+        const blowUp = divergence();
+        top = costTop();
+        const yaxis = { ...blowUp.yaxis };
+        if (!history.diverged) costRange(yaxis);
+        window.Plotly.react(cost, [
+          line('mini-batch', copy('iteration'), copy('minibatch'), MB_RAW, 1, { hoverinfo: 'skip' }),
+          line('mini-batch EWMA', copy('iteration'), copy('minibatch_ewma'), MB_EWMA, 1.5),
+          line('train', copy('iteration'), copy('train_cost'), TRAIN_CURVE, 2.2),
+          line('dev', copy('iteration'), copy('dev_cost'), DEV_CURVE, 2.2),
+          ...blowUp.traces,
+        ], layout(yaxis), PLOT_CONFIG);
+      },
+      extend(from) {
+        const next = costTop(from, top);
+        if (next !== top) {
+          top = next;
+          // extendTraces redraws from gd.layout: the new range goes there first (no second redraw)
+          costRange(cost.layout.yaxis ?? (cost.layout.yaxis = {}));
+        }
+      } },
+    { el: accuracy, series: ACCURACY_SERIES, last: -Infinity, key: null, length: 0, off: () => kind === 'regression',
+      full() {
+        window.Plotly.react(accuracy, [
+          line('train', copy('iteration'), copy('train_accuracy'), TRAIN_CURVE, 2.2),
+          line('dev', copy('iteration'), copy('dev_accuracy'), DEV_CURVE, 2.2),
+        ], layout({ range: [0, 1.02], tickformat: '.0%', rangemode: 'normal' }), PLOT_CONFIG);
+      },
+      extend() {} },
+  ];
+
+  const keyNow = () => `${history.version}|${store.get('presenter')}|${kind}`;
+  const stale = (p) => !p.off() && (p.key !== keyNow() || p.length !== history.length);
+
+  /** Bring one plot up to date: the new points appended, or everything redrawn when points were
+   *  removed or replaced (history.version), the run diverged, or the look changed. */
+  function sync(p) {
+    const key = keyNow();
+    const grows = p.key === key && history.length > p.length && !history.diverged && p.el.data?.length >= p.series.length;
+    if (grows) {
+      const from = p.length;
+      p.extend(from);
+      const x = history.iteration.slice(from);
+      window.Plotly.extendTraces(p.el, { x: p.series.map(() => x), y: p.series.map((s) => history[s].slice(from)) },
+        p.series.map((_, i) => i));
+    } else {
+      p.full();
+    }
+    p.key = key;
+    p.length = history.length;
+  }
+
+  // A Plotly redraw is the costliest thing on the page (tens of ms): it runs in a task of its
+  // own, never inside the animation frame that paints the boundary and the network; one plot per
+  // task, the one drawn longest ago, each plot at most every MIN_GAP_MS (more when a redraw is
+  // slow: three times its last cost), so the frame rate holds and no task grows long.
+  const MIN_GAP_MS = 150;
+  let gap = MIN_GAP_MS;
+  let timer = null;
+  let lastSync = -Infinity;
+
+  function flush({ now = false } = {}) {
+    clearTimeout(timer);
+    timer = null;
+    if (!window.Plotly) return;
+    const due = plots.filter(stale).sort((a, b) => a.last - b.last)[0];
+    if (!due) return;
+    const t = performance.now();
+    if (now || t - due.last >= gap) {
+      sync(due);
+      due.last = performance.now();
+      lastSync = due.last;
+      gap = Math.max(MIN_GAP_MS, 3 * (due.last - t));
+      watchZoom();
+    }
+    schedule();
+  }
+
+  /** A flush soon (coalesced): when the stalest plot may be redrawn, and not right after another. */
+  function schedule() {
+    if (timer || !plots.some(stale)) return;
+    const due = Math.min(...plots.filter(stale).map((p) => p.last)) + gap;
+    const t = performance.now();
+    timer = setTimeout(flush, Math.max(due - t, lastSync + gap / 2 - t, 0));
+  }
+
+  // The user's zoom on the cost plot (a drag, or a double-click back to autoscale).
+  function watchZoom() {
+    if (cost.nnWatched || !cost.on) return;
+    cost.nnWatched = true;
+    cost.on('plotly_relayout', (e) => {
+      if (e['yaxis.autorange'] || e['xaxis.autorange']) { userZoom = false; plots[0].key = null; flush({ now: true }); return; }
+      if (Object.keys(e).some((k) => k.startsWith('yaxis.range') || k.startsWith('xaxis.range'))) userZoom = true;
+    });
+  }
+  /** Now: both plots (a divergence, a new run, presenter mode). */
+  const redraw = () => { flush({ now: true }); flush({ now: true }); };
+
+  store.subscribe((changed) => { if (changed.includes('presenter')) redraw(); });
 
   return {
     plots: { cost, accuracy },
+    /** The cost plot as a figure for Plotly.downloadImage: with a legend (the page's legend is
+     *  HTML, outside the plot) and a size of its own. */
+    exportFigure() {
+      const base = layout(cost.layout?.yaxis ? { ...cost.layout.yaxis } : {});
+      return {
+        data: (cost.data ?? []).map((t) => ({ ...t, showlegend: t.name !== 'diverged' })),
+        layout: { ...base, showlegend: true, width: 900, height: 500, margin: { ...base.margin, t: 40 },
+          legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 12 } } },
+      };
+    },
     setKind(k) {
       kind = k;
       accuracy.hidden = k === 'regression';
       noAccuracy.hidden = k !== 'regression';
     },
-    /** The run blew up: redraw now with its last finite point (history.diverge was called). */
-    showDivergence() { schedule(); },
+    /** The run blew up (history.diverge was called), or another run is shown: redraw now. */
+    showDivergence() { redraw(); },
     update({ header }) {
       const t = header.train;
       const d = header.dev;
@@ -126,7 +240,7 @@ export function createCurves(root, store, history) {
       const test = header.test; // null when the split has no test part
       testNote.hidden = !test;
       if (test) testValues.textContent = `cost ${fmt(test.cost, 3)}${test.accuracy != null ? ` · accuracy ${fmtPct(test.accuracy)}` : ''}`;
-      schedule();
+      schedule(); // the curves follow in a task of their own
     },
   };
 }
