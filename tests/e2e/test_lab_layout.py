@@ -1,6 +1,6 @@
 """The optimizer lab's layout holds (tests/e2e/layout.py: nothing overlapping, cut off or scrolling
 sideways) at the sizes a class uses, normal and in presenter mode, with 4 and 6 optimizers and on a
-mini-batch surface (its key under the plot). One page per viewport; each setting is loaded by
+mini-batch surface (its key under the plot), and every plot drawn inside its own box. One page per viewport; each setting is loaded by
 changing the hash in place (the lab follows it). Screenshots of the first screen at 1280×800 and
 1920×1080, normal and presenter, go to test-artifacts/ (look at them)."""
 from __future__ import annotations
@@ -17,6 +17,21 @@ SETTINGS = {  # name -> (hash, racers, a text of the plot caption)
     "6 optimizers": ("surface=quadratic&condition=200&rotation=30&speed=20" + SIX, 6, "κ = 200"),
     "mini-batch": ("surface=logistic&normalized=0&batch=32&speed=20" + FOUR, 4, "batch 32"),
 }
+
+
+def plots_outside_their_boxes(page) -> list:
+    """Plotly plots drawn beyond their own box (layout_problems counts a plot as one box: a plot
+    whose size lags behind its box, e.g. after presenter mode changed the columns, runs over its
+    neighbours unseen by it)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el) => {
+        const box = el.getBoundingClientRect();
+        const svg = el.querySelector('.main-svg');
+        if (!svg || box.width < 2) return [];
+        const r = svg.getBoundingClientRect();
+        const out = r.left < box.left - 2 || r.top < box.top - 2 || r.right > box.right + 2 || r.bottom > box.bottom + 2;
+        return out ? [`#${el.id} is drawn at ${Math.round(r.left)}..${Math.round(r.right)} x ${Math.round(r.top)}..${Math.round(r.bottom)}`
+            + ` in its box ${Math.round(box.left)}..${Math.round(box.right)} x ${Math.round(box.top)}..${Math.round(box.bottom)}`] : [];
+    })""")
 
 
 def settle(page, racers: int, caption: str, presenter: bool) -> None:
@@ -43,7 +58,7 @@ def test_lab_layout_holds(page, server_url, artifacts, viewport):
             page.evaluate("(h) => { location.hash = h; }", hash_ + ("&presenter=1" if presenter else ""))
             settle(page, racers, caption, presenter)
             page.evaluate("window.scrollTo(0, 0)")
-            problems = layout_problems(page)
+            problems = layout_problems(page) + plots_outside_their_boxes(page)
             if problems:
                 found[f"{viewport} {'presenter' if presenter else 'normal'} {name}"] = problems
             if name == "4 optimizers" and viewport in ("1280x800", "1920x1080"):

@@ -174,8 +174,7 @@ let setTimer = null;
 let lastSet = 0;
 function sendSets() {
   setTimer = null;
-  const wait = SET_MIN_GAP_MS - (performance.now() - lastSet);
-  if (wait > 0) { setTimer = setTimeout(() => { setTimer = requestAnimationFrame(sendSets); }, wait); return; }
+  if (performance.now() - lastSet < SET_MIN_GAP_MS) { setTimer = requestAnimationFrame(sendSets); return; }
   lastSet = performance.now();
   const replay = supportsReplay() ? { replay: true } : {};
   for (const [id, fields] of pendingSets) conn.send({ type: 'set', id, ...fields, ...replay });
@@ -335,7 +334,7 @@ function setReadOnly(value) {
   readOnly = Boolean(value);
   document.body.classList.toggle('read-only', readOnly);
   for (const el of document.querySelectorAll('[data-room-controls]')) el.inert = readOnly;
-  if (readOnly) { clearTimeout(configureTimer); configureTimer = null; clearTimeout(setTimer); cancelAnimationFrame(setTimer); setTimer = null; pendingSets.clear(); }
+  if (readOnly) { clearTimeout(configureTimer); configureTimer = null; cancelAnimationFrame(setTimer); setTimer = null; pendingSets.clear(); }
 }
 
 setStatus('connecting');

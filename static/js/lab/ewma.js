@@ -2,6 +2,7 @@
 // v_t = β v_{t-1} + (1-β) θ_t with bias correction (solid) and without it (dotted), with the
 // "≈ 1/(1-β) days" reading (GET /api/lab/ewma).
 import { h } from '../dom.js';
+import { resizeWithBox } from './paint.js';
 
 const COLORS = ['#d55e00', '#0072b2', '#009e73', '#cc79a7', '#e69f00', '#56b4e9'];
 const MAX_BETAS = 6;
@@ -20,6 +21,7 @@ export function createEwma(root, store, plotStyle) {
       h('button', { type: 'button', class: 'btn-small', id: 'ewma-reseed', onclick: () => { seed += 1; refresh(); } }, 'New noise')),
     message, readings, plot,
   );
+  resizeWithBox(plot);
 
   function show(text) { message.textContent = text || ''; message.hidden = !text; }
 

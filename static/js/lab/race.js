@@ -66,6 +66,7 @@ export function createRace(el, { onStart }) {
   let showGhost = true;
   let full = true;       // the path canvas must be redrawn from scratch
   let plotted = false;
+  let traces = null;     // the surface's contour and minimum traces (the same objects on a resize: no new contours)
   const paths = plotOverlay(el, { className: 'plot-overlay race-paths' });
   const marks = plotOverlay(el, { className: 'plot-overlay race-marks', above: paths.canvas });
   resizeWithBox(el, () => plot());
@@ -106,6 +107,8 @@ export function createRace(el, { onStart }) {
     // server's messages lack `equal_axes`: every surface but the logistic one
     const equal = surface.equal_axes ?? surface.name !== 'logistic';
     return {
+      // the box's own size: Plotly.react keeps an autosized plot's old size when the box changes
+      autosize: false, width: el.clientWidth, height: el.clientHeight,
       margin: margins(equal), paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#fff',
       font: FONT, showlegend: false, hovermode: 'closest', dragmode: 'zoom',
       uirevision: `${surface.name}:${JSON.stringify(surface.params)}`,
@@ -123,7 +126,8 @@ export function createRace(el, { onStart }) {
       marker: { symbol: 'x-thin', size: 14, opacity: 0 }, hovertemplate: 'minimum J* = %{text}<extra></extra>',
       text: [fmt(surface.min_cost, 5)],
     };
-    Plotly.react(el, [contourTrace(surface), minimum], layout(), { displaylogo: false, responsive: true,
+    if (!traces) traces = [contourTrace(surface), minimum];
+    Plotly.react(el, traces, layout(), { displaylogo: false,
       modeBarButtonsToRemove: ['select2d', 'lasso2d', 'autoScale2d', 'toImage'], doubleClick: 'reset' });
     if (!plotted) {
       plotted = true;
@@ -265,6 +269,7 @@ export function createRace(el, { onStart }) {
       const same = surface && surface.name === msg.name && JSON.stringify(surface.params) === JSON.stringify(msg.params);
       if (!same) ghost = [];
       surface = { ...msg, startPoint: start ?? msg.start };
+      traces = null;
       this.setRacers(optimizers, names);
       plot();
     },

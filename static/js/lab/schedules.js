@@ -1,6 +1,7 @@
 // Learning-rate decay preview: α over epochs for every schedule of the engine (GET
 // /api/lab/schedules), with the schedules' parameters as controls.
 import { h, fmt } from '../dom.js';
+import { resizeWithBox } from './paint.js';
 
 const COLORS = { constant: '#5c6670', inverse_time: '#0072b2', exponential: '#e69f00', inverse_sqrt: '#009e73' };
 const LABELS = { constant: 'constant', inverse_time: 'α₀ / (1 + rate·epoch)', exponential: 'base^epoch · α₀', inverse_sqrt: 'k / √(epoch+1) · α₀' };
@@ -31,6 +32,7 @@ export function createSchedules(root, store, plotStyle) {
     return h('div', { class: 'field' }, h('label', { for: id }, f.label), input);
   });
   root.append(h('div', { class: 'lab-preview-controls' }, controls), message, plot);
+  resizeWithBox(plot);
 
   function show(text) { message.textContent = text || ''; message.hidden = !text; }
 

@@ -138,6 +138,7 @@ export function createSetup(root, store) {
     if (!usable) return;
     const at = Math.min(1, Math.max(0, (Math.log10(lrLimit) - LR_MIN) / (LR_MAX - LR_MIN)));
     mark.style.left = `calc(0.5rem + (100% - 1rem) * ${at.toFixed(4)})`;
+    mark.classList.toggle('lr-limit-end', at > 0.85); // its label left of the mark near the right end
     mark.title = `2/λmax = ${fmt(lrLimit, 3)}: gradient descent diverges with a larger α`;
     mark.parentElement?.setAttribute('title', mark.title);
   }
