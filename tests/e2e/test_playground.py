@@ -283,3 +283,36 @@ def test_regression_dev_and_test_points_are_filled_with_their_value(page, server
     assert [f["name"] for f in fills] == ["dev", "test"]
     for f in fills:
         assert f["n"] > 20 and f["far"] > 0.6, f  # coloured, not grey discs that read as hollow outlines
+
+
+def test_a_weight_link_is_edited_from_the_keyboard(page, server_url):
+    """Every link has a key: Tab reaches the links (one tab stop), arrows move between them, the
+    key's name says W[l] row/col and the value, Enter opens the editor; the new weight comes back
+    from the server in the next frame."""
+    open_playground(page, server_url)  # hidden 4,2: 2·4 + 4·2 + 2·1 links
+    keys = page.locator(".link-key")
+    assert keys.count() == 18
+    assert page.evaluate("[...document.querySelectorAll('.link-key')].filter((k) => k.tabIndex === 0).length") == 1
+    page.locator(".node.neuron").last.focus()
+    page.keyboard.press("Tab")  # from the last neuron to the links' one tab stop
+    assert page.evaluate("document.activeElement.classList.contains('link-key')")
+    page.keyboard.press("ArrowDown")  # W[1] row 1, col 2
+    page.keyboard.press("ArrowRight")  # first link of layer 2: W[2] row 1, col 1
+    page.keyboard.press("ArrowDown")  # W[2] row 1, col 2
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert label.startswith("W[2] row 1, col 2 = "), label
+    assert page.locator(".link.focused").count() == 1  # the link shows the focus too
+    page.keyboard.press("Enter")
+    editor = page.locator(".weight-editor")
+    editor.wait_for(state="visible", timeout=TIMEOUT)
+    assert "W[2] row 1, col 2" in editor.inner_text()
+    assert page.evaluate("document.activeElement.id") == "weight-value"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-2.5")
+    page.keyboard.press("Enter")
+    editor.wait_for(state="hidden", timeout=TIMEOUT)
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("W[2] row 1, col 2")  # back on the link
+    page.wait_for_function("document.activeElement.getAttribute('aria-label').startsWith('W[2] row 1, col 2 = -2.5')",
+                           timeout=TIMEOUT)  # the server's next frame carries the new weight
+    assert page.evaluate("document.querySelector('.link-hit[data-layer=\"2\"][data-row=\"0\"][data-col=\"1\"]') !== null")
+    assert page.console_errors == []

@@ -2,7 +2,7 @@
 // x1², x2², x1x2, sin) is a toggle with a thumbnail of its values over the plotting domain;
 // for a CSV with more inputs the columns x1..xn are listed as they are.
 import { h, subscript } from '../dom.js';
-import { paintGrid, symmetricScale } from '../colors.js';
+import { paintTable, absMax } from '../colors.js';
 import { FEATURES } from '../state.js';
 
 const T = 20; // thumbnail resolution, as the server's neuron grids
@@ -47,7 +47,8 @@ export function createFeatures(column, store) {
       const canvas = h('canvas', { width: T, height: T, class: 'thumb', 'aria-hidden': 'true' });
       if (twoD) {
         const grid = featureGrid(name, domain);
-        paintGrid(canvas, grid, T, T, symmetricScale(grid));
+        const m = absMax(grid);
+        paintTable(canvas, grid, T, T, -m, m);
       }
       const el = h(twoD && !hide ? 'button' : 'div', {
         class: `node feature ${on ? 'on' : 'off'}`, type: twoD && !hide ? 'button' : null,
