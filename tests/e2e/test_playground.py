@@ -316,3 +316,46 @@ def test_a_weight_link_is_edited_from_the_keyboard(page, server_url):
                            timeout=TIMEOUT)  # the server's next frame carries the new weight
     assert page.evaluate("document.querySelector('.link-hit[data-layer=\"2\"][data-row=\"0\"][data-col=\"1\"]') !== null")
     assert page.console_errors == []
+
+
+def test_curves_grow_in_place_and_fit_train_dev_not_minibatch_spikes(page, server_url):
+    """New points are appended (Plotly.extendTraces, earlier points kept, no Plotly.react per
+    frame); the cost axis's top follows train/dev/EWMA, so single-example mini-batch costs above it
+    are clipped instead of flattening the curves."""
+    open_playground(page, server_url, "dataset=spiral&noise=0.3&batch_size=1&speed=10")
+    page.evaluate("""() => {
+        window.__calls = { extend: 0, react: 0 };
+        const { extendTraces, react } = Plotly;
+        Plotly.extendTraces = function (gd, ...rest) { if (gd.id === 'cost-plot') __calls.extend++; return extendTraces.call(this, gd, ...rest); };
+        Plotly.react = function (gd, ...rest) { if (gd.id === 'cost-plot') __calls.react++; return react.call(this, gd, ...rest); };
+    }""")
+    page.click("#play")
+    wait_iteration_above(page, 100)
+    first = page.evaluate("document.getElementById('cost-plot').data[2].x[0]")
+    wait_iteration_above(page, 600)
+    page.click("#play")
+    page.wait_for_function(PAUSED, timeout=TIMEOUT)
+    page.wait_for_timeout(800)  # the curves' last redraw
+    plot = page.evaluate("""() => { const p = document.getElementById('cost-plot');
+        return { calls: window.__calls, x: Array.from(p.data[2].x), range: p._fullLayout.yaxis.range,
+                 raw: p.data[0].y.filter((v) => v !== null), smooth: [1, 2, 3].flatMap((i) => p.data[i].y.filter((v) => v !== null)) }; }""")
+    assert plot["calls"]["extend"] >= 3 and plot["calls"]["react"] <= 1, plot["calls"]
+    assert plot["x"][0] == first and plot["x"] == sorted(plot["x"]) and len(plot["x"]) > 40  # earlier points kept, in order
+    top = max(plot["smooth"])
+    assert top <= plot["range"][1] <= 1.1 * top, (plot["range"], top)
+    assert max(plot["raw"]) > plot["range"][1]  # a spike, clipped at the top
+    assert page.console_errors == []
+
+
+def test_cost_png_has_a_legend(page, server_url):
+    open_playground(page, server_url, "speed=10")
+    page.click("#play")
+    wait_iteration_above(page, 50)
+    page.click("#play")
+    page.evaluate("() => { Plotly.downloadImage = (figure, options) => { window.__exported = { figure, options }; }; }")
+    page.click("#runs-menu > summary")
+    page.click("#export-cost")
+    exported = page.evaluate("""() => ({ legend: __exported.figure.layout.showlegend,
+        names: __exported.figure.data.map((t) => t.name), points: __exported.figure.data[2].x.length })""")
+    assert exported["legend"] is True
+    assert exported["names"][:4] == ["mini-batch", "mini-batch EWMA", "train", "dev"] and exported["points"] > 3
