@@ -9,7 +9,7 @@ const MAX_BETAS = 6;
 
 export function createEwma(root, store, plotStyle) {
   const plot = h('div', { class: 'lab-chart', id: 'ewma-plot', role: 'img', 'aria-label': 'Temperature series and its exponentially weighted averages' });
-  const chips = h('div', { class: 'lab-betas', role: 'group', 'aria-label': 'β values' });
+  const chips = h('div', { class: 'lab-betas', role: 'group', 'aria-label': 'β values', dataset: { hide: 'betas' } });
   const readings = h('div', { class: 'lab-readings', id: 'ewma-readings', 'aria-live': 'polite' });
   const message = h('div', { class: 'field-error', role: 'alert', hidden: true });
   const uncorrected = h('input', { type: 'checkbox', id: 'ewma-uncorrected', checked: store.state.uncorrected,
@@ -17,7 +17,7 @@ export function createEwma(root, store, plotStyle) {
   let seed = 0;
   root.append(
     h('div', { class: 'lab-preview-controls' }, chips,
-      h('div', { class: 'field field-check' }, uncorrected, h('label', { for: 'ewma-uncorrected' }, 'Also without bias correction')),
+      h('div', { class: 'field field-check', dataset: { hide: 'uncorrected' } }, uncorrected, h('label', { for: 'ewma-uncorrected' }, 'Also without bias correction')),
       h('button', { type: 'button', class: 'btn-small', id: 'ewma-reseed', onclick: () => { seed += 1; refresh(); } }, 'New noise')),
     message, readings, plot,
   );

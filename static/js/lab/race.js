@@ -12,32 +12,34 @@ const AXIS = { zeroline: false, showgrid: false, ticks: 'outside', ticklen: 4, t
   linecolor: '#9aa5ae', mirror: true, color: '#3d4650', title: { standoff: 6 } };
 const FONT = { family: getComputedStyle(document.body).fontFamily, size: 12, color: '#3d4650' };
 const CONTOURS = 20;     // lines between the innermost resolvable level and the top one
-const MIN_WIDTH = 3;     // grid cells across the innermost contour (narrower ones break into dashes)
+const MIN_WIDTH = 2.5;   // grid cells across the innermost contour (narrower ones break into dashes)
 const DOTS_UP_TO = 400;  // a path shows its points as dots while it has at most this many
 const INK = '#1f2328';
 
 /** Where the contour lines go (log10 of J − J*): `CONTOURS` evenly spaced levels from the lowest
- *  one whose region {J − J* < level} is at least MIN_WIDTH grid cells across (estimated from its
- *  area over its extent) up to the top level: at κ ≥ 100 a thinner inner ellipse would break into
- *  dashes on the grid. */
+ *  one whose region {J − J* < level} is at least MIN_WIDTH grid cells across, up to the top level:
+ *  at κ ≥ 100 a thinner inner ellipse would break into dashes on the grid. A region's width is
+ *  estimated as 2 · area / boundary (cells inside it / cells on its edge): the width of a thin
+ *  band, straight or curved (Rosenbrock's valley), the radius of a round one. */
 export function contourLevels(lz, bottom, top) {
   const rows = lz.length;
   const cols = lz[0]?.length ?? 0;
-  let start = bottom + (top - bottom) / (CONTOURS + 1);
+  const first = bottom + (top - bottom) / (CONTOURS + 1);
   const step = (top - bottom) / (4 * CONTOURS);
-  for (let level = start; level < top; level += step) {
-    let count = 0; let i0 = rows; let i1 = -1; let j0 = cols; let j1 = -1;
+  let start = first;
+  for (let level = first; level < top; level += step) {
+    let area = 0; let edge = 0;
     for (let i = 0; i < rows; i += 1) {
       const row = lz[i];
       for (let j = 0; j < cols; j += 1) {
         if (row[j] >= level) continue;
-        count += 1;
-        if (i < i0) i0 = i; if (i > i1) i1 = i; if (j < j0) j0 = j; if (j > j1) j1 = j;
+        area += 1;
+        if (i === 0 || i === rows - 1 || j === 0 || j === cols - 1 || lz[i - 1][j] >= level
+          || lz[i + 1][j] >= level || row[j - 1] >= level || row[j + 1] >= level) edge += 1;
       }
     }
-    const extent = Math.hypot(i1 - i0 + 1, j1 - j0 + 1);
-    if (count && (1.27 * count) / extent >= MIN_WIDTH) { start = level; break; }
-    start = level + step;
+    start = level;
+    if (area && (2 * area) / edge >= MIN_WIDTH) break;
   }
   start = Math.min(start, top - (top - bottom) / 4);
   return { start, end: top, size: (top - start) / CONTOURS };

@@ -29,7 +29,7 @@ export function createSchedules(root, store, plotStyle) {
       if (!ok) { show(`${f.label} must be ${f.int ? 'a whole number' : 'a number'} in [${f.min}, ${f.max}]`); return; }
       store.update({ [f.key]: v });
     });
-    return h('div', { class: 'field' }, h('label', { for: id }, f.label), input);
+    return h('div', { class: 'field', dataset: { hide: f.key } }, h('label', { for: id }, f.label), input);
   });
   root.append(h('div', { class: 'lab-preview-controls' }, controls), message, plot);
   resizeWithBox(plot);
