@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from engine.backend import get_backend
 from engine.config import OptimizerConfig
-from engine.optimizers import GD, Adam, Momentum, RMSprop, make_optimizer
+from engine.optimizers import GD, Adam, Momentum, Nesterov, RMSprop, make_optimizer
 
 G1 = [0.5, -1.0]
 G2 = [1.0, 2.0]
@@ -40,6 +40,34 @@ def test_momentum():
     np.testing.assert_allclose(second, [0.9805, -2.001], rtol=0, atol=1e-15)
     np.testing.assert_allclose(opt.state["VdW"], [0.145, 0.11], rtol=0, atol=1e-15)
     assert opt.state["t"] == 2 and "SdW" not in opt.state
+
+
+def test_nesterov_hand_worked():
+    # V1 = 0.1·[0.5, -1] = [0.05, -0.1];  θ1 = θ0 - 0.1·(0.9·V1 + 0.1·G1) = θ0 - 0.1·[0.095, -0.19]
+    # V2 = 0.9·V1 + 0.1·[1, 2] = [0.145, 0.11];  θ2 = θ1 - 0.1·(0.9·V2 + 0.1·G2) = θ1 - 0.1·[0.2305, 0.299]
+    opt = Nesterov(2, beta=0.9)
+    first, second = two_steps(opt, 0.1)
+    np.testing.assert_allclose(first, [0.9905, -1.981], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(second, [0.96745, -2.0109], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(opt.state["VdW"], [0.145, 0.11], rtol=0, atol=1e-15)
+    assert opt.hyperparameters == {"beta": 0.9} and opt.state["t"] == 2
+
+
+def test_nesterov_is_for_lab_paths_only():
+    """The playground's OptimizerConfig (Trainer, BatchedTrainer) does not accept it; the 2-D
+    paths' PathOptimizerConfig does, and its update allocates no temporary array."""
+    from engine.surfaces import PathOptimizerConfig
+    with pytest.raises(ValidationError):
+        OptimizerConfig(name="nesterov")
+    opt = make_optimizer(PathOptimizerConfig(name="nesterov", beta=0.5), 200_000)
+    assert isinstance(opt, Nesterov) and opt.beta == 0.5
+    theta, grads = np.ones(200_000), np.full(200_000, 0.5)
+    opt.update(theta, grads, 0.01)
+    tracemalloc.start()
+    opt.update(theta, grads, 0.01)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 10_000
 
 
 def test_rmsprop_epsilon_outside_the_root():

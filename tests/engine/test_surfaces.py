@@ -192,3 +192,43 @@ def test_make_surface_validates():
         Logistic(batch_size=0)
     with pytest.raises(ValueError, match="shape"):
         Quadratic().cost(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("surface", [Quadratic(50.0, 30.0), Rosenbrock(), Logistic(False), Logistic(True)], ids=repr)
+def test_hessian_at_the_minimum_matches_finite_differences(surface):
+    w, h = np.array(surface.minimum, dtype=float), 1e-5
+    H = np.column_stack([(surface.grad(w + h * e) - surface.grad(w - h * e)) / (2 * h) for e in np.eye(2)])
+    np.testing.assert_allclose(surface.hessian(), H, rtol=1e-6, atol=1e-8)
+    steep, flat = surface.axes()
+    for axis in (steep, flat):  # H d = λ d
+        d = np.array(axis["direction"])
+        np.testing.assert_allclose(H @ d, axis["curvature"] * d, rtol=1e-5, atol=1e-8)
+    assert surface.lr_limit() == pytest.approx(2 / steep["curvature"])
+
+
+@pytest.mark.parametrize("surface", [Quadratic(50.0, 30.0), Logistic(False)], ids=repr)
+def test_gd_converges_just_below_lr_limit_and_not_just_above(surface):
+    limit = surface.lr_limit()
+    start = np.array(surface.minimum) + 0.01 * np.array(surface.axes()[0]["direction"])  # near the minimum
+    below = run_path(surface, {"name": "gd", "learning_rate": 0.97 * limit}, start, 2000)
+    above = run_path(surface, {"name": "gd", "learning_rate": 1.03 * limit}, start, 300)
+    gap = lambda p: np.linalg.norm(p[-1] - np.array(surface.minimum))  # noqa: E731
+    assert gap(below) < 1e-6 and (len(above) < 301 or gap(above) > 0.01)
+
+
+def test_logistic_bowl_raw_elongated_normalized_round():
+    assert 15 <= Logistic(False).condition_number() <= 60
+    assert Logistic(True).condition_number() <= 2
+    for s in (Logistic(False), Logistic(True)):
+        xmin, xmax, ymin, ymax = s.domain
+        assert s.equal_axes and xmax - xmin == pytest.approx(ymax - ymin)
+        assert xmin < min(0, s.minimum[0]) and max(0, s.minimum[0]) < xmax
+        assert ymin < min(0, s.minimum[1]) and max(0, s.minimum[1]) < ymax
+    assert Saddle().lr_limit() is None and Saddle().axes() is None
+
+
+def test_path_costs_are_the_surface_costs():
+    runner = PathRunner(Quadratic(10.0), {"name": "nesterov", "learning_rate": 0.05})
+    points, costs = runner.step_costs(20)
+    np.testing.assert_allclose(costs, Quadratic(10.0).cost(points.T), rtol=1e-12)
+    assert runner.cost == costs[-1]

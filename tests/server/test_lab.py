@@ -314,3 +314,157 @@ def test_ewma_explorer_hand_worked(lab_client):
     assert half["corrected"][:2] == pytest.approx([v1 / 0.5, v2 / 0.75], abs=1e-3)
     bad = lab_client.get("/api/lab/ewma", params={"betas": "0.5,1"})
     assert bad.status_code == 400 and bad.json()["field"] == "betas.1" and "0.999" in bad.json()["message"]
+
+
+# --- issue #11: costs at every point, replayed paths, the surface's bowl, presets, Nesterov ----------
+
+def test_frames_carry_the_cost_of_every_point(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        _, _, first = configure(ws, optimizers=[{"id": "g", "name": "gd", "learning_rate": 0.01}])
+        ws.send_json({"type": "step", "n": 5})
+        frame = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 5)[-1]
+    assert first["paths"][0]["costs"] == pytest.approx([0.5 * (1.8 ** 2 + 20 * 0.9 ** 2)])
+    p = frame["paths"][0]
+    assert p["points_from"] == 1 and len(p["costs"]) == len(p["points"]) == 5
+    # GD on J = ½(w1² + 20 w2²) at α = 0.01: w1 *= 0.99, w2 *= 0.8 each step
+    for k, cost in enumerate(p["costs"], start=1):
+        w1, w2 = -1.8 * 0.99 ** k, 0.9 * 0.8 ** k
+        assert cost == pytest.approx(0.5 * (w1 ** 2 + 20 * w2 ** 2), rel=1e-9)
+    assert p["cost"] == p["costs"][-1]
+
+
+def test_minibatch_twin_carries_batch_costs(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        surface = {"name": "logistic", "normalized": True, "batch_size": 16}
+        configure(ws, surface=surface, optimizers=[{"id": "g", "name": "gd", "learning_rate": 0.5}])
+        ws.send_json({"type": "step", "n": 7})
+        p = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 7)[-1]["paths"][0]
+    assert len(p["batch_costs"]) == len(p["batch_points"]) == 7 == len(p["costs"])
+    assert p["batch_cost"] == p["batch_costs"][-1] and p["costs"] != p["batch_costs"]
+
+
+class Paths:
+    """The paths as a client keeps them: each frame's points (and costs) replace the client's
+    copy from `points_from` on."""
+
+    def __init__(self, frame):
+        self.points, self.costs = {}, {}
+        self.apply(frame)
+
+    def apply(self, frame):
+        for p in frame["paths"]:
+            points = self.points.setdefault(p["id"], [])
+            costs = self.costs.setdefault(p["id"], [])
+            del points[p["points_from"]:], costs[p["points_from"]:]
+            points += p["points"]
+            costs += p["costs"]
+        return frame
+
+    def until(self, ws, racer_id, step):
+        """Frames up to the one whose step is `step` with the racer's whole path; returns it."""
+        while True:
+            msg = recv(ws)
+            if msg["type"] == "frame":
+                self.apply(msg)
+                if msg["step"] == step and len(self.points[racer_id]) == step + 1:
+                    return msg
+
+
+@pytest.mark.parametrize("surface", [QUAD, {"name": "logistic", "normalized": True, "batch_size": 16}])
+def test_replay_recomputes_the_whole_path_with_the_new_values(lab_client, surface):
+    racers = [{"id": "a", "name": "momentum", "learning_rate": 0.01, "beta": 0.9},
+              {"id": "b", "name": "gd", "learning_rate": 0.01}]
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        client = Paths(configure(ws, optimizers=racers, surface=surface, seed=3)[2])
+        ws.send_json({"type": "step", "n": 40})
+        client.until(ws, "a", 40)
+        ws.send_json({"type": "set", "id": "a", "learning_rate": 0.03, "beta": 0.5, "replay": True})
+        state = recv_until(ws, lambda m: m["type"] == "state")[-1]
+        frame = client.apply(recv_until(ws, lambda m: m["type"] == "frame")[-1])
+        ws.send_json({"type": "step", "n": 2})
+        after = by_id(client.until(ws, "a", 42))["a"]
+        # a fresh race with the new values from the start: the same path (same mini-batches)
+        fresh = [{**racers[0], "learning_rate": 0.03, "beta": 0.5}]
+        expected = Paths(configure(ws, optimizers=fresh, surface=surface, seed=3)[2])
+        ws.send_json({"type": "step", "n": 40})
+        expected.until(ws, "a", 40)
+    a, b = by_id(frame)["a"], by_id(frame)["b"]
+    assert state["optimizers"][0]["learning_rate"] == 0.03 and state["optimizers"][0]["beta"] == 0.5
+    assert a["points_from"] == 0 and a["steps"] == 40 and len(a["points"]) == len(a["costs"]) == 41
+    assert a["points"] == expected.points["a"] and a["costs"] == pytest.approx(expected.costs["a"], rel=1e-12)
+    assert b["points"] == [] and b["points_from"] == 41  # the other racer is untouched
+    if "batch_points" in a:
+        assert a["batch_points_from"] == 0 and len(a["batch_points"]) == len(a["batch_costs"]) == 41
+    assert after["points_from"] == 41 and len(after["points"]) == 2  # then the race goes on
+
+
+def test_replay_of_a_dragged_slider_is_coalesced_and_fast(lab_client):
+    """30 `set`s with replay sent at once (a drag): within the message rate, each whole path of
+    500 steps recomputed in well under a millisecond per step, the last values win."""
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        client = Paths(configure(ws, optimizers=[{"id": "g", "name": "gd", "learning_rate": 0.001}],
+                                 max_steps=10_000)[2])
+        ws.send_json({"type": "step", "n": 500})
+        client.until(ws, "g", 500)
+        started = time.monotonic()
+        for k in range(30):
+            ws.send_json({"type": "set", "id": "g", "learning_rate": 0.001 + 0.0001 * (k + 1), "replay": True})
+        while True:
+            msg = recv(ws)
+            assert msg["type"] != "error", msg
+            if msg["type"] == "frame" and by_id(msg)["g"]["learning_rate"] == pytest.approx(0.004):
+                break
+        elapsed = time.monotonic() - started
+    p = by_id(msg)["g"]
+    assert p["points_from"] == 0 and len(p["points"]) == 501
+    assert p["points"][1] == pytest.approx([-1.8 * (1 - 0.004), 0.9 * (1 - 0.004 * 20)], abs=1e-6)
+    assert elapsed < 30 * 500 * 1e-3  # 30 replays of 500 steps at < 1 ms a step (coalesced: far fewer)
+
+
+def test_replay_of_an_unknown_racer_is_an_error(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws)
+        ws.send_json({"type": "set", "id": "nobody", "learning_rate": 0.1, "replay": True})
+        err = recv_until(ws, lambda m: m["type"] == "error")[-1]
+    assert err["field"] == "id" and "gd, mom, adam" in err["message"]
+
+
+def test_surface_message_gives_the_bowl_axes_and_gd_limit(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        quad, _, _ = configure(ws, surface={"name": "quadratic", "condition": 50, "rotation": 30}, resolution=21)
+        rosen, _, _ = configure(ws, surface={"name": "rosenbrock"}, resolution=21)
+        saddle, _, _ = configure(ws, surface={"name": "saddle"}, resolution=21)
+    assert quad["lr_limit"] == pytest.approx(2 / 50) and quad["equal_axes"] is True
+    c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
+    steep, flat = quad["axes"]
+    assert steep["curvature"] == pytest.approx(50) and flat["curvature"] == pytest.approx(1)
+    assert steep["direction"] == pytest.approx([s, -c]) and flat["direction"] == pytest.approx([c, s])
+    # Rosenbrock's Hessian at (1, 1) is [[802, -400], [-400, 200]]: λ = 501 ± √(501² − 400)
+    assert rosen["lr_limit"] == pytest.approx(2 / (501 + math.sqrt(501 ** 2 - 400)))
+    assert rosen["equal_axes"] is False
+    assert saddle["lr_limit"] is None and saddle["axes"] is None and saddle["equal_axes"] is False
+
+
+def test_presets_endpoint(lab_client):
+    body = lab_client.get("/api/lab/presets").json()
+    assert body["default"] == "default"
+    assert [p["id"] for p in body["presets"]][:2] == ["default", "gd-zigzag"]
+    assert body["presets"][0]["state"]["optimizers"][0]["learning_rate"] < 0.04  # below 2/κ
+
+
+def test_nesterov_races_in_the_lab_hand_worked(lab_client):
+    """Nesterov on J = ½(w1² + 20 w2²), α = 0.01, β = 0.9: VdW = 0.1 dW, then
+    W -= α (β VdW + (1-β) dW) = α · 0.19 dW on the first step."""
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, optimizers=[{"id": "n", "name": "nesterov", "learning_rate": 0.01, "beta": 0.9}])
+        ws.send_json({"type": "step", "n": 1})
+        p = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 1)[-1]["paths"][0]
+    assert p["name"] == "nesterov"
+    assert p["points"] == [pytest.approx([-1.8 + 0.01 * 0.19 * 1.8, 0.9 - 0.01 * 0.19 * 18])]
