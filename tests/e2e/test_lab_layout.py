@@ -19,11 +19,7 @@ SETTINGS = {  # name -> (hash, racers, a text of the plot caption)
 }
 
 
-def plots_outside_their_boxes(page) -> list:
-    """Plotly plots drawn beyond their own box (layout_problems counts a plot as one box: a plot
-    whose size lags behind its box, e.g. after presenter mode changed the columns, runs over its
-    neighbours unseen by it)."""
-    return page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el) => {
+OUTSIDE_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el) => {
         const box = el.getBoundingClientRect();
         const svg = el.querySelector('.main-svg');
         if (!svg || box.width < 2) return [];
@@ -31,7 +27,14 @@ def plots_outside_their_boxes(page) -> list:
         const out = r.left < box.left - 2 || r.top < box.top - 2 || r.right > box.right + 2 || r.bottom > box.bottom + 2;
         return out ? [`#${el.id} is drawn at ${Math.round(r.left)}..${Math.round(r.right)} x ${Math.round(r.top)}..${Math.round(r.bottom)}`
             + ` in its box ${Math.round(box.left)}..${Math.round(box.right)} x ${Math.round(box.top)}..${Math.round(box.bottom)}`] : [];
-    })""")
+    })"""
+
+
+def plots_outside_their_boxes(page) -> list:
+    """Plotly plots drawn beyond their own box (layout_problems counts a plot as one box: a plot
+    whose size lags behind its box, e.g. after presenter mode changed the columns, runs over its
+    neighbours unseen by it)."""
+    return page.evaluate(OUTSIDE_JS)
 
 
 def settle(page, racers: int, caption: str, presenter: bool) -> None:
@@ -43,6 +46,10 @@ def settle(page, racers: int, caption: str, presenter: bool) -> None:
             && Object.keys(JSON.parse(document.getElementById('race-plot').dataset.points || '{}')).length === n""",
         arg=[racers, caption, presenter], timeout=TIMEOUT)
     page.wait_for_timeout(350)  # the plots follow their boxes within an animation frame or two
+    try:  # a loaded machine may take longer; a plot that never fits is reported below
+        page.wait_for_function(f"({OUTSIDE_JS})().length === 0", timeout=5000)
+    except Exception:  # noqa: BLE001 (playwright's TimeoutError)
+        pass
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
