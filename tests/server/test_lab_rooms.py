@@ -79,15 +79,43 @@ class Paths:
 
     def __init__(self):
         self.points: dict[str, list] = {}
+        self.costs: dict[str, list] = {}
         self.seq = None
 
     def add(self, frame: dict) -> None:
         for path in frame["paths"]:
             have = self.points.setdefault(path["id"], [])
+            costs = self.costs.setdefault(path["id"], [])
             assert path["points_from"] in (0, len(have)), (path["points_from"], len(have))
-            del have[path["points_from"]:]
+            assert len(path["costs"]) == len(path["points"])
+            del have[path["points_from"]:], costs[path["points_from"]:]
             have.extend(path["points"])
+            costs.extend(path["costs"])
         self.seq = frame["seq"]
+
+
+def replayed_race(server_t, server_s, room):
+    """The teacher steps 30, then drags the adam racer's α (replay); returns (teacher's paths,
+    the follower's paths, the follower's frame that carried the replay)."""
+    t, _ = join(server_t, room, "teacher")
+    s, _ = join(server_s, room)
+    t.send(CONFIGURE)
+    t.send({"type": "step", "n": 30})
+    mine, theirs = Paths(), Paths()
+    for client, paths in ((t, mine), (s, theirs)):
+        frame = until(client, "frame")
+        paths.add(frame)
+        while frame["step"] < 30:
+            frame = until(client, "frame")
+            paths.add(frame)
+    t.send({"type": "set", "id": "adam", "learning_rate": 0.2, "replay": True})
+    replays = {}
+    for client, paths in ((t, mine), (s, theirs)):
+        frame = until(client, "frame")
+        paths.add(frame)
+        replays[client] = frame
+    shut(t, s)
+    return mine, theirs, replays[s]
 
 
 def test_kind_is_chosen_at_creation_and_checked(srv):
@@ -253,3 +281,14 @@ def test_lab_rooms_are_made_where_rooms_are_shared_on_redis():
     with TestClient(app) as client:
         reply = client.post("/api/rooms", json={"kind": "lab"})
     assert reply.status_code == 201 and reply.json()["kind"] == "lab" and kinds == ["lab"]
+
+
+def test_followers_get_a_replayed_path_whole(srv):
+    room = lab_room(srv)
+    mine, theirs, frame = replayed_race(srv, srv, room)
+    adam = {p["id"]: p for p in frame["paths"]}["adam"]
+    assert adam["points_from"] == 0 and len(adam["points"]) == 31 and adam["learning_rate"] == 0.2
+    assert {p["id"]: p for p in frame["paths"]}["gd"]["points"] == []  # the other racer: nothing new
+    assert theirs.points == mine.points and theirs.costs == mine.costs
+    # Adam's first step at α = 0.2 moves each coordinate by ≈ α against its gradient's sign
+    assert theirs.points["adam"][1] == pytest.approx([-1.8 + 0.2, 0.9 - 0.2], abs=1e-6)

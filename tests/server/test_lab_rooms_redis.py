@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.server.rooms_helpers import closed, redis_pair
-from tests.server.test_lab_rooms import CONFIGURE, Paths, frames, join, lab_room, shut, until
+from tests.server.test_lab_rooms import CONFIGURE, Paths, frames, join, lab_room, replayed_race, shut, until
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,12 @@ def test_pause_and_close_reach_the_other_process(pair):
     code, _ = closed(s)
     assert code == 1000
     shut(t, s)
+
+
+def test_a_replayed_path_reaches_the_other_process_whole(pair):
+    p1, p2 = pair
+    room = lab_room(p1)
+    mine, theirs, frame = replayed_race(p1, p2, room)
+    adam = {p["id"]: p for p in frame["paths"]}["adam"]
+    assert adam["points_from"] == 0 and len(adam["points"]) == len(adam["costs"]) == 31
+    assert theirs.points == mine.points and theirs.costs == mine.costs
