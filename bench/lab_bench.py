@@ -17,8 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine  # noqa: E402,F401  (before NumPy: engine/__init__.py sets OpenBLAS's thread timeout)
-
 from server.lab_protocol import Configure  # noqa: E402
 from server.lab_session import LabSession  # noqa: E402
 
