@@ -40,6 +40,19 @@ def racer_colours(page) -> list:
     })""")
 
 
+def marker_pixels(page) -> dict:
+    """The marker canvas's pixel at the start point and at the minimum ([r, g, b, a])."""
+    return page.evaluate("""() => {
+        const gd = document.getElementById('race-plot');
+        const c = gd.querySelector('canvas.race-marks');
+        const s = window.nnLab.surface();
+        const dpr = c.width / parseFloat(c.style.width);
+        const at = ([x, y]) => Array.from(c.getContext('2d').getImageData(
+            Math.round(gd._fullLayout.xaxis.c2p(x) * dpr), Math.round(gd._fullLayout.yaxis.c2p(y) * dpr), 1, 1).data);
+        return {start: at(s.startPoint), minimum: at(s.minimum)};
+    }""")
+
+
 def contour(page) -> dict:
     return page.evaluate("""() => {
         const gd = document.getElementById('race-plot');
@@ -68,6 +81,13 @@ def test_three_optimizers_race_live_lr_and_normalization(page, server_url, artif
     assert len(set(colours)) == 3
     painted = painted_colours(page)
     assert all(painted.get(c, 0) > 20 for c in colours), (colours, {c: painted.get(c) for c in colours})
+    # the start ★ and the minimum ✕ are drawn above the paths (dark ink on the marker canvas)
+    for name, (r, g, b, a) in marker_pixels(page).items():
+        assert a > 200 and max(r, g, b) < 80, (name, r, g, b, a)
+    # GD's α slider marks 2/λmax = 2/κ = 0.04 (the server's lr_limit)
+    assert page.is_visible("#setup .lab-opt[data-id='o1'] .lr-limit")
+    assert "2/λmax = 0.04" in page.get_attribute("#setup .lab-opt[data-id='o1'] .lr-limit", "title")
+    assert page.locator("#setup .lab-opt[data-id='o2'] .lr-limit").count() == 0  # GD's bound only
     assert page.inner_text("#status") == "Racing"
 
     # live learning-rate change: the server echoes it, the GD path keeps its points

@@ -359,7 +359,7 @@ schedules.refresh();
 ewma.refresh();
 
 // for the browser tests: the paths drawn (a replayed path differs point by point)
-window.nnLab = { paths: () => race.paths() };
+window.nnLab = { paths: () => race.paths(), surface: () => race.surface };
 
 return {
   store, conn, banners, setReadOnly, sendSpeed,
