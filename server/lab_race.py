@@ -12,11 +12,16 @@ client alone, or a lab room's teacher and the students following them (docs/prot
   got the same previous frame share one encoded text (so followers in step cost one encoding
   per tick), a socket that missed frames gets the points since its last one (or the whole
   paths, `points_from` 0, when that is too old).
+- A `set` with `replay` (a dragged slider) recomputes that racer's whole path in a background
+  task (`_replay_loop`, under the lock, in a worker thread); `set`s arriving meanwhile only update
+  the values of the next computation. The racer's new `revision` makes every viewer's next frame
+  send its path whole (`points_from` 0), whatever that viewer had.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import OrderedDict
 from typing import Any, Optional, Protocol
@@ -26,6 +31,7 @@ from server.lab_session import LabSession, Snapshot
 from server.protocol import ProtocolError
 from server.tasks import cancel_and_wait
 
+log = logging.getLogger(__name__)
 HISTORY = 64  # snapshots whose path lengths are kept (a socket further behind gets whole paths)
 BROADCAST = ("surface", "state", "diverged")
 
@@ -231,9 +237,13 @@ class LabRace:
     async def _replay_loop(self) -> None:
         """Computes the pending replays, newest values only: while one is computed, the `set`s of
         a dragged slider that arrive only update what the next computation uses (coalesced)."""
-        while self.replays and not self.closed:
-            async with self.lock:
-                await self._apply_replays()
+        try:
+            while self.replays and not self.closed:
+                async with self.lock:
+                    await self._apply_replays()
+        except Exception:  # noqa: BLE001 - a replay that failed must not fail silently
+            log.exception("lab: replaying a path failed")
+            self.replays = {}
 
     async def _apply_replays(self) -> None:
         """The pending replays (caller holds the lock): whole paths recomputed in a worker thread,
