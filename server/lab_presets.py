@@ -88,10 +88,10 @@ PRESETS: list[dict] = [
         "id": "adam",
         "title": "Adam on a curved valley",
         "lesson": ("On Rosenbrock's curved valley Adam (α = 0.3) reaches the tolerance first, in about "
-                   "510 steps; GD and momentum at α = 0.002 and RMSprop at α = 0.005 each need over "
-                   "4000."),
+                   "510 steps. GD and momentum at α = 0.0019 (just under GD's limit 2/λmax ≈ 0.002 at "
+                   "the minimum) and RMSprop at α = 0.005 each need over 4000."),
         "state": {"surface": "rosenbrock", "start": None, "tol": 1e-4, "speed": 20,
-                  "optimizers": _optimizers(("gd", 0.002), ("momentum", 0.002), ("rmsprop", 0.005),
+                  "optimizers": _optimizers(("gd", 0.0019), ("momentum", 0.0019), ("rmsprop", 0.005),
                                             ("adam", 0.3))},
     },
     {

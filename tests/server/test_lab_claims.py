@@ -178,6 +178,9 @@ def test_rmsprop_moves_each_direction_alike(seed):
 def test_adam_wins_on_rosenbrock(seed):
     s = race("adam", seed, 5000)
     gd, mom, rms, adam = range(4)
+    limit = s.surface.lr_limit()
+    assert 0.0019 < limit < 0.002  # "GD's limit 2/λmax ≈ 0.002"
+    assert s.racers[gd].spec.learning_rate == s.racers[mom].spec.learning_rate == 0.0019 < limit
     n_adam = steps_to_tol(s, adam)
     assert n_adam is not None and about(n_adam, 510)
     for k in (gd, mom, rms):  # each needs over 4000 (or never gets there in 5000)
