@@ -112,7 +112,7 @@ export function createCurves(root, store, history) {
 
   /** The two plots: each remembers what it shows ({key, length}) and when it was last drawn. */
   const plots = [
-    { el: cost, series: COST_SERIES, last: -Infinity, key: null, length: 0, off: () => false,
+    { el: cost, series: COST_SERIES, every: 1, last: -Infinity, key: null, length: 0, off: () => false,
       full() {
         const blowUp = divergence();
         top = costTop();
@@ -134,7 +134,7 @@ export function createCurves(root, store, history) {
           costRange(cost.layout.yaxis ?? (cost.layout.yaxis = {}));
         }
       } },
-    { el: accuracy, series: ACCURACY_SERIES, last: -Infinity, key: null, length: 0, off: () => kind === 'regression',
+    { el: accuracy, series: ACCURACY_SERIES, every: 2, last: -Infinity, key: null, length: 0, off: () => kind === 'regression',
       full() {
         window.Plotly.react(accuracy, [
           line('train', copy('iteration'), copy('train_accuracy'), TRAIN_CURVE, 2.2),
@@ -167,34 +167,36 @@ export function createCurves(root, store, history) {
 
   // A Plotly redraw is the costliest thing on the page (tens of ms): it runs in a task of its
   // own, never inside the animation frame that paints the boundary and the network; one plot per
-  // task, the one drawn longest ago, each plot at most every MIN_GAP_MS (more when a redraw is
-  // slow: three times its last cost), so the frame rate holds and no task grows long.
+  // task, the most overdue; the cost plot at most every MIN_GAP_MS (more when a redraw is slow:
+  // four times its last cost), the accuracy plot half as often, so the frame rate holds, no task
+  // grows long and Plotly takes at most about a fifth of the main thread.
   const MIN_GAP_MS = 150;
   let gap = MIN_GAP_MS;
   let timer = null;
   let lastSync = -Infinity;
+  const dueAt = (p) => p.last + gap * p.every;
 
   function flush({ now = false } = {}) {
     clearTimeout(timer);
     timer = null;
     if (!window.Plotly) return;
-    const due = plots.filter(stale).sort((a, b) => a.last - b.last)[0];
+    const due = plots.filter(stale).sort((a, b) => (now ? a.last - b.last : dueAt(a) - dueAt(b)))[0];
     if (!due) return;
     const t = performance.now();
-    if (now || t - due.last >= gap) {
+    if (now || t >= dueAt(due)) {
       sync(due);
       due.last = performance.now();
       lastSync = due.last;
-      gap = Math.max(MIN_GAP_MS, 3 * (due.last - t));
+      gap = Math.max(MIN_GAP_MS, 4 * (due.last - t));
       watchZoom();
     }
     schedule();
   }
 
-  /** A flush soon (coalesced): when the stalest plot may be redrawn, and not right after another. */
+  /** A flush soon (coalesced): when the most overdue plot may be redrawn, not right after another. */
   function schedule() {
     if (timer || !plots.some(stale)) return;
-    const due = Math.min(...plots.filter(stale).map((p) => p.last)) + gap;
+    const due = Math.min(...plots.filter(stale).map(dueAt));
     const t = performance.now();
     timer = setTimeout(flush, Math.max(due - t, lastSync + gap / 2 - t, 0));
   }
