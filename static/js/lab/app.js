@@ -94,6 +94,14 @@ for (const node of [...presenter.childNodes]) { // its name in a .btn-label (ico
 }
 $('.topbar-right')?.prepend(presenter);
 
+// the race fills the screen below the top bar, a room's bar and the banners (--lab-top: how far
+// down it starts; the top bar wraps into two rows on narrow screens in presenter mode)
+const labMain = $('#lab-main');
+const placeRace = () => document.documentElement.style.setProperty('--lab-top', `${labMain.offsetTop}px`);
+const above = new ResizeObserver(placeRace);
+for (const el of [$('.topbar'), $('#banners'), $('#room-bar')]) if (el) above.observe(el);
+placeRace();
+
 // ---------------------------------------------------------------- hidden controls, presenter, ghost
 const hideStyle = h('style', { id: 'lab-hidden' });
 document.head.append(hideStyle);
