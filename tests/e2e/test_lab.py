@@ -73,10 +73,15 @@ def test_three_optimizers_race_live_lr_and_normalization(page, server_url, artif
     page.click("#play")
     page.wait_for_function("""() => { const p = JSON.parse(document.getElementById('race-plot').dataset.points || '{}');
         return Object.keys(p).length === 3 && Object.values(p).every((n) => n > 15); }""", timeout=TIMEOUT)
+    # while racing only the paths are painted: no Plotly redraw of the contours, one paint per frame
+    page.evaluate("""() => { window.replots = 0; window.drawnBefore = window.nnPaint.drawn;
+        document.getElementById('race-plot').on('plotly_afterplot', () => { window.replots += 1; }); }""")
     first = points(page)
     page.wait_for_timeout(600)
     later = points(page)
     assert all(later[k] > first[k] for k in first), (first, later)
+    assert page.evaluate("window.replots") == 0
+    assert page.evaluate("window.nnPaint.drawn - window.drawnBefore") >= 5
     colours = racer_colours(page)
     assert len(set(colours)) == 3
     painted = painted_colours(page)
