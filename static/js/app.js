@@ -314,6 +314,11 @@ const handlers = {
     setStatus(m.status);
     if (m.outcome) showOutcome(m.outcome);
   },
+  /** A loaded run carries on (configure with run_id): its curves so far, before its first frame. */
+  history(m) {
+    history.load(m);
+    curves.showDivergence(); // a redraw now, from the loaded history
+  },
   gradcheck(m) { lessons.showGradcheck(m); },
   saved(m) { pendingSave?.resolve(m.id); },
 };

@@ -44,6 +44,19 @@ export class History {
     if (this.length > MAX_POINTS) this.thin();
   }
 
+  /** A loaded run's cost history so far (the server's `history` message: {columns, rows}, the
+   *  saved run's rows), replacing what is there: the curves carry on from it. */
+  load({ columns, rows }) {
+    this.clear();
+    const at = Object.fromEntries(columns.map((c, i) => [c, i]));
+    const get = (row, c) => (at[c] === undefined ? null : row[at[c]] ?? null);
+    for (const row of rows) {
+      this.push({ iteration: get(row, 'iteration'), minibatch_cost: get(row, 'minibatch_cost'),
+        train: { cost: get(row, 'train_cost'), accuracy: get(row, 'train_accuracy') },
+        dev: { cost: get(row, 'dev_cost'), accuracy: get(row, 'dev_accuracy') } });
+    }
+  }
+
   /** The blow-up (the server's `diverged` message, or a `divergence` of `state`/frames): the
    *  last finite mini-batch cost at its iteration (maybe huge: the curve shoots up to it) and, when
    *  an epoch end blew up, that epoch's finite train/dev costs at `diverged_at`. All finite. */

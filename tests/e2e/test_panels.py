@@ -144,6 +144,9 @@ def test_save_load_and_export_a_run(page, server_url):
     page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
     wait_painted(page)
     assert iteration(page) > 30
+    # its saved cost history is on the curves, from before the iteration it carries on from
+    page.wait_for_function(f"(document.getElementById('cost-plot').data?.[2]?.x || []).some((x) => x < {iteration(page)})",
+                           timeout=TIMEOUT)
     assert page.console_errors == []
 
 
