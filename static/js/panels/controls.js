@@ -100,10 +100,10 @@ export function createControls(root, store, actions) {
 
 /** The presenter-mode toggle button, bound to the `presenter` state key. */
 export function presenterToggle(store) {
-  const button = h('button', { class: 'btn-text', id: 'presenter', type: 'button', 'aria-pressed': 'false',
+  const button = h('button', { class: 'btn-text', id: 'presenter', type: 'button', 'aria-pressed': 'false', 'aria-label': 'Presenter',
     title: 'Large type and plots for a projector', onclick: () => store.update({ presenter: !store.get('presenter') }) },
   h('svg:svg', { viewBox: '0 0 24 24', class: 'icon', 'aria-hidden': 'true' },
-    h('svg:path', { d: 'M3 4h18v12H3zM5 6v8h14V6zM11 17h2v2h4v2H7v-2h4z' })), 'Presenter');
+    h('svg:path', { d: 'M3 4h18v12H3zM5 6v8h14V6zM11 17h2v2h4v2H7v-2h4z' })), h('span', { class: 'btn-label' }, 'Presenter'));
   const sync = (state) => {
     button.setAttribute('aria-pressed', String(state.presenter));
     document.documentElement.classList.toggle('presenter', state.presenter);
