@@ -63,7 +63,8 @@ const gauge = createGradientGauge($('#gradient-card'));
 const biasVariance = createBiasVarianceCard($('#bias-card'), store);
 const lessons = createLessons($('#lesson-menu-root'), $('#lesson-card-root'), store, { gradcheck: () => conn.send({ type: 'gradcheck' }) });
 createRuns($('#runs-menu-root'), store, {
-  save: saveRun,
+  save: (name) => saveRun(name),
+  record: (name) => saveRun(name, { store: false }),
   load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true, restart: true }); },
   // figures built when an export asks (the boundary image lives on a canvas, the cost PNG gets a legend)
   plots: () => ({
@@ -166,9 +167,11 @@ function setWeight(layer, row, col, value) {
   conn.send({ type: 'set_weight', layer, row, col, value });
 }
 
-function saveRun(name) {
+/** `save`: stored on the server (resolves with the run's id), or with store = false sent back
+ *  for a download (resolves with the `record` reply; nothing is added to the saved runs). */
+function saveRun(name, { store = true } = {}) {
   return new Promise((resolve, reject) => {
-    if (!conn.send({ type: 'save', name })) { reject(new Error('Not connected to the server.')); return; }
+    if (!conn.send({ type: 'save', name, store })) { reject(new Error('Not connected to the server.')); return; }
     pendingSave?.reject(new Error('superseded by a newer save'));
     const timer = setTimeout(() => { pendingSave = null; reject(new Error('The server did not answer the save.')); }, 15000);
     pendingSave = {
@@ -321,6 +324,7 @@ const handlers = {
   },
   gradcheck(m) { lessons.showGradcheck(m); },
   saved(m) { pendingSave?.resolve(m.id); },
+  record(m) { pendingSave?.resolve(m); },
 };
 
 conn.on('message', (m) => {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 from tests.e2e.helpers import (hash_state, TIMEOUT, iteration, open_playground, select_label, selected_label,
                                wait_iteration_above, wait_painted, wait_ready)
@@ -134,6 +135,19 @@ def test_save_load_and_export_a_run(page, server_url):
     with page.expect_download() as download:
         page.click("#export-boundary")
     assert download.value.suggested_filename.endswith(".png")
+    # Run JSON and History CSV download the run as it is, without adding a saved run
+    saved_runs = page.request.get(f"{server_url}/api/runs").json()
+    page.evaluate("document.getElementById('runs-menu').open = true")
+    with page.expect_download() as download:
+        page.click("#export-json")
+    record = json.loads(Path(download.value.path()).read_text())
+    assert download.value.suggested_filename == "xor-e2e.json"
+    assert record["config"]["data"]["name"] == "xor" and record["summary"]["iteration"] == iteration(page)
+    page.evaluate("document.getElementById('runs-menu').open = true")  # a download's click closes it
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert Path(download.value.path()).read_text().startswith("iteration,epoch,learning_rate")
+    assert page.request.get(f"{server_url}/api/runs").json() == saved_runs
 
     page.click(".dataset-tile[data-name='circle']")
     wait_ready(page)

@@ -5,7 +5,8 @@ import { withConfig } from '../state.js';
 
 const when = (seconds) => new Date(seconds * 1000).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
 
-/** `actions` = {save(name) -> Promise<id>, load(run), plots() -> {name: element}}. */
+/** `actions` = {save(name) -> Promise<id>, record(name) -> Promise<the `record` reply>, load(run, state),
+ *  plots() -> {name: element}}. */
 export function createRuns(menuRoot, store, actions) {
   const name = h('input', { type: 'text', id: 'run-name', maxlength: 100, placeholder: 'Name of this run', autocomplete: 'off' });
   const message = h('p', { class: 'runs-message', id: 'runs-message', role: 'status' });
@@ -25,9 +26,19 @@ export function createRuns(menuRoot, store, actions) {
     }
   };
 
+  // The run as it is now, downloaded without adding it to the saved runs.
   const exportRun = async (format) => {
-    const id = await save(name.value.trim() || `export ${new Date().toLocaleString('en-GB')}`);
-    if (id !== null) download(`/api/runs/${id}/${format === 'json' ? 'export.json' : 'history.csv'}`, `run-${id}.${format}`);
+    const runName = name.value.trim() || 'run';
+    try {
+      const reply = await actions.record(runName);
+      const [body, type] = format === 'json' ? [JSON.stringify(reply.record, null, 1), 'application/json']
+        : [reply.history_csv, 'text/csv'];
+      const url = URL.createObjectURL(new Blob([body], { type }));
+      download(url, `${runName.replace(/[^\w.-]+/g, '-')}.${format}`);
+      setTimeout(() => URL.revokeObjectURL(url), 0);
+    } catch (err) {
+      say(err.message, true);
+    }
   };
 
   const png = (key, filename) => () => {
