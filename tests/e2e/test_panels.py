@@ -128,6 +128,9 @@ def test_save_load_and_export_a_run(page, server_url):
     row = page.locator(".run-row", has_text="xor e2e")
     row.wait_for(timeout=TIMEOUT)
     run_id = row.get_attribute("data-run")
+    with page.expect_download() as download:  # a saved run's own links (the network's .link rule once hid them from the mouse)
+        row.get_by_role("link", name="JSON").click(timeout=5000)
+    assert download.value.suggested_filename == f"run-{run_id}.json"
     exported = page.request.get(f"{server_url}/api/runs/{run_id}/export.json")
     assert exported.ok and exported.json()["config"]["data"]["name"] == "xor"
     history = page.request.get(f"{server_url}/api/runs/{run_id}/history.csv")
