@@ -21,24 +21,3 @@ export function resizeWithContainer(el) {
     });
   }).observe(el);
 }
-
-/** Coalesce redraw requests: `draw` runs at most once per `minInterval` ms and never takes more
- *  than about a third of the time (the gap grows to twice its last duration), so a slow machine
- *  plots less often instead of falling behind the frames. Returns `request()`. */
-export function throttled(draw, minInterval) {
-  let timer = null;
-  let last = 0;
-  let cost = 0;
-  const run = () => {
-    timer = null;
-    const t = performance.now();
-    draw();
-    last = performance.now();
-    cost = last - t;
-  };
-  return () => {
-    if (timer) return;
-    const wait = Math.max(0, last + Math.max(minInterval, 2 * cost) - performance.now());
-    timer = setTimeout(run, wait);
-  };
-}
