@@ -352,7 +352,29 @@ class _AlwaysHungry:
         return True
 
 
-class RunRelay:
+class _Relay:
+    """What both relays share: a viewer of a local run whose texts queue for the hub's outbox
+    (published on the run's channel when the outbox is sent), detached on close."""
+
+    def __init__(self, hub: RedisHub, channel: bytes, run):
+        self.hub, self.channel, self.run = hub, channel, run
+        self.texts: list[bytes] = []
+        self.queued = False
+
+    def send_text(self, text: str) -> None:
+        self.texts.append(text.encode())
+        self._queue()
+
+    def _queue(self) -> None:
+        if not self.queued:
+            self.queued = True
+            self.hub._put(("relay", self))
+
+    def close(self) -> None:
+        self.run.detach(self)
+
+
+class RunRelay(_Relay):
     """A viewer of a local run that publishes what its viewers get (frames, broadcast texts) on
     the run's channel. It always takes a frame (the followers elsewhere have their own credits);
     its pending frame is one slot: a slow Redis gets the newest frame, never a queue of old ones."""
@@ -360,58 +382,33 @@ class RunRelay:
     every_frame = True  # not thinned here: the followers' process thins its own (server/fanout.py)
 
     def __init__(self, hub: RedisHub, channel: bytes, run: LiveRun):
-        self.hub, self.channel, self.run = hub, channel, run
+        super().__init__(hub, channel, run)
         self.slot = _AlwaysHungry()
-        self.texts: list[bytes] = []
         self.frame: Optional[bytes] = None
-        self.queued = False
         run.attach(self, replay=False)
-
-    def send_text(self, text: str) -> None:
-        self.texts.append(text.encode())
-        self._queue()
 
     def offer(self, frame: bytes) -> None:
         self.frame = frame
         self._queue()
-
-    def _queue(self) -> None:
-        if not self.queued:
-            self.queued = True
-            self.hub._put(("relay", self))
 
     def take(self) -> list[bytes]:
         out = self.texts + ([self.frame] if self.frame is not None else [])
         self.texts, self.frame, self.queued = [], None, False
         return out
 
-    def close(self) -> None:
-        self.run.detach(self)
 
-
-class RaceRelay:
+class RaceRelay(_Relay):
     """RunRelay's part for an optimizer race: a viewer of the local race that publishes its texts
     at once and, when the outbox is sent, the newest snapshot as one frame of the points since the
     frame it relayed before (never a backlog: a slow Redis gets fewer, larger frames)."""
 
     def __init__(self, hub: RedisHub, channel: bytes, run: LabRace):
-        self.hub, self.channel, self.run = hub, channel, run
-        self.texts: list[bytes] = []
+        super().__init__(hub, channel, run)
         self.sent_seq: Optional[int] = run.seq if run.snapshot is not None else None  # the replay has it
-        self.queued = False
         run.attach(self, replay=False)
-
-    def send_text(self, text: str) -> None:
-        self.texts.append(text.encode())
-        self._queue()
 
     def race_changed(self) -> None:
         self._queue()
-
-    def _queue(self) -> None:
-        if not self.queued:
-            self.queued = True
-            self.hub._put(("relay", self))
 
     def take(self) -> list[bytes]:
         out, self.texts, self.queued = self.texts, [], False
@@ -420,9 +417,6 @@ class RaceRelay:
             out.append(race.frame_text(self.sent_seq).encode())
             self.sent_seq = race.seq
         return out
-
-    def close(self) -> None:
-        self.run.detach(self)
 
 
 class _Rounded:
