@@ -43,6 +43,8 @@ def _optimizers(*racers: tuple[str, float]) -> list[dict]:
 
 # GD just below 2/κ = 0.04 zig-zags; momentum at the same α damps it (module docstring).
 ZIGZAG_LR = 0.0395
+# The default bowl turned to the axes (rotation 0): w₂ is the steep, across-valley direction.
+AXIS_BOWL: dict[str, Any] = {"surface": "quadratic", "condition": 50, "rotation": 0, "start": None, "tol": 1e-4}
 
 PRESETS: list[dict] = [
     {
@@ -61,8 +63,7 @@ PRESETS: list[dict] = [
         "lesson": ("At α = 0.0395, just below 2/κ = 0.04, GD's w₂ step changes sign every step: it "
                    "zig-zags across the valley, still ±0.7 wide at steps 10–30. At α = 0.01 it does "
                    "not zig-zag, but it crawls: about 480 steps instead of 240."),
-        "state": {"surface": "quadratic", "condition": 50, "rotation": 0, "start": None, "tol": 1e-4,
-                  "optimizers": _optimizers(("gd", ZIGZAG_LR), ("gd", 0.01))},
+        "state": {**AXIS_BOWL, "optimizers": _optimizers(("gd", ZIGZAG_LR), ("gd", 0.01))},
     },
     {
         "id": "momentum",
@@ -71,9 +72,8 @@ PRESETS: list[dict] = [
                    "its swing across the valley in steps 10–30 is about 0.45 against GD's 0.7, and it "
                    "reaches the tolerance in about 65 steps against GD's 240. Nesterov momentum brakes "
                    "earlier: its swing is below 0.2, in about 70 steps."),
-        "state": {"surface": "quadratic", "condition": 50, "rotation": 0, "start": None, "tol": 1e-4,
-                  "optimizers": _optimizers(("gd", ZIGZAG_LR), ("momentum", ZIGZAG_LR),
-                                            ("nesterov", ZIGZAG_LR))},
+        "state": {**AXIS_BOWL, "optimizers": _optimizers(("gd", ZIGZAG_LR), ("momentum", ZIGZAG_LR),
+                                                         ("nesterov", ZIGZAG_LR))},
     },
     {
         "id": "rmsprop",
@@ -81,8 +81,7 @@ PRESETS: list[dict] = [
         "lesson": ("At the start w₂'s gradient is 25× w₁'s, yet RMSprop's first five steps move w₁ and "
                    "w₂ by about the same amount: it divides each direction by its own √SdW. It reaches "
                    "the tolerance in about 50 steps, GD in about 240."),
-        "state": {"surface": "quadratic", "condition": 50, "rotation": 0, "start": None, "tol": 1e-4,
-                  "optimizers": _optimizers(("gd", ZIGZAG_LR), ("rmsprop", 0.01))},
+        "state": {**AXIS_BOWL, "optimizers": _optimizers(("gd", ZIGZAG_LR), ("rmsprop", 0.01))},
     },
     {
         "id": "adam",
