@@ -1,6 +1,7 @@
 """Small helpers shared by the browser tests: open the page, read counters and plots."""
 from __future__ import annotations
 
+import json
 import urllib.parse
 
 TIMEOUT = 15_000  # ms
@@ -68,3 +69,34 @@ def selected_label(page, key: str) -> str:
     """What the control of `key` shows: a select's chosen option, an input's value or checked state."""
     return page.eval_on_selector(f"#ctl-{key}", """(el) => el.tagName === 'SELECT' ? el.options[el.selectedIndex].textContent
         : el.type === 'checkbox' ? String(el.checked) : el.value""")
+
+
+# ---------------------------------------------------------------- the optimizer lab
+def open_lab(page, server_url: str, hash_: str = "") -> None:
+    """Load /lab (optionally with a URL-hash state) and wait until its contours are drawn and it is ready."""
+    page.goto(f"{server_url}/lab{('#' + hash_) if hash_ else ''}")
+    page.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
+    page.wait_for_function("document.getElementById('status').dataset.status === 'ready'", timeout=TIMEOUT)
+
+
+def lab_points(page) -> dict:
+    """Points drawn per optimizer id (the race plot records them after each frame)."""
+    return json.loads(page.get_attribute("#race-plot", "data-points") or "{}")
+
+
+def lab_steps(page) -> int:
+    return int(page.text_content("#step-count").replace(",", ""))
+
+
+def wait_lab_steps_above(page, n: int) -> None:
+    page.wait_for_function(f"Number(document.getElementById('step-count').textContent.replace(/,/g, '')) > {n}",
+                           timeout=TIMEOUT)
+
+
+def race_then_pause(page, steps: int) -> None:
+    """Play the race until the step counter passes `steps`, pause it and let the last frame land."""
+    page.click("#play")
+    wait_lab_steps_above(page, steps)
+    page.click("#play")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
+    page.wait_for_timeout(300)

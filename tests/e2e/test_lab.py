@@ -2,19 +2,11 @@
 elongated bowl (each path painted in its colour on the canvas over the contours), a learning rate
 changes live, normalizing the logistic inputs redraws the contours on equal axes. Screenshots go to
 test-artifacts/ (look at them)."""
-import json
-
-from tests.e2e.helpers import TIMEOUT
+from tests.e2e.helpers import TIMEOUT, lab_points as points
 
 # κ = 50 and a tight tolerance keep the race going for several seconds at 1 step per frame
 RACE = ("#surface=quadratic&condition=50&rotation=30&tol=1e-8&speed=1"
         "&opt=gd,lr:0.035&opt=momentum,lr:0.035,b:0.9&opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1")
-
-
-def points(page) -> dict:
-    """Points drawn per optimizer id (the race plot records them after each frame)."""
-    raw = page.get_attribute("#race-plot", "data-points")
-    return json.loads(raw) if raw else {}
 
 
 def painted_colours(page) -> dict:

@@ -8,15 +8,9 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-from tests.e2e.helpers import TIMEOUT
+from tests.e2e.helpers import TIMEOUT, lab_points as points, lab_steps as steps, open_lab, race_then_pause
 
 PRESET_IDS = ["default", "gd-zigzag", "momentum", "rmsprop", "adam", "too-large-alpha", "normalize"]
-
-
-def open_lab(page, server_url, hash_=""):
-    page.goto(f"{server_url}/lab{('#' + hash_) if hash_ else ''}")
-    page.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
-    page.wait_for_function("document.getElementById('status').dataset.status === 'ready'", timeout=TIMEOUT)
 
 
 def hash_params(page) -> list:
@@ -25,14 +19,6 @@ def hash_params(page) -> list:
 
 def racer_names(page) -> list:
     return page.eval_on_selector_all("#results tbody th", "(ths) => ths.map((th) => th.textContent.trim())")
-
-
-def points(page) -> dict:
-    return json.loads(page.get_attribute("#race-plot", "data-points") or "{}")
-
-
-def steps(page) -> int:
-    return int(page.text_content("#step-count").replace(",", ""))
 
 
 def test_presets_menu_lists_the_lessons_and_loads_one(page, server_url):
@@ -143,11 +129,7 @@ def test_every_diverged_racer_keeps_its_banner(page, server_url):
 
 def test_convergence_plot_has_a_point_per_step(page, server_url):
     open_lab(page, server_url, "surface=quadratic&condition=50&tol=1e-12&speed=5&opt=gd,lr:0.02&opt=momentum,lr:0.02,b:0.9")
-    page.click("#play")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent.replace(/,/g, '')) > 120", timeout=TIMEOUT)
-    page.click("#play")
-    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
-    page.wait_for_timeout(300)
+    race_then_pause(page, 120)
     n = steps(page)
     conv = json.loads(page.get_attribute("#convergence-plot", "data-points"))
     assert conv == points(page) == {"o1": n + 1, "o2": n + 1}  # the start and every step
@@ -161,11 +143,7 @@ def test_convergence_plot_has_a_point_per_step(page, server_url):
 
 def test_dragging_alpha_replays_the_whole_path(page, server_url):
     open_lab(page, server_url, "surface=quadratic&condition=50&rotation=30&tol=1e-12&speed=5&opt=gd,lr:0.035&opt=momentum,lr:0.035,b:0.9")
-    page.click("#play")
-    page.wait_for_function("Number(document.getElementById('step-count').textContent.replace(/,/g, '')) > 60", timeout=TIMEOUT)
-    page.click("#play")
-    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'", timeout=TIMEOUT)
-    page.wait_for_timeout(300)
+    race_then_pause(page, 60)
     before = page.evaluate("window.nnLab.paths()")
     count = points(page)
 

@@ -9,58 +9,21 @@ import json
 
 import pytest
 
+from tests.e2e.classroom import Classroom, inert, status_is
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import TIMEOUT
+from tests.e2e.helpers import TIMEOUT, lab_steps as step_count, wait_lab_steps_above as wait_steps_above
 
 LAB = "/lab#surface=quadratic&condition=80&rotation=20&speed=5"
 
 
-def step_count(page) -> int:
-    return int(page.text_content("#step-count").replace(",", ""))
+def contours_drawn(page) -> None:
+    page.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
 
 
-def wait_steps_above(page, n: int) -> None:
-    page.wait_for_function(f"Number(document.getElementById('step-count').textContent.replace(/,/g, '')) > {n}", timeout=TIMEOUT)
-
-
-def status_is(page, value: str) -> None:
-    page.wait_for_function(f"document.getElementById('status').dataset.status === '{value}'", timeout=TIMEOUT)
-
-
-def inert(page, selector: str) -> bool:
-    return page.evaluate(f"Boolean(document.querySelector({json.dumps(selector)}).closest('[inert]'))")
-
-
-def points(page) -> dict:
-    return json.loads(page.get_attribute("#race-plot", "data-points") or "{}")
-
-
-class LabClass:
+class LabClass(Classroom):
     def __init__(self, browser, url):
-        self.browser, self.url, self.contexts, self.errors = browser, url, [], []
-        self.teacher = self.page()
-        self.teacher.goto(url + LAB)
-        self.teacher.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
-        self.teacher.click("#start-class")
-        self.teacher.wait_for_url("**/room/*", timeout=TIMEOUT)
-        self.code = self.teacher.url.split("/room/")[1].split("#")[0]
-        self.teacher.wait_for_selector("#invite[open]", timeout=TIMEOUT)
-        self.teacher.wait_for_selector("#race-plot .contourlayer path", timeout=TIMEOUT)
+        super().__init__(browser, url, LAB, contours_drawn)
         self.student = None
-
-    def page(self):
-        context = self.browser.new_context(viewport={"width": 1280, "height": 800})
-        self.contexts.append(context)
-        page = context.new_page()
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        self.errors.append(errors)
-        return page
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
 
 
 @pytest.fixture(scope="module")

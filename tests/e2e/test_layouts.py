@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.classroom import Classroom, status_is
 from tests.e2e.helpers import TIMEOUT, wait_iteration_above, wait_ready
 from tests.e2e.layout import VIEWPORTS, layout_problems
 
@@ -151,17 +152,10 @@ def test_the_hyperparameter_bar_does_not_reflow(pages, server_url, viewport):
 def test_a_room_holds_its_layout_for_teacher_and_student(browser, server_url, shots, viewport):
     """The teacher's invitation, run and class view, a student's join form and followed run, in
     normal and presenter mode (each person's own toggle), nothing overlapping or cut off."""
-    size = dict(zip(("width", "height"), VIEWPORTS[viewport]))
-    contexts = [browser.new_context(viewport=size) for _ in range(2)]
+    room = Classroom(browser, server_url, "/#dataset=circle", lambda page: status_is(page, "ready"), *VIEWPORTS[viewport])
     problems = {}
     try:
-        teacher, student = (c.new_page() for c in contexts)
-        teacher.goto(f"{server_url}/#dataset=circle")
-        teacher.click("#start-class")
-        teacher.wait_for_url("**/room/*", timeout=TIMEOUT)
-        code = teacher.url.split("/room/")[1].split("#")[0]
-        teacher.wait_for_selector("#invite[open]", timeout=TIMEOUT)
-        teacher.wait_for_function("document.getElementById('status').dataset.status === 'ready'", timeout=TIMEOUT)
+        teacher, student, code = room.teacher, room.page(), room.code
         settle(teacher)
         check(teacher, problems, f"room-{viewport}-teacher-invitation")
         teacher.click("#invite-close")
@@ -188,6 +182,5 @@ def test_a_room_holds_its_layout_for_teacher_and_student(browser, server_url, sh
             check(teacher, problems, f"room-{viewport}-{mode}-teacher-class-view")
             teacher.click("#tab-run")
     finally:
-        for c in contexts:
-            c.close()
+        room.close()
     assert problems == {}, report(problems)

@@ -10,52 +10,23 @@ import threading
 
 import pytest
 
+from tests.e2e.classroom import Classroom, inert, status_is
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.helpers import TIMEOUT, boundary_sample, iteration, selected_label, wait_iteration_above
 
 XSS_NAME = "<img src=x onerror=window.__pwned=1>"
 
 
-def status_is(page, value: str) -> None:
-    page.wait_for_function(f"document.getElementById('status').dataset.status === '{value}'", timeout=TIMEOUT)
-
-
 def boundary_drawn(page) -> None:
     page.wait_for_function("document.getElementById('boundary')?.data?.[0]?.type === 'heatmap'", timeout=TIMEOUT)
 
 
-def inert(page, selector: str) -> bool:
-    return page.evaluate(f"Boolean(document.querySelector({json.dumps(selector)}).closest('[inert]'))")
-
-
-def watch_errors(page) -> list:
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-class Class:
+class Class(Classroom):
     """A teacher page and two student pages, each in its own browser context."""
 
     def __init__(self, browser, server_url):
-        self.browser, self.url = browser, server_url
-        self.contexts, self.errors = [], []
-        self.teacher = self.page()
-        self.teacher.goto(server_url + "/#dataset=circle&speed=10")
-        self.teacher.click("#start-class")
-        self.teacher.wait_for_url("**/room/*", timeout=TIMEOUT)
-        self.code = self.teacher.url.split("/room/")[1].split("#")[0]
-        self.teacher.wait_for_selector("#invite[open]", timeout=TIMEOUT)
-        boundary_drawn(self.teacher)
+        super().__init__(browser, server_url, "/#dataset=circle&speed=10", boundary_drawn)
         self.students = {}
-
-    def page(self, width=1280, height=800):
-        context = self.browser.new_context(viewport={"width": width, "height": height})
-        self.contexts.append(context)
-        page = context.new_page()
-        self.errors.append(watch_errors(page))
-        return page
 
     def join(self, name: str | None):
         page = self.page()
@@ -64,10 +35,6 @@ class Class:
         page.click("#join-button")
         page.wait_for_selector("#room-follow-text", timeout=TIMEOUT)
         return page
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
 
 
 @pytest.fixture(scope="module")
