@@ -233,7 +233,7 @@ function adoptConfig(config) {
 function showDivergence(d) {
   const at = d.diverged_at ?? d.iteration;
   history.diverge(d);
-  curves.showDivergence();
+  curves.redraw();
   controls.setCounters({ epoch: d.diverged_epoch ?? d.epoch, iteration: at,
     diverged: { iteration: at, restored_iteration: d.restored_iteration } });
 }
@@ -320,7 +320,7 @@ const handlers = {
   /** A loaded run carries on (configure with run_id): its curves so far, before its first frame. */
   history(m) {
     history.load(m);
-    curves.showDivergence(); // a redraw now, from the loaded history
+    curves.redraw();
   },
   gradcheck(m) { lessons.showGradcheck(m); },
   saved(m) { pendingSave?.resolve(m.id); },
@@ -370,6 +370,6 @@ return {
     replayTimer = setTimeout(() => { replayTimer = null; fallback(); }, REPLAY_WAIT_MS);
   },
   /** Another run is shown from now on (a spotlight): its curves start afresh. */
-  newRun() { history.clear(); curves.showDivergence(); /* a redraw, now empty */ },
+  newRun() { history.clear(); curves.redraw(); },
 };
 }

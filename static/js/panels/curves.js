@@ -232,8 +232,8 @@ export function createCurves(root, store, history) {
       accuracy.hidden = k === 'regression';
       noAccuracy.hidden = k !== 'regression';
     },
-    /** The run blew up (history.diverge was called), or another run is shown: redraw now. */
-    showDivergence() { redraw(); },
+    /** The whole history again, now: after a divergence, a loaded run's history or a new run. */
+    redraw,
     update({ header }) {
       const t = header.train;
       const d = header.dev;
