@@ -66,6 +66,18 @@ def frames(client, seconds: float) -> list[dict]:
     return out
 
 
+def pause_and_check(teacher, student) -> None:
+    """Pause: the student is frozen with the teacher's message, its race commands are refused
+    naming the mode, and the teacher's play sends it no frame."""
+    teacher.send({"type": "mode", "mode": "paused", "message": "Eyes on the projector"})
+    paused = until(student, "mode")
+    assert paused["mode"] == "paused" and paused["message"] == "Eyes on the projector"
+    student.send({"type": "play"})
+    assert "paused mode" in until(student, "error")["message"]
+    teacher.send({"type": "play"})
+    assert not frames(student, 0.5)
+
+
 def shut(*clients) -> None:
     """Close without waiting for the server's close frame behind unread frames (and the 10 s
     close timeout of a client whose queue is full)."""
@@ -206,14 +218,7 @@ def test_own_mode_pause_spotlight_and_close(srv):
     assert until(ann, "surface")["name"] == "rosenbrock"
     ann.send({"type": "step", "n": 5})
     assert until(ann, "frame")["step"] in (0, 5)
-    # pause: frozen with the teacher's message; race commands refused naming the mode
-    t.send({"type": "mode", "mode": "paused", "message": "Eyes on the projector"})
-    paused = until(bob, "mode")
-    assert paused["mode"] == "paused" and paused["message"] == "Eyes on the projector"
-    bob.send({"type": "play"})
-    assert "paused mode" in until(bob, "error")["message"]
-    t.send({"type": "play"})
-    assert not frames(bob, 0.5)
+    pause_and_check(t, bob)
     # spotlight Ann's race: followers watch it
     t.send({"type": "mode", "mode": "follow"})
     until(bob, "mode")

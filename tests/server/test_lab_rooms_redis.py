@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.server.rooms_helpers import closed, redis_pair
-from tests.server.test_lab_rooms import CONFIGURE, Paths, frames, join, lab_room, replayed_race, shut, until
+from tests.server.test_lab_rooms import (CONFIGURE, Paths, frames, join, lab_room, pause_and_check, replayed_race,
+                                          shut, until)
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +110,7 @@ def test_pause_and_close_reach_the_other_process(pair):
     t.send(CONFIGURE)
     s, _ = join(p2, room)
     until(s, "surface")
-    t.send({"type": "mode", "mode": "paused", "message": "Eyes on the projector"})
-    paused = until(s, "mode")
-    assert paused["mode"] == "paused" and paused["message"] == "Eyes on the projector"
-    s.send({"type": "play"})
-    assert "paused mode" in until(s, "error")["message"]
-    t.send({"type": "play"})
-    assert not frames(s, 0.5)
+    pause_and_check(t, s)
     t.send({"type": "mode", "mode": "follow"})
     assert until(s, "mode")["mode"] == "follow"
     assert until(s, "frame")["status"] == "running"
