@@ -99,27 +99,38 @@ def run_frame(client: Client, timeout: float = 10.0) -> tuple[dict, dict]:
             return header, arrays
 
 
-def fork_and_check(teacher: Client, student: Client, last_arrays: dict, iteration: int = 40) -> None:
-    """`fork` on a student who followed the teacher's run to `iteration` (its last frame's arrays):
-    the own run starts from the exact state (same W, b and iteration) and its next 5 steps are the
-    teacher's (the optimizer state came along)."""
-    student.send({"type": "fork"})
-    mode = until_json(student, lambda m: m["type"] == "mode")
+def fork_from_the_followed_run(teacher_server: Server, student_server: Server, iteration: int = 40) -> None:
+    """A student (on `student_server`) follows the teacher's run (on `teacher_server`) to
+    `iteration`, then forks it: the own run starts from the exact state of the last frame it saw
+    (same W, b and iteration) and its next 5 steps are the teacher's (the optimizer state came along)."""
+    room = make_room(teacher_server)
+    t = teacher(teacher_server, room)
+    t.configure(**SMALL, optimizer={"name": "adam", "learning_rate": 0.01})
+    s, _ = student(student_server, room)
+    t.send({"type": "step", "n": iteration})
+    last, last_arrays = None, None
+    deadline = time.monotonic() + 10
+    while last is None or last["iteration"] < iteration:
+        assert time.monotonic() < deadline
+        last, last_arrays = s.until("frame")
+    s.send({"type": "fork"})
+    mode = until_json(s, lambda m: m["type"] == "mode")
     assert mode["mode"] == "own" and mode["forked"] is True
-    state = until_json(student, lambda m: m["type"] == "state")
-    header, arrays = student.until("frame")
+    state = until_json(s, lambda m: m["type"] == "state")
+    header, arrays = s.until("frame")
     assert state["iteration"] == header["iteration"] == iteration
     for name in ("W1", "b1", "W2", "b2"):
         assert np.array_equal(arrays[name], last_arrays[name]), name
-    student.send({"type": "step", "n": 5})
-    teacher.send({"type": "step", "n": 5})
-    mine = student.until("frame")[1]
-    teachers = run_frame(teacher)
+    s.send({"type": "step", "n": 5})
+    t.send({"type": "step", "n": 5})
+    mine = s.until("frame")[1]
+    teachers = run_frame(t)
     deadline = time.monotonic() + 10
     while teachers[0]["iteration"] < iteration + 5:
         assert time.monotonic() < deadline
-        teachers = run_frame(teacher)
+        teachers = run_frame(t)
     assert np.allclose(mine["W1"], teachers[1]["W1"])
+    t.close(), s.close()
 
 
 def redis_pair(tmp_path_factory, redis_port: int, *args: str):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from server.room_protocol import CODE_ALPHABET
-from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, room_server,
-                                        run_frame, student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, fork_from_the_followed_run, frames_for, make_room,
+                                        room_server, run_frame, student, teacher, until_json)
 
 
 @pytest.fixture(scope="module")
@@ -118,18 +118,7 @@ def test_push_configures_every_students_run(srv):
 
 
 def test_fork_starts_from_the_followed_runs_last_frame(srv):
-    room = make_room(srv)
-    t = teacher(srv, room)
-    t.configure(**SMALL, optimizer={"name": "adam", "learning_rate": 0.01})
-    s, _ = student(srv, room)
-    t.send({"type": "step", "n": 40})
-    last, last_arrays = None, None
-    deadline = time.monotonic() + 10
-    while last is None or last["iteration"] < 40:
-        assert time.monotonic() < deadline
-        last, last_arrays = s.until("frame")
-    fork_and_check(t, s, last_arrays)
-    t.close(), s.close()
+    fork_from_the_followed_run(srv, srv)
 
 
 def test_pause_refuses_training_and_delivers_the_message(srv):

@@ -2,7 +2,6 @@
 would lock the other tests out) and the end of a room whose teacher does not come back."""
 from __future__ import annotations
 
-import time
 
 import pytest
 

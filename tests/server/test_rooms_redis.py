@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.server.conftest import decode_frame
-from tests.server.rooms_helpers import (SMALL, closed, connect, fork_and_check, frames_for, make_room, redis_pair,
-                                        run_frame, student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, fork_from_the_followed_run, frames_for, make_room,
+                                        redis_pair, run_frame, student, teacher, until_json)
 
 ROOM_SIZE = 3
 
@@ -179,19 +179,7 @@ def test_spotlight_of_a_student_on_the_other_process(pair):
 
 
 def test_fork_on_the_other_process_starts_from_the_followed_runs_last_frame(pair):
-    p1, p2 = pair
-    room = make_room(p1)
-    t = teacher(p1, room)
-    t.configure(**SMALL, optimizer={"name": "adam", "learning_rate": 0.01})
-    s, _ = student(p2, room)
-    t.send({"type": "step", "n": 40})
-    last, last_arrays = None, None
-    deadline = time.monotonic() + 10
-    while last is None or last["iteration"] < 40:
-        assert time.monotonic() < deadline
-        last, last_arrays = s.until("frame")
-    fork_and_check(t, s, last_arrays)
-    t.close(), s.close()
+    fork_from_the_followed_run(*pair)
 
 
 def test_close_room_closes_the_students_on_the_other_process(pair):
@@ -223,7 +211,7 @@ def test_the_student_cap_holds_across_processes(pair):
     members.pop(0).close()  # a place freed on process 1 can be taken on process 2
     deadline = time.monotonic() + 5
     while True:
-        c, joined = connect(p2, room["code"]), None
+        c = connect(p2, room["code"])
         c.send({"type": "join", "role": "student"})
         message = c.recv()
         if message["type"] == "joined":

@@ -3,7 +3,6 @@ transport (Outbox on the worker side, batched writes on the main side), without 
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 from multiprocessing.connection import Connection
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.config import TrainConfig
-from server.frames import NonFiniteFrame, encode_frame
+from server.frames import NonFiniteFrame
 from server.sessions import Session
 from server.workers import Outbox, Worker, command_bytes
 from tests.fresh_loop import run_fresh
