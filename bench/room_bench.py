@@ -43,7 +43,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import orjson  # noqa: E402
 
 from server.frames import frame_header  # noqa: E402
-from ws_bench import LeanSocket, free_port, p95, run_loop  # noqa: E402
+from tests import live_server  # noqa: E402
+from tests.live_server import free_port  # noqa: E402
+from ws_bench import LeanSocket, p95, run_loop  # noqa: E402
 
 GOALS = {"follow_fps": 10.0, "follow_p95_ms": 250.0, "own_fps": 20.0, "teacher_share": 0.9}
 READY = '{"type":"ready"}'
@@ -159,35 +161,17 @@ def make_room(port: int) -> dict:
 
 def start_server(port: int, db: Path, room_size: int, env: dict | None = None, redis: str | None = None,
                  workers: int = 0) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   **(env or {})}
-    command = [sys.executable, "-m", "server", "--port", str(port), "--db", str(db), "--room-size", str(room_size)]
+    """The server with its database `db` (its log beside it) and these room options."""
+    args = ["--db", str(db), "--room-size", str(room_size)]
     if workers:
-        command += ["--workers", str(workers)]
+        args += ["--workers", str(workers)]
     if redis:
-        command += ["--redis", redis]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return process
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+        args += ["--redis", redis]
+    return live_server.start_server(port, db.with_suffix(".log"), *args, env=env)
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    live_server.stop_process(process, grace=15)
 
 
 def server_cpu(pid: int) -> float:

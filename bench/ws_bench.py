@@ -23,19 +23,17 @@ import asyncio
 import json
 import math
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from server.frames import frame_header  # noqa: E402
+from tests.live_server import free_port, start_server, stop_process  # noqa: E402
 from websockets.client import ClientProtocol  # noqa: E402
 from websockets.frames import Opcode  # noqa: E402
 from websockets.http11 import Response  # noqa: E402
@@ -204,30 +202,6 @@ def p95(values: list[float]) -> float:
     return values[min(len(values) - 1, int(0.95 * len(values)))] if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, db: Path, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    command = [sys.executable, "-m", "server", "--port", str(port), "--db", str(db)]
-    if workers:
-        command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start: " + process.stderr.read().decode(errors="replace"))
-
-
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -254,7 +228,8 @@ def main() -> None:
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(port, Path(tmp) / "runs.sqlite3", args.workers)
+        server = start_server(port, Path(tmp) / "server.log", "--db", str(Path(tmp) / "runs.sqlite3"),
+                              *(["--workers", str(args.workers)] if args.workers else []))
         url = f"ws://127.0.0.1:{port}/ws"
         try:
             started = time.monotonic()
@@ -288,11 +263,7 @@ def main() -> None:
                           f"{1000 * client_cpu / max(frames, 1):>18.2f}")
             print(f"(streaming scenarios took {time.monotonic() - started:.0f} s)")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)
 
     print("\nGoals on this machine:")
     print(f"- 1 client ≥ {GOALS['one_fps']:.0f} frames/s: {one['fps']:.1f} → {verdict(one['fps'] >= GOALS['one_fps'])}")

@@ -20,14 +20,15 @@ def free_port() -> int:
 
 
 def start_server(port: int, log: Path, *args: str, timeout: float = 30.0,
-                 root: Path = ROOT) -> subprocess.Popen:
+                 root: Path = ROOT, env: dict | None = None) -> subprocess.Popen:
     """`python -m server --port PORT *args`, its output in `log`; returns once /healthz answers 200.
     RuntimeError (with the log's tail) if the server exits or does not answer within `timeout`.
     `root`: another checkout to run instead of this one (e.g. a git worktree of an older revision,
-    bench/paint_bench.py): its directory is the child's cwd and comes first on its PYTHONPATH."""
-    env = None
+    bench/paint_bench.py): its directory is the child's cwd and comes first on its PYTHONPATH.
+    `env`: variables set for the child on top of this process's environment."""
     if Path(root).resolve() != ROOT:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+        env = {**(env or {}), "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, **env} if env else None
     with open(log, "w") as out:  # the child keeps its own copy of the file descriptor
         process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), *args],
                                    cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
