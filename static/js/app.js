@@ -255,7 +255,6 @@ function draw() {
     history.push(header);
     if (header.divergence) showDivergence(header.divergence);
     else if (status !== 'diverged') controls.setCounters(header);
-    if (header.status && status !== 'diverged') setStatus(header.status);
     network.update(frame);
     boundary.update(frame);
     curves.update(frame);
@@ -272,6 +271,10 @@ conn.on('frame', (frame) => {
   if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
   unacknowledged += 1;
   latest = frame;
+  // The status is taken in arrival order: a frame sent before a pause is drawn after the pause's
+  // `state`, and must not turn the page back to running.
+  const next = frame.header.status;
+  if (next && next !== status && status !== 'diverged') setStatus(next);
   if (!drawScheduled) { drawScheduled = true; requestAnimationFrame(draw); }
 });
 

@@ -235,6 +235,32 @@ def test_every_frame_received_is_painted_once(page, server_url):
     assert page.evaluate("window.nnPaint.drawn") - start == drawn  # nothing to paint, nothing painted
 
 
+def test_a_frame_drawn_after_the_pause_does_not_resume_the_status(page, server_url):
+    """A frame received just before Pause is pressed is drawn (at the next animation frame) after
+    the server's paused `state` has arrived. Here the page's animation frames are held and the
+    server's frames after the pause are dropped (the server sends none when it had not trained
+    since its last frame), so the held frame, whose status is 'running', is the last one drawn:
+    the page must stay paused."""
+    paused = []
+
+    def relay(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda m: (paused.append(1) if isinstance(m, str) and '"pause"' in m else None, server.send(m)))
+        server.on_message(lambda m: None if paused and isinstance(m, bytes) else ws.send(m))
+
+    page.route_web_socket("**/ws", relay)
+    open_playground(page, server_url, "speed=10")
+    page.click("#play")
+    wait_iteration_above(page, 50)
+    page.evaluate("() => { window.__held = []; window.requestAnimationFrame = (cb) => window.__held.push(cb); }")
+    page.wait_for_function("window.__held.length > 0", timeout=TIMEOUT)  # a frame waits to be drawn
+    page.click("#play")
+    page.wait_for_timeout(500)  # the server's paused `state` arrives
+    page.evaluate("() => window.__held.splice(0).forEach((cb) => cb(performance.now()))")
+    page.wait_for_timeout(300)
+    assert paused and page.evaluate(PAUSED), page.evaluate("document.getElementById('status').dataset.status")
+
+
 def test_the_boundary_is_painted_smoothly_on_a_canvas(page, server_url):
     """The boundary grid is drawn scaled with smoothing: between two neighbouring grid points whose
     values differ, the canvas ramps through intermediate colours (a pixelated image jumps once)."""
