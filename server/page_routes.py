@@ -1,0 +1,43 @@
+"""The HTML pages: the playground (/), the optimizer lab (/lab) and a classroom room (/room/{code}).
+Their templates get the limits, the frame rate and plotly.js's versioned URL (app.state.plotly_url)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server import limits
+from server.version import VERSION
+
+router = APIRouter(include_in_schema=False)
+
+
+def page(request: Request, name: str, **extra) -> Response:
+    state = request.app.state
+    templates_dir = state.settings.templates_dir
+    if not (templates_dir / name).is_file():
+        return HTMLResponse(f"<h1>nn-playground</h1><p>templates/{name} is missing.</p>", status_code=503)
+    templates: Jinja2Templates = state.templates
+    context = {"version": VERSION, "limits": limits.LIMITS, "fps": state.settings.fps,
+               "plotly_url": state.plotly_url, **extra}
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> Response:
+    return page(request, "index.html")
+
+
+@router.get("/lab", response_class=HTMLResponse)
+def lab(request: Request) -> Response:
+    return page(request, "lab.html")
+
+
+@router.get("/room/{code}", response_class=HTMLResponse)
+async def room(request: Request, code: str) -> Response:
+    # A classroom room (docs/protocol.md "Rooms"): the playground (a lab room: the optimizer
+    # lab) driven by /ws/room/{code}; the page says so when the code is unknown (the socket's `error`).
+    code = code.upper()[:12]
+    record = await request.app.state.rooms.store.get_room(code)
+    lab_room = record is not None and record.kind == "lab"
+    return page(request, "lab_room.html" if lab_room else "room.html", code=code)
