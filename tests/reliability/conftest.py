@@ -1,0 +1,34 @@
+"""The reliability suite (issue #12): each attack of a hostile client, re-run against the real
+server (`python -m server` in a subprocess, real sockets), with bounded loops and time.
+
+Each module gets its own server (attacks may load it), whose log is kept to check that no
+traceback was printed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import free_port, start_server, stop_server
+from tests.server.conftest import ALLOWED_ORIGIN, Client, Server
+
+__all__ = ["ALLOWED_ORIGIN", "Client", "Server", "tracebacks"]
+
+
+def tracebacks(server: Server) -> list[str]:
+    """The lines of the server's log that start a Python traceback or an unretrieved task error."""
+    text = Path(server.log).read_text(errors="replace")
+    return [line for line in text.splitlines()
+            if line.startswith("Traceback") or "exception was never retrieved" in line]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Server:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("reliability")
+    db, log = folder / "runs.sqlite3", folder / "server.log"
+    process = start_server(port, log, "--db", str(db), "--workers", "2", "--allow-origin", ALLOWED_ORIGIN)
+    srv = Server(process, port, db)
+    srv.log = log
+    yield srv
+    stop_server(process)
