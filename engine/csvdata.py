@@ -7,9 +7,17 @@
 - `split` (optional): train / dev / test per row; it overrides the ratio split.
 Blank lines are skipped; line numbers in errors count every physical line (the header is usually line 1).
 Every problem raises ValueError naming the line and the column.
+
+The work is bounded by the text's size before anything is allocated from what the text claims: a
+header is checked in one pass (a column number beyond the header's width is refused at once, not
+expanded into a range), rows are counted and their widths checked before they are split, and a
+cell is at most MAX_CELL_CHARS characters (the parsed table is fixed-width: one long cell would
+make every cell that wide). A server passes its own `max_rows` and `max_inputs`.
 """
 from __future__ import annotations
 
+import itertools
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -17,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_CSV_ROWS = 100_000  # data rows (the header and blank lines not counted)
+MAX_CELL_CHARS = 40  # any number, label or split name fits; bounds the table at rows × columns × 40 chars
 MAX_CSV_CLASSES = 10  # integer labels beyond 0..9 are an error, not a silent switch to regression
 SPLIT_NAMES = ("train", "dev", "test")
 _FEATURE = re.compile(r"^x([1-9][0-9]*)$")
@@ -64,32 +73,51 @@ def _lines_of(lineno: np.ndarray) -> str:
     return f"lines {lineno[0]}-{lineno[-1]}" if len(lineno) > 1 else f"line {lineno[0]}"
 
 
-def _parse_header(line: str, at: int) -> tuple[list[str], list[int], int, int | None]:
+def _quoted(name: str) -> str:
+    """A column name for an error message, cut to MAX_CELL_CHARS (an error must not echo a 1 MB name)."""
+    return repr(name) if len(name) <= MAX_CELL_CHARS else repr(name[:MAX_CELL_CHARS]) + "…"
+
+
+def _parse_header(line: str, at: int, max_inputs: int | None) -> tuple[list[str], list[int], int, int | None]:
     """Column names, the indices of x1..xn in order, the label index and the split index
-    (`at` is the header's line number)."""
+    (`at` is the header's line number). One pass over the names: a column number is compared with
+    the header's width before it is used, so `x10000000` costs nothing."""
     names = [c.strip(_STRIP).lower() for c in line.split(",")]
     expected = "expected x1,...,xn,label and optionally split"
+    if max_inputs is not None and len(names) > max_inputs + 2:
+        raise ValueError(f"line {at}: the header has {len(names)} columns; at most {max_inputs + 2} are allowed "
+                         f"(x1..x{max_inputs}, label and split)")
     if all(_is_number(c) for c in names):
         raise ValueError(f"line {at}: a header row is required ({expected}); found numbers")
     features: dict[int, int] = {}
+    seen: set[str] = set()
     for i, name in enumerate(names):
-        if names.index(name) != i:
-            raise ValueError(f"line {at}, column {name!r}: the column appears twice")
+        if name in seen:
+            raise ValueError(f"line {at}, column {_quoted(name)}: the column appears twice")
+        seen.add(name)
         match = _FEATURE.match(name)
         if match:
-            features[int(match.group(1))] = i
+            digits = match.group(1)
+            if len(digits) > len(str(len(names))) or int(digits) > len(names):  # no int() of a huge string
+                raise ValueError(f"line {at}, column {_quoted(name)}: beyond the header's {len(names)} columns "
+                                 f"(input columns are x1..xn without gaps)")
+            features[int(digits)] = i
         elif name not in ("label", "split"):
-            raise ValueError(f"line {at}, column {name!r}: unknown column ({expected})")
-    if "label" not in names:
+            raise ValueError(f"line {at}, column {_quoted(name)}: unknown column ({expected})")
+    if "label" not in seen:
         raise ValueError(f"line {at}: the header has no 'label' column ({expected})")
     if not features:
         raise ValueError(f"line {at}: the header has no input columns x1..xn ({expected})")
-    missing = sorted(set(range(1, max(features) + 1)) - set(features))
-    if missing:
+    if max_inputs is not None and len(features) > max_inputs:
+        raise ValueError(f"line {at}: the header has {len(features)} input columns; at most {max_inputs} "
+                         f"(x1..x{max_inputs}) are allowed")
+    # k distinct numbers, each ≤ len(names): a gap exists iff one of 1..k is absent (O(k), no range of max)
+    missing = next((k for k in range(1, len(features) + 1) if k not in features), None)
+    if missing is not None:
         raise ValueError(
-            f"line {at}: input columns must be x1..x{max(features)} without gaps; column 'x{missing[0]}' is missing"
+            f"line {at}: input columns must be x1..x{max(features)} without gaps; column 'x{missing}' is missing"
         )
-    split = names.index("split") if "split" in names else None
+    split = names.index("split") if "split" in seen else None
     return names, [features[k] for k in sorted(features)], names.index("label"), split
 
 
@@ -150,29 +178,36 @@ def _split_column(cells: np.ndarray, lineno: np.ndarray) -> list[str]:
     return values.tolist()
 
 
-def load_csv(source: str | bytes | os.PathLike) -> CsvData:
-    """Parse a CSV dataset (a path, or the text itself) into CsvData; see the module docstring."""
+def load_csv(source: str | bytes | os.PathLike, max_rows: int = MAX_CSV_ROWS,
+             max_inputs: int | None = None) -> CsvData:
+    """Parse a CSV dataset (a path, or the text itself) into CsvData; see the module docstring.
+    `max_rows`: data rows allowed; `max_inputs`: input columns allowed (None: no limit)."""
     lines = _read_text(source).splitlines()
     numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
     if not numbered:
         raise ValueError("line 1: the CSV file is empty (expected a header x1,...,xn,label[,split])")
     header_at, header = numbered[0]
-    names, feature_cols, label_col, split_col = _parse_header(header, header_at)
+    names, feature_cols, label_col, split_col = _parse_header(header, header_at, max_inputs)
     rows = numbered[1:]
     if not rows:
         raise ValueError(f"line {header_at + 1}: no data rows below the header")
-    if len(rows) > MAX_CSV_ROWS:
-        raise ValueError(f"line {rows[MAX_CSV_ROWS][0]}: too many rows; at most {MAX_CSV_ROWS} data rows are allowed")
+    if len(rows) > max_rows:
+        raise ValueError(f"line {rows[max_rows][0]}: too many rows; at most {max_rows} data rows are allowed")
     lineno = np.array([i for i, _ in rows])
-    cells = [line.split(",") for _, line in rows]
-    widths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    texts = [line for _, line in rows]
+    widths = np.fromiter(map(operator.methodcaller("count", ","), texts), dtype=np.int64, count=len(texts)) + 1
     ragged = np.flatnonzero(widths != len(names))
-    if ragged.size:
+    if ragged.size:  # before splitting: a row of a million commas is refused without a million cells
         i, width = ragged[0], widths[ragged[0]]
         where = f"column {names[width]!r} is missing" if width < len(names) else f"extra values after column {names[-1]!r}"
         raise ValueError(
             f"line {lineno[i]}, {where}: {width} values but the header has {len(names)} columns ({','.join(names)})"
         )
+    cells = [line.split(",") for line in texts]
+    if max(map(len, itertools.chain.from_iterable(cells))) > MAX_CELL_CHARS:
+        i, c = next((i, c) for i, row in enumerate(cells) for c, v in enumerate(row) if len(v) > MAX_CELL_CHARS)
+        raise ValueError(f"line {lineno[i]}, column {names[c]!r}: a value of {len(cells[i][c])} characters; "
+                         f"at most {MAX_CELL_CHARS} are allowed")
     table = np.char.strip(np.array(cells, dtype=str), _STRIP)  # (m, columns)
     X = np.stack([_to_numbers(table[:, c], names[c], lineno) for c in feature_cols])
     label_text = table[:, label_col]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.csvdata import MAX_CSV_CLASSES, MAX_CSV_ROWS, load_csv
+from engine.csvdata import MAX_CELL_CHARS, MAX_CSV_CLASSES, MAX_CSV_ROWS, load_csv
 
 BINARY = "x1,x2,label\n0.5,1,0\n-2,3.25,1\n4,-1e-1,1\n"
 
@@ -103,3 +103,50 @@ def test_class_limit_is_documented_constant():
 def test_non_utf8_bytes():
     with pytest.raises(ValueError, match="not UTF-8"):
         load_csv(b"x1,label\n\xff,0\n")
+
+
+# Bounded work (issue #12): what the header claims is checked against its width before anything
+# is built from it, and the table is never wider than MAX_CELL_CHARS per cell.
+
+@pytest.mark.parametrize("text, where", [
+    # x10000000 once built set(range(1, 10000000)): 1.1 GB and 5.8 s for these 26 bytes
+    ("x10000000,label\n1,0\n2,1\n", r"line 1, column 'x10000000': beyond the header's 2 columns"),
+    ("x1000000000,label\n1,0\n2,1\n", r"line 1, column 'x1000000000': beyond the header's 2 columns"),
+    ("x1,x4,label\n1,2,0\n", r"line 1, column 'x4': beyond the header's 3 columns"),
+    ("x1,x3,x4,label\n1,2,3,0\n", r"input columns must be x1..x4 without gaps; column 'x2' is missing"),
+    ("x" + "9" * 5000 + ",label\n1,0\n", r"line 1, column 'x9{39}'…: beyond the header's 2 columns"),
+    ("x1,label\n" + "1,0\n" * 3 + "1," + "9" * 41 + "\n", r"line 5, column 'label': a value of 41 characters; at most 40"),
+    ("x1,label\n1" + "," * 100_000 + "\n", r"line 2, extra values after column 'label': 100001 values"),
+])
+def test_header_and_cells_bounded_by_the_text(text, where):
+    with pytest.raises(ValueError, match=where):
+        load_csv(text)
+
+
+def test_longest_allowed_cell():
+    text = f"x1,label\n{'1' * MAX_CELL_CHARS},0\n{' ' * (MAX_CELL_CHARS - 1)}2,1\n"
+    np.testing.assert_array_equal(load_csv(text).X, [[float("1" * MAX_CELL_CHARS), 2]])
+
+
+def test_wide_header_is_linear_and_duplicates_found_anywhere():
+    n = 20_000  # a 204 KB header: the duplicate check was O(n²), ~20 s
+    header = ",".join(f"x{i}" for i in range(1, n + 1))
+    data = load_csv(header + ",label\n" + ",".join(["1"] * n) + ",0\n" + ",".join(["2"] * n) + ",1\n")
+    assert data.X.shape == (n, 2)
+    with pytest.raises(ValueError, match=r"line 1, column 'x5': the column appears twice"):
+        load_csv(header + ",x5,label\n")
+
+
+def test_max_inputs_and_max_rows_arguments():
+    sixteen = ",".join(f"x{i}" for i in range(1, 17))
+    ok = load_csv(f"{sixteen},label,split\n" + ",".join(["1"] * 16) + ",0,train\n" + ",".join(["2"] * 16) + ",1,dev\n",
+                  max_inputs=16)
+    assert ok.n_x == 16  # 18 columns: x1..x16, label and split
+    with pytest.raises(ValueError, match=r"line 1: the header has 17 input columns; at most 16 \(x1..x16\)"):
+        load_csv(f"{sixteen},x17,label\n" + "1," * 17 + "0\n", max_inputs=16)
+    wide = ",".join(f"x{i}" for i in range(1, 20_001)) + ",label\n"
+    with pytest.raises(ValueError, match=r"line 1: the header has 20001 columns; at most 18 are allowed \(x1..x16, label and split\)"):
+        load_csv(wide, max_inputs=16)
+    assert load_csv("x1,label\n1,0\n2,1\n", max_rows=2).m == 2
+    with pytest.raises(ValueError, match=r"line 4: too many rows; at most 2 data rows"):
+        load_csv("x1,label\n1,0\n2,1\n3,0\n", max_rows=2)
