@@ -36,9 +36,12 @@ CROSS_FEATURES = ("x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors: a typo must not be silently ignored."""
+    """Unknown keys are errors: a typo must not be silently ignored. Every float must be finite:
+    NaN or ±Infinity is refused ("Input should be a finite number", naming the key) on every float
+    key of every section, as no key has a use for it and a config echoed back in `state` or saved
+    must stay strict JSON (a browser's JSON.parse rejects Infinity)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DataConfig(_Strict):

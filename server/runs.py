@@ -2,6 +2,10 @@
 
 The database file and its folder are created on the first write; reads of a missing database
 see no runs. One short-lived connection per call keeps it safe from any thread.
+
+Everything stored and returned is strict JSON: a RunRecord refuses NaN and ±Infinity anywhere
+(a browser's JSON.parse rejects them), writes use allow_nan=False, and a row written by an older
+version with such a value reads back as null.
 """
 from __future__ import annotations
 
@@ -25,6 +29,10 @@ HISTORY_COLUMNS = [
     "dev_cost", "dev_data_cost", "dev_reg_cost", "dev_accuracy",
 ]
 
+# SQLite's INTEGER is 64-bit signed: a larger id would raise OverflowError in a query, so RunStore
+# answers "no such run" for ids outside 1..MAX_RUN_ID and the routes refuse them (422).
+MAX_RUN_ID = 2**63 - 1
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,9 +47,11 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 class RunRecord(BaseModel):
-    """What a saved run holds (the body of POST /api/runs and of a ws `save`)."""
+    """What a saved run holds (the body of POST /api/runs and of a ws `save`). Every number in it
+    is finite: a run's own history and summary hold null where a cost was not finite (a diverged
+    run's, engine.snapshot.finite_or_none), so NaN or Infinity can only come from a hand-made body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(min_length=1, max_length=100)
     config: TrainConfig
     history: dict = Field(default_factory=lambda: {"columns": HISTORY_COLUMNS, "rows": []},
@@ -58,10 +68,47 @@ class RunRecord(BaseModel):
         for i, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise ValueError(f"history row {i} must be a list of {len(columns)} values")
-            for value in row:
+            for column, value in zip(columns, row):
                 if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
-                    raise ValueError(f"history row {i}: values must be finite numbers or null")
+                    raise ValueError(f"history row {i}, column {column!r}: {value!r} must be a finite number or null")
         return v
+
+    @field_validator("weights", "summary")
+    @classmethod
+    def _finite(cls, v: dict) -> dict:
+        """Refuse NaN/±Infinity at any depth, naming where (the check itself runs at C speed)."""
+        try:
+            json.dumps(v, allow_nan=False)
+        except ValueError:
+            raise ValueError(f"{_nonfinite_path(v)} must be a finite number "
+                             "(NaN and Infinity are not JSON)") from None
+        return v
+
+
+def _nonfinite_path(value: Any) -> Optional[str]:
+    """Where the first NaN/±Infinity is inside nested dicts and lists: a dotted path ('' = `value`
+    itself), or None if there is none. Only called once json.dumps has found one."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = _nonfinite_path(item)
+        if inner is not None:
+            return f"{key}.{inner}" if inner else str(key)
+    return None
+
+
+def _null(constant: str) -> None:
+    """json.loads(parse_constant=...): NaN / Infinity in a row stored by an older version → null."""
+    return None
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_null)
+
+
+def _valid_id(run_id: int) -> bool:
+    return isinstance(run_id, int) and 1 <= run_id <= MAX_RUN_ID
 
 
 class RunStore:
@@ -83,8 +130,9 @@ class RunStore:
             with db:
                 cur = db.execute(
                     "INSERT INTO runs (name, created, config, history, weights, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.name, time.time(), record.config.model_dump_json(), json.dumps(record.history),
-                     json.dumps(record.weights), json.dumps(record.summary)),
+                    (record.name, time.time(), record.config.model_dump_json(),
+                     json.dumps(record.history, allow_nan=False), json.dumps(record.weights, allow_nan=False),
+                     json.dumps(record.summary, allow_nan=False)),
                 )
             return int(cur.lastrowid)
         finally:
@@ -99,10 +147,13 @@ class RunStore:
             rows = db.execute("SELECT id, name, created, summary FROM runs ORDER BY id DESC").fetchall()
         finally:
             db.close()
-        return [{"id": r["id"], "name": r["name"], "created": r["created"], "summary": json.loads(r["summary"])}
+        return [{"id": r["id"], "name": r["name"], "created": r["created"], "summary": _loads(r["summary"])}
                 for r in rows]
 
     def get(self, run_id: int) -> Optional[dict]:
+        """The run, or None: also for an id SQLite cannot hold (any int is safe to pass)."""
+        if not _valid_id(run_id):
+            return None
         db = self._connect(create=False)
         if db is None:
             return None
@@ -113,10 +164,13 @@ class RunStore:
         if row is None:
             return None
         return {"id": row["id"], "name": row["name"], "created": row["created"],
-                "config": json.loads(row["config"]), "history": json.loads(row["history"]),
-                "weights": json.loads(row["weights"]), "summary": json.loads(row["summary"])}
+                "config": _loads(row["config"]), "history": _loads(row["history"]),
+                "weights": _loads(row["weights"]), "summary": _loads(row["summary"])}
 
     def delete(self, run_id: int) -> bool:
+        """True if the run was deleted; False if there was none (also for an id SQLite cannot hold)."""
+        if not _valid_id(run_id):
+            return False
         db = self._connect(create=False)
         if db is None:
             return False

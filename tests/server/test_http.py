@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +13,9 @@ from fastapi.testclient import TestClient
 from engine.config import TrainConfig
 from server import limits
 from server.app import create_app
-from server.runs import HISTORY_COLUMNS
+from server.runs import HISTORY_COLUMNS, RunRecord, RunStore
 from server.settings import PROJECT_ROOT, Settings
+from tests.server.test_divergence_curve import diverged_session
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,10 @@ def test_csv_upload_good(http):
     ("/etc/passwd", 400, ["line 1", "unknown column"]),  # bytes are never read as a path
     ("x1,label\n" + "1,0\n2,1\n" * 2600, 400, ["5000"]),
     ("x1,label\n" + "1.0000,0\n" * 120_000, 413, ["1048576"]),
+    ("x10000000,label\n1,0\n2,1\n", 400, ["line 1", "'x10000000'", "beyond the header's 2 columns"]),
+    (",".join(f"x{i}" for i in range(1, 20_001)) + ",label\n1,0\n", 400, ["20001 columns", "at most 18"]),
+    (",".join(f"x{i}" for i in range(1, 18)) + ",label\n" + "1," * 17 + "0\n", 400, ["17 input columns", "at most 16"]),
+    ("x1,label\n1,0\n2," + "1" * 100_000 + "\n", 400, ["line 3", "'label'", "at most 40"]),
 ])
 def test_csv_upload_bad(http, text, status, words):
     reply = http.post("/api/csv", content=text)
@@ -122,13 +128,71 @@ def test_saved_runs_round_trip(http):
 
 @pytest.mark.parametrize("change, words", [
     ({"name": ""}, ["name"]),
+    ({"config": {"early_stopping": {"min_delta": float("inf")}}}, ["config.early_stopping.min_delta", "finite"]),
+    ({"config": {"data": {"noise": float("nan")}}}, ["config.data.noise", "finite"]),
+    ({"weights": {"W1": [[0.5, float("-inf")]]}}, ["weights: W1.0.1 must be a finite number"]),
+    ({"summary": {"train": {"cost": float("nan")}}}, ["summary: train.cost must be a finite number"]),
+    ({"history": {"columns": ["a", "b"], "rows": [[1, float("nan")]]}}, ["history row 0, column 'b'", "finite"]),
     ({"config": {"optimizer": {"learning_rate": -1}}}, ["optimizer.learning_rate"]),
     ({"config": {"network": {"hidden": [32]}}}, ["config.network.hidden.0", "16"]),
     ({"history": {"columns": ["a"], "rows": [[1, 2]]}}, ["row 0"]),
 ])
 def test_post_run_validation(http, change, words):
     record = {"name": "bad", "config": {}, **change}
-    reply = http.post("/api/runs", json=record)
+    reply = http.post("/api/runs", content=json.dumps(record), headers={"content-type": "application/json"})
     assert reply.status_code == 422
     for word in words:
         assert word in json.dumps(reply.json())
+
+
+def test_saved_run_body_is_capped_declared_or_streamed(http):
+    big = b'{"name": "' + b"a" * limits.MAX_RUN_BYTES + b'"}'
+    declared = http.post("/api/runs", content=big)
+    assert declared.status_code == 413 and "at most 1048576" in declared.json()["detail"]
+    streamed = http.post("/api/runs", content=(big[i:i + 65536] for i in range(0, len(big), 65536)))
+    assert streamed.status_code == 413 and "at most 1048576 bytes" in streamed.json()["detail"]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/runs/{}"), ("DELETE", "/api/runs/{}"),
+    ("GET", "/api/runs/{}/export.json"), ("GET", "/api/runs/{}/history.csv"),
+])
+def test_run_ids_beyond_sqlite_are_refused(http, method, path):
+    for run_id, bound in ((2**63, "less than or equal to 9223372036854775807"), (0, "greater than or equal to 1"),
+                          ("9" * 5000, "exceeded maximum size")):
+        reply = http.request(method, path.format(run_id))
+        assert reply.status_code == 422, reply.text
+        (problem,) = reply.json()["detail"]
+        assert problem["loc"] == ["path", "run_id"] and bound in problem["msg"]
+    assert http.request(method, path.format(2**63 - 1)).status_code == 404
+
+
+def test_run_store_is_safe_for_any_int(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite3")
+    store.save(RunRecord(name="one", config=TrainConfig()))
+    for run_id in (2**63, -(2**63) - 1, 10**100, 0, -1):
+        assert store.get(run_id) is None and store.delete(run_id) is False
+    assert store.get(1)["name"] == "one"
+
+
+def test_non_finite_values_of_older_rows_read_back_as_null(http):
+    config = TrainConfig().model_dump(mode="json")
+    run_id = http.post("/api/runs", json={"name": "old", "config": config}).json()["id"]
+    with sqlite3.connect(http.db_path) as db:  # as an older version stored them
+        db.execute("UPDATE runs SET summary = ?, weights = ? WHERE id = ?",
+                   ('{"cost": NaN}', '{"W1": [[Infinity, 1.0]]}', run_id))
+    run = http.get(f"/api/runs/{run_id}").json()
+    assert run["summary"] == {"cost": None} and run["weights"] == {"W1": [[None, 1.0]]}
+    export = http.get(f"/api/runs/{run_id}/export.json")
+    assert export.status_code == 200 and "NaN" not in export.text and "Infinity" not in export.text
+    assert json.loads(export.text)["summary"] == {"cost": None}
+    http.delete(f"/api/runs/{run_id}")
+
+
+def test_a_diverged_runs_own_record_is_saved():
+    """What the page saves for a diverged run (Session.record over the websocket) is finite already
+    (null where a cost blew up): RunRecord accepts it, so refusing NaN costs the page nothing."""
+    record = diverged_session().record("blew up")
+    run = RunRecord.model_validate(record)
+    assert run.summary["status"] == "diverged"
+    json.dumps(run.model_dump(mode="json"), allow_nan=False)
