@@ -10,7 +10,14 @@ Pacing rules (docs/protocol.md "Speed and frames"):
   the next session in round-robin order, so a frame is never late by more than one chunk and
   every running session gets the same share of the CPU.
 Replies that answer a command (state, frame after configure/step/reset, gradcheck, ...) are
-emitted at once. `emit(sid, kind, body)` hands bytes to the transport (server/workers.py).
+emitted as soon as it ran. `emit(sid, kind, body)` hands bytes to the transport (server/workers.py).
+
+Commands are queued per session (server/command_queue.py): each session has a budget of the
+worker's seconds for its commands; a command runs at once while its session has nothing waiting and no
+debt, else it waits, in order, for the session's turn of the round-robin (where it takes the place
+of a training chunk), so a client flooding costly commands (gradcheck, predict_grid) gets about
+COMMAND_RATE of its worker and the other sessions keep their frames. `want` and `watched` (the
+main process's flow control) are never queued.
 
 Batching (server/batching.py): sessions of this worker whose configs are batch-compatible form a
 Group (one engine BatchedTrainer), from two members on. A group is one unit of the round-robin:
@@ -47,6 +54,7 @@ from server.frames import NonFiniteFrame, Quantized, quantize_many
 from server.protocol import error_message
 from server import session_state
 from server.batching import Group
+from server.command_queue import CommandQueue
 from server.sessions import Session
 from server.wording import divergence_hint
 
@@ -63,6 +71,8 @@ WATCHED_PASS = 24       # with a watched run on the worker, a group's frames are
                         # whole class's pass (3 busy processes beside the server: teacher 23 -> 28 frames/s)
 # Ops that need the session's own Trainer (or replace it): a batched member leaves, then joins again.
 UNBATCHED_OPS = frozenset(("configure", "import", "reset", "set_weight", "gradcheck", "save", "export"))
+# The main process's flow control, not a client's command: run at once, never queued nor charged.
+CONTROL_OPS = frozenset(("want", "watched"))
 
 
 class Slot:
@@ -82,6 +92,7 @@ class Slot:
         self.next_frame = -math.inf  # frames keep a steady cadence of 1/fps
         self.watched = False     # a class watches this run: alone, and every other training turn
         self.rate = 1000.0       # measured iterations per second, sizes the chunks
+        self.commands = CommandQueue()  # its commands waiting their turn, and its time budget for them
 
     def trainable(self) -> bool:
         if self.session is None or self.session.finished:
@@ -106,10 +117,14 @@ def _engine_error_field(message: str) -> tuple[str, str]:
 
 class Scheduler:
     def __init__(self, emit: Callable[[int, bytes, bytes], None], clock: Callable[[], float] = time.monotonic,
-                 flush: Callable[[], None] = lambda: None):
+                 flush: Callable[[], None] = lambda: None, cost_clock: Callable[[], float] = time.perf_counter):
         self.emit = emit
         self.flush = flush  # sends what `emit` queued: called before training, so frames never wait
         self.clock = clock
+        # measures what a command cost, charged to its session's budget: the worker's elapsed time,
+        # not its CPU time, since that is what the other sessions wait (on a loaded machine, where
+        # the worker gets a fraction of a core, a command's CPU time is a fraction of that wait)
+        self.cost_clock = cost_clock
         self.slots: dict[int, Slot] = {}
         self._turn = 0  # round-robin position
         self._running = 0  # sessions playing, for the chunk size
@@ -181,7 +196,8 @@ class Scheduler:
 
     # ------------------------------------------------------------------ commands
     def handle(self, sid: int, op: str, args: dict) -> None:
-        """Run one command from the main process; failures become `error` replies."""
+        """One command from the main process: run at once, or queued behind the session's waiting
+        ones when it has some or its budget is in debt (server/command_queue.py)."""
         if op == "open":
             self.slots[sid] = Slot(sid, args["fps"], args["steps_per_frame"])
             self._slot_list = None
@@ -202,6 +218,34 @@ class Scheduler:
         slot = self.slots.get(sid)
         if slot is None:
             return  # closed meanwhile
+        if op in CONTROL_OPS:
+            self._run(slot, op, args)
+            return
+        queue = slot.commands
+        if queue or not queue.can_run(self.clock()):  # behind its waiting ones, or in debt: it waits
+            refused = queue.add(op, args)
+            if refused is not None:
+                self._error(slot, "", refused, op)
+            return
+        self._charged(slot, op, args)
+
+    def _charged(self, slot: Slot, op: str, args: dict) -> float:
+        """Run a command, charging the time it took to the session's budget; returns that time."""
+        started = self.cost_clock()
+        self._run(slot, op, args)
+        cost = self.cost_clock() - started
+        slot.commands.charge(cost)
+        return cost
+
+    def _serve(self, slot: Slot, now: float) -> None:
+        """A session's turn spent on its waiting commands: in order, while its budget is out of
+        debt, until they took CHUNK_SECONDS (one costly command takes the whole turn)."""
+        spent = 0.0
+        while slot.commands and spent < CHUNK_SECONDS and slot.commands.can_run(now):
+            spent += self._charged(slot, *slot.commands.pop())
+
+    def _run(self, slot: Slot, op: str, args: dict) -> None:
+        """Run one command; failures become `error` replies."""
         group = self._unbatch(slot) if op in UNBATCHED_OPS else None
         try:
             getattr(self, "_op_" + op)(slot, **args)
@@ -412,12 +456,23 @@ class Scheduler:
         for i in range(len(order)):
             unit = order[(self._turn + i) % len(order)]
             if type(unit) is Slot:
+                if unit.commands and unit.commands.can_run(now):  # its waiting commands take its turn
+                    self._turn = (self._turn + i + 1) % len(order)
+                    self._serve(unit, now)
+                    self.flush()
+                    return 0.0
                 if unit.trainable():
                     self._turn = (self._turn + i + 1) % len(order)
                     self._chunk(unit)
                     self.flush()
                     return 0.0
                 continue
+            waiting = next((slot for slot in unit[1] if slot.commands and slot.commands.can_run(now)), None)
+            if waiting is not None:  # one member's commands take the group's turn
+                self._turn = (self._turn + i + 1) % len(order)
+                self._serve(waiting, now)
+                self.flush()
+                return 0.0
             members = [slot for slot in unit[1] if slot.trainable()]
             if members:
                 self._turn = (self._turn + i + 1) % len(order)
@@ -426,6 +481,7 @@ class Scheduler:
                 return 0.0
         waits = [slot.next_frame - now for slot in self.slots.values()
                  if slot.session is not None and slot.want and slot.fresh and slot.playing]
+        waits += [slot.commands.wait(now) for slot in self.slots.values() if slot.commands]  # debts paid back
         return max(0.0, min(waits)) if waits else None
 
     _group_slots: dict = {}

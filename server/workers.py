@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from server.scheduler import EXPORT, FRAME, INFO, SAVE, TEXT, Scheduler
+from server.scheduler import CHUNK_SECONDS, EXPORT, FRAME, INFO, SAVE, TEXT, Scheduler
 
 log = logging.getLogger("nn_playground.workers")
 _HEAD = struct.Struct("<IB")
@@ -72,10 +72,15 @@ def worker_main(conn: Any) -> None:
         while True:
             timeout = scheduler.tick()
             if conn.poll(timeout):
+                # messages are read until none is left or CHUNK_SECONDS went by, then a tick (the
+                # due frames, one turn): commands that run at once (a session's budget allows a
+                # burst, server/command_queue.py) never hold the other sessions' frames for long;
+                # queued ones cost next to nothing to read, so a `close` is reached at once
+                started = time.perf_counter()
                 while True:
                     sid, op, args = pickle.loads(conn.recv_bytes())
                     scheduler.handle(sid, op, args)
-                    if not conn.poll(0):
+                    if not conn.poll(0) or time.perf_counter() - started > CHUNK_SECONDS:
                         break
                 outbox.flush()
     except (EOFError, OSError, KeyboardInterrupt):

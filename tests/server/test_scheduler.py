@@ -6,8 +6,9 @@ import json
 import pytest
 
 from engine.config import TrainConfig
+from server import command_queue
 from server.scheduler import FRAME, SAVE, TEXT, Scheduler
-from server.sessions import History
+from server.sessions import History, Session
 from tests.server.conftest import decode_frame
 
 CONFIG = TrainConfig.model_validate({"data": {"name": "circle"}, "network": {"hidden": [4]}, "epochs": 100000})
@@ -113,3 +114,131 @@ def test_history_is_bounded():
     rows = history.as_dict()["rows"]
     assert len(rows) < 8 and rows[-1][0] >= 90 and rows[0][0] <= 10
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+
+
+# ---------------------------------------------------------------- per-session command queues
+# (server/command_queue.py). Round numbers that are exact in binary: a budget refilled at 0.25 s
+# per second, holding at most 0.5 s; a fake clock for the commands' costs.
+
+@pytest.fixture()
+def budget(monkeypatch):
+    monkeypatch.setattr(command_queue, "COMMAND_RATE", 0.25)
+    monkeypatch.setattr(command_queue, "COMMAND_BURST", 0.5)
+
+
+class Costly(Harness):
+    """A Harness whose gradient checks take `gradcheck_cost` seconds of the worker (a fake clock)."""
+
+    def __init__(self, monkeypatch, gradcheck_cost, **kwargs):
+        super().__init__(**kwargs)
+        self.cost = 0.0
+        self.s.cost_clock = lambda: self.cost
+        real = Session.gradcheck
+
+        def gradcheck(session):
+            self.cost += gradcheck_cost
+            return real(session)
+
+        monkeypatch.setattr(Session, "gradcheck", gradcheck)
+
+    def texts(self):
+        return [json.loads(body) if kind == TEXT else ("frame", body["iteration"]) for kind, body in self.take()]
+
+
+def test_commands_in_debt_wait_their_turn_in_order_and_repeats_coalesce(monkeypatch, budget):
+    h = Costly(monkeypatch, gradcheck_cost=0.375)
+    h.s.handle(1, "configure", {"config": CONFIG})
+    h.take()
+    h.s.handle(1, "gradcheck", {})  # budget 0.5 -> 0.125: ran at once
+    h.s.handle(1, "gradcheck", {})  # 0.125 is no debt: ran at once -> -0.25
+    assert [m["type"] for m in h.texts()] == ["gradcheck", "gradcheck"]
+    h.s.handle(1, "gradcheck", {})  # in debt: waits
+    h.s.handle(1, "gradcheck", {})  # one is already waiting: refused
+    h.s.handle(1, "predict_grid", {"resolution": 50})  # waits ...
+    h.s.handle(1, "predict_grid", {"resolution": 60})  # ... and is replaced by the newer one
+    h.s.handle(1, "set", {"changes": {"learning_rate": 0.5}})  # waits behind them: replies keep their order
+    (refused,) = h.texts()
+    assert refused["type"] == "error" and refused["request_type"] == "gradcheck"
+    assert "already waiting" in refused["message"]
+    assert [op for op, _ in h.s.slots[1].commands.waiting] == ["gradcheck", "predict_grid", "set"]
+    assert h.s.tick() == pytest.approx(1.0)  # the debt of 0.25 s is paid back in 1 s
+    assert h.take() == []
+    h.now = 1.0
+    assert h.s.tick() == 0.0  # its turn: the gradient check (0.375 s) takes the whole turn
+    assert [m["type"] for m in h.texts()] == ["gradcheck"]
+    assert h.s.tick() == pytest.approx(1.5)  # debt 0.375 s
+    h.now = 2.5
+    h.s.tick()  # the grid change and the `set` cost nothing (here): one turn
+    replies = h.take()
+    assert [kind for kind, _ in replies] == [FRAME, TEXT]
+    assert replies[0][1]["arrays"]["boundary"]["shape"] == [60, 60] and h.s.slots[1].resolution == 60
+    assert json.loads(replies[1][1])["config"]["optimizer"]["learning_rate"] == 0.5
+    assert h.s.tick() is None and len(h.s.slots[1].commands) == 0
+
+
+def test_a_flood_gets_the_budget_and_its_neighbour_every_frame(monkeypatch, budget):
+    """64 gradient checks a second, each taking 0.125 s: 4 run at once from the full budget of
+    0.5 s and a fifth at 0 (no debt yet), then one every 0.5 s (0.125 s at 0.25 s per second);
+    the neighbour playing at 10 frames/s gets all its 10 frames a second."""
+    h = Costly(monkeypatch, gradcheck_cost=0.125, steps_per_frame=5, fps=10)
+    h.s.handle(2, "open", {"fps": 10, "steps_per_frame": 5})
+    for sid in (1, 2):
+        h.s.handle(sid, "configure", {"config": CONFIG})
+    h.s.handle(1, "play", {})
+    h.take()
+    for k in range(64 * 10):  # 10 s of the flood, the neighbour asking for every frame
+        h.now = k / 64
+        h.s.handle(2, "gradcheck", {})
+        h.s.handle(1, "want", {})
+        h.run(3)
+    out = [(sid, kind, body) for sid, kind, body in h.out]
+    checks = sum(1 for sid, kind, body in out if sid == 2 and kind == TEXT and json.loads(body)["type"] == "gradcheck")
+    assert checks == 5 + 19  # t = 0.5, 1.0, ... 9.5 (at 10.0 the flood is over)
+    frames = sum(1 for sid, kind, _ in out if sid == 1 and kind == FRAME)
+    assert frames >= 99  # one every 0.1 s over 10 s
+
+
+def test_closing_drops_the_waiting_commands_at_once(monkeypatch, budget):
+    h = Costly(monkeypatch, gradcheck_cost=1.0)
+    h.s.handle(1, "configure", {"config": CONFIG})
+    for _ in range(3):
+        h.s.handle(1, "gradcheck", {})  # the first runs (debt 0.5 s), the second waits, the third is refused
+    h.s.handle(1, "reset", {})
+    assert len(h.s.slots[1].commands) == 2
+    h.s.handle(1, "close", {})
+    h.take()
+    h.now = 100.0
+    assert h.s.slots == {} and h.s.tick() is None and h.take() == []
+
+
+def test_at_most_max_queued_commands_wait(monkeypatch, budget):
+    h = Costly(monkeypatch, gradcheck_cost=1.0)
+    h.s.handle(1, "configure", {"config": CONFIG})
+    h.s.handle(1, "gradcheck", {})  # debt 0.5 s
+    h.take()
+    for _ in range(command_queue.MAX_QUEUED + 1):
+        h.s.handle(1, "set", {"changes": {"learning_rate": 0.1}})
+    (refused,) = h.texts()
+    assert refused["type"] == "error" and refused["request_type"] == "set" and "too many commands" in refused["message"]
+    assert len(h.s.slots[1].commands) == command_queue.MAX_QUEUED
+    h.now = 2.0  # the debt is paid back: every waiting `set` runs in one turn (they cost nothing here)
+    h.s.tick()
+    assert [m["type"] for m in h.texts()] == ["state"] * command_queue.MAX_QUEUED
+
+
+def test_a_batched_member_s_waiting_command_takes_its_group_s_turn(monkeypatch, budget):
+    h = Costly(monkeypatch, gradcheck_cost=0.75, steps_per_frame=None)
+    h.s.handle(2, "open", {"fps": 10, "steps_per_frame": None})
+    for sid in (1, 2):
+        h.s.handle(sid, "configure", {"config": CONFIG})
+        h.s.handle(sid, "play", {})
+    assert h.s.slots[1].session.batched and h.s.slots[2].session.batched
+    h.s.handle(2, "gradcheck", {})  # debt 0.25 s
+    h.s.handle(2, "gradcheck", {})  # waits 1 s
+    h.take()
+    h.run(5)
+    assert len(h.s.slots[2].commands) == 1  # in debt: the group trains meanwhile
+    h.now = 1.0
+    h.run(1)
+    assert [m["type"] for m in h.texts() if isinstance(m, dict)] == ["gradcheck"]
+    assert h.s.slots[2].session.batched and len(h.s.slots[2].commands) == 0  # back in its group

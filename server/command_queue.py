@@ -1,0 +1,87 @@
+"""Per-session fair queuing of a worker's commands (issue #12; docs/limits.md "Commands").
+
+Why: a worker used to run every command the moment it read it, ahead of every training turn and
+frame. One client sending costly commands at the allowed 60 messages/s (a gradient check costs
+~0.1 s of CPU on the largest allowed network, a 200×200 boundary grid ~15 ms) kept its worker
+busy with its backlog: the other sessions there got no frame for as long as it went on, and the
+backlog ran on after the client had left.
+
+The rules (server/scheduler.py applies them):
+- each session has a budget of the worker's time for its commands, a token bucket refilled at
+  COMMAND_RATE seconds per second and holding at most COMMAND_BURST; what a command really cost
+  (the worker's elapsed time, measured around it: what the other sessions waited; its CPU time
+  would be a fraction of that on a loaded machine) is charged after it ran, so a costly one may
+  take the budget below zero (a debt);
+- a command runs at once, as it always did, while its session has nothing waiting and no debt:
+  an honest client never waits;
+- otherwise it waits in the session's queue, in arrival order (replies keep their order), and the
+  queue is served in the session's turn of the worker's round-robin once the debt is paid back:
+  at most CHUNK_SECONDS of commands per turn, so a costly one takes the whole turn and the other
+  sessions' frames and training come in between;
+- repeated costly commands coalesce: a newer `predict_grid` replaces the waiting one, a second
+  `gradcheck` while one waits is refused; at most MAX_QUEUED commands wait, more are refused;
+- a closed session's queue goes with it: nothing runs on for a client that left.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Optional
+
+# Measured at the largest allowed config (6 hidden layers of 16, 2 000 points; issue #12) on
+# one idle core: gradcheck ~0.10 s (0.19 s at worst), predict_grid 200 ~15 ms, configure ~10-25
+# ms, reset / set_weight / export: one frame (1-15 ms by resolution), set, play, pause < 1 ms.
+COMMAND_RATE = 0.2    # seconds per second one session's commands may take of its worker, sustained
+                      # (a fifth: ~2 gradient checks/s at the largest network)
+COMMAND_BURST = 0.3   # seconds a quiet session's commands may take at once (a gradient check and a
+                      # dozen 200×200 grids), without waiting
+MAX_QUEUED = 32       # commands waiting per session; more are refused with an `error`
+
+
+class CommandQueue:
+    """One session's waiting commands and its budget of the worker's seconds for commands."""
+
+    def __init__(self) -> None:
+        self.waiting: deque[list] = deque()  # [op, args], oldest first
+        self.tokens = COMMAND_BURST
+        self._at: Optional[float] = None  # when the tokens were last refilled
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+    def _refill(self, now: float) -> None:
+        if self._at is not None:
+            self.tokens = min(COMMAND_BURST, self.tokens + (now - self._at) * COMMAND_RATE)
+        self._at = now
+
+    def can_run(self, now: float) -> bool:
+        """The session may run a command now: its budget is not in debt."""
+        self._refill(now)
+        return self.tokens >= 0
+
+    def wait(self, now: float) -> float:
+        """Seconds until the budget is out of debt (0 when it is)."""
+        self._refill(now)
+        return max(0.0, -self.tokens / COMMAND_RATE)
+
+    def charge(self, seconds: float) -> None:
+        """What a command that ran cost (seconds of the worker's time)."""
+        self.tokens -= seconds
+
+    def add(self, op: str, args: dict) -> Optional[str]:
+        """Queue a command behind the waiting ones; returns why it is refused, or None."""
+        if op == "predict_grid":
+            for entry in self.waiting:
+                if entry[0] == "predict_grid":  # only the newest resolution matters
+                    entry[1] = args
+                    return None
+        elif op == "gradcheck" and any(entry[0] == "gradcheck" for entry in self.waiting):
+            return "a gradient check is already waiting to run: wait for its reply before asking again"
+        if len(self.waiting) >= MAX_QUEUED:
+            return (f"too many commands waiting ({MAX_QUEUED}; a session's commands may take "
+                    f"{COMMAND_RATE:g} s per second of its worker): wait for the replies of the earlier ones")
+        self.waiting.append([op, args])
+        return None
+
+    def pop(self) -> tuple[str, dict]:
+        op, args = self.waiting.popleft()
+        return op, args
