@@ -1,11 +1,13 @@
 """The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket, the lab's presets and
 two HTTP previews.
 
-Per connection: the handler receives and validates messages and drives one race
-(server/lab_race.py: a runner task advances it `steps_per_frame` updates per tick, in a worker
-thread, at `fps` ticks per second while playing); a sender task delivers JSON replies first, then
-the newest race snapshot, at most `fps` frames per second — a slow client gets fewer, fresher
-frames, never a backlog. Each frame carries only the points a client has not received yet.
+At most MAX_LAB_SOCKETS lab sockets at a time (server/lab_executor.py); one more gets an
+`error` and close code 1013. Per connection: the handler receives and validates messages and
+drives one race (server/lab_race.py: a runner task advances it `steps_per_frame` updates per
+tick, on the lab's own bounded executor, at `fps` ticks per second while playing); a sender task
+delivers JSON replies first, then the newest race snapshot, at most `fps` frames per second — a
+slow client gets fewer, fresher frames, never a backlog. Each frame carries only the points a
+client has not received yet.
 Closing the socket cancels both tasks. A lab room (server/lab_room.py) shows one such race to a
 class. The app includes this with `app.include_router(server.lab.router)`.
 """
@@ -20,14 +22,15 @@ from fastapi.responses import JSONResponse
 from engine.ewma import ewma, temperature_series, window_reading
 from engine.schedules import schedule_curve
 from server import lab_protocol as lp
+from server.lab_executor import MAX_LAB_SOCKETS
 from server.lab_presets import presets_payload
 from server.lab_race import LabRace, RaceFeed, dumps
 from server.lab_session import Snapshot
 from server.protocol import ProtocolError
-from server.socket_base import SocketBase, accept
+from server.socket_base import SERVER_FULL, SocketBase, accept
 
 router = APIRouter()
-CONNECTIONS: set["LabConnection"] = set()  # live lab sockets (tests check a closed one is freed)
+CONNECTIONS: set["LabConnection"] = set()  # live lab sockets: the cap counts them (a closed one is freed)
 
 SCHEDULE_FORMULAS = {
     "constant": "α = α₀",
@@ -86,6 +89,11 @@ def lab_ewma(request: Request):
 @router.websocket("/ws/lab")
 async def lab_socket(ws: WebSocket) -> None:
     if not await accept(ws):  # the training socket's origin rule (server/socket_base.py)
+        return
+    if len(CONNECTIONS) >= MAX_LAB_SOCKETS:  # like /ws's MAX_SESSIONS (server/training_routes.py)
+        await ws.send_json({"type": "error", "field": "", "request_type": None,
+                            "message": f"the lab is full ({MAX_LAB_SOCKETS} lab sockets): try again later"})
+        await ws.close(code=SERVER_FULL)
         return
     connection = LabConnection(ws)
     CONNECTIONS.add(connection)

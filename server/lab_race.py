@@ -2,10 +2,12 @@
 client alone, or a lab room's teacher and the students following them (docs/protocol.md "Rooms").
 
 - `LabRace` holds the race (server/lab_session.py), its status and speed, and the runner task
-  that advances it `steps_per_frame` updates per tick at `fps` ticks per second in a worker
-  thread. Commands come from its owner (`command`); the run-wide messages (`surface`, `state`,
-  `diverged`) go to every viewer as the same JSON text, and the latest of them are replayed to a
-  viewer that joins later. Each tick's snapshot is numbered (`seq`) and kept with its path lengths.
+  that advances it `steps_per_frame` updates per tick at `fps` ticks per second on the lab's own
+  thread (server/lab_executor.py: jobs of at most TICK_SECONDS, every race's in turn; a race that
+  thread cannot keep up with gets fewer steps per tick). Commands come from its owner
+  (`command`); the run-wide messages (`surface`, `state`, `diverged`) go to every viewer as the
+  same JSON text, and the latest of them are replayed to a viewer that joins later. Each tick's
+  snapshot is numbered (`seq`) and kept with its path lengths.
 - `RaceFeed` is one socket's view of a race: the newest snapshot not sent yet (a newer one
   replaces it: a slow socket never holds a backlog and never slows the race), at most `fps`
   frames per second. A frame carries only the points the socket has not received; sockets that
@@ -13,9 +15,9 @@ client alone, or a lab room's teacher and the students following them (docs/prot
   per tick), a socket that missed frames gets the points since its last one (or the whole
   paths, `points_from` 0, when that is too old).
 - A `set` with `replay` (a dragged slider) recomputes that racer's whole path in a background
-  task (`_replay_loop`, under the lock, in a worker thread); `set`s arriving meanwhile only update
-  the values of the next computation. The racer's new `revision` makes every viewer's next frame
-  send its path whole (`points_from` 0), whatever that viewer had.
+  task (`_replay_loop`, under the lock, in bounded chunks on the lab's thread); `set`s arriving
+  meanwhile only update the values of the next computation. The racer's new `revision` makes
+  every viewer's next frame send its path whole (`points_from` 0), whatever that viewer had.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Optional, Protocol
 
+from server import lab_executor
 from server import lab_protocol as lp
 from server.lab_session import LabSession, Snapshot
 from server.protocol import ProtocolError
@@ -191,8 +194,8 @@ class LabRace:
     async def on_configure(self, msg: lp.Configure) -> None:
         self.replays = {}  # pending replays were for the race this one replaces
         async with self.lock:
-            session = await asyncio.to_thread(LabSession, msg, self.generation + 1)
-            surface = await asyncio.to_thread(session.surface_message)
+            session = await lab_executor.run(LabSession, msg, self.generation + 1)
+            surface = await lab_executor.run(session.surface_message)
             if self.closed:
                 return
             self.session, self.generation = session, session.generation
@@ -246,8 +249,9 @@ class LabRace:
             self.replays = {}
 
     async def _apply_replays(self) -> None:
-        """The pending replays (caller holds the lock): whole paths recomputed in a worker thread,
-        then `state`, any `diverged`, and a snapshot whose frame sends those paths from 0."""
+        """The pending replays (caller holds the lock): whole paths recomputed on the lab's thread
+        in chunks of TICK_SECONDS (other races' ticks run in between), then `state`, any
+        `diverged`, and a snapshot whose frame sends those paths from 0."""
         if not self.replays:
             return
         pending, self.replays = self.replays, {}
@@ -255,9 +259,13 @@ class LabRace:
         events = []
         for racer_id, changes in pending.items():
             try:
-                events += await asyncio.to_thread(session.replay, racer_id, changes)
+                replay = session.start_replay(racer_id, changes)
             except ProtocolError:
                 continue  # the racer left the race (a new configure) since the `set`
+            while not await lab_executor.run(replay.advance_within, lab_executor.TICK_SECONDS):
+                if self.closed:
+                    return  # bounded chunks: other races' ticks run in between
+            events += session.finish_replay(replay)
         if session is not self.session or self.closed:
             return
         self.diverged_texts = [t for t in self.diverged_texts if json.loads(t)["id"] not in pending]
@@ -290,10 +298,18 @@ class LabRace:
             self.send_state()
 
     async def on_step(self, msg: lp.Step) -> None:
+        """n updates, computed in bounded chunks (other races' ticks run in between), then one frame."""
         async with self.lock:
             if self.status == "ready":
                 self.status = "paused"
-            await self._advance(msg.n)
+            session, left = self.session, msg.n
+            while left > 0:
+                made = await self._advance(left, publish=False)
+                left -= made
+                if made == 0 or session is not self.session or self.closed:
+                    break
+            if session is self.session and not self.closed:
+                self.publish()
 
     async def on_speed(self, msg: lp.Speed) -> None:
         self.steps_per_frame = msg.steps_per_frame or self.steps_per_frame
@@ -315,27 +331,38 @@ class LabRace:
         return self.configure_message()
 
     # ------------------------------------------------------------------ the runner
-    async def _advance(self, n: int) -> None:
-        """n updates of every path (caller holds the lock), then divergence news and a snapshot."""
+    async def _advance(self, n: int, publish: bool = True) -> int:
+        """Up to n updates of every path (caller holds the lock) in one job of the lab's executor,
+        at most TICK_SECONDS long; then divergence news and (publish) a snapshot. Returns the
+        number of updates made (0: every path has finished)."""
         session = self.session
-        events = await asyncio.to_thread(session.advance, n)
+        events, made = await lab_executor.run(session.advance_within, n, lab_executor.TICK_SECONDS)
         if session is not self.session or self.closed:
-            return
+            return made
         for event in events:
             self.broadcast(event)
         if session.finished and self.status != "done":
             self.status = "done"
             self.send_state()
-        self.publish()
+        if publish:
+            self.publish()
+        return made
 
     async def _run_loop(self) -> None:
+        """Each 1/fps tick: `steps_per_frame` updates, in bounded jobs queued behind the other
+        races' (round-robin). What the tick's time did not allow is dropped, not owed: a race
+        the lab cannot keep up with gets fewer steps per tick, never a backlog."""
         loop = asyncio.get_running_loop()
         while self.status == "running":
-            tick = loop.time()
-            async with self.lock:
-                if self.status != "running":
+            tick, owed = loop.time(), self.steps_per_frame
+            while owed > 0:
+                async with self.lock:
+                    if self.status != "running":
+                        return
+                    made = await self._advance(owed)
+                owed -= made
+                if made == 0 or loop.time() - tick >= 1.0 / self.fps:
                     break
-                await self._advance(self.steps_per_frame)
             await asyncio.sleep(max(0.0, 1.0 / self.fps - (loop.time() - tick)))
 
 

@@ -10,10 +10,17 @@ a (max_steps + 1,) buffer; row 0 is the start point. `replay(id, changes)` recom
 whole path from the start with new hyperparameters, for as many steps as it had (same mini-batch
 seed, so the same batches in the same order); its `revision` then counts up so frames send its
 whole path again (`points_from` 0).
+
+The lab's one thread (server/lab_executor.py) computes races in bounded jobs: `advance_within(n,
+seconds)` makes as many of n updates as fit in `seconds`, a replay is computed in parts
+(`start_replay`, `Replay.advance_within`, `finish_replay`), and contour grids are cached.
 """
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
@@ -23,6 +30,7 @@ from engine.surfaces import LOGISTIC_M, PathRunner, Surface, SurfaceConfig, make
 from server.lab_protocol import LAB_LIMITS, Configure, LabOptimizer
 from server.protocol import ProtocolError
 
+GRID_CACHE = 8        # contour grids kept (a class on one lesson, or a `push`, computes one)
 ESCAPE_SPANS = 100.0  # a point this many domain widths outside the domain counts as diverged
 FINISHED = ("converged", "diverged", "stopped")
 
@@ -117,6 +125,32 @@ class Snapshot:
     racers: tuple[RacerView, ...]
 
 
+_grids: OrderedDict[tuple, dict] = OrderedDict()
+_grids_lock = threading.Lock()
+
+
+def contour_grid(surface: Surface, resolution: int) -> dict:
+    """{x, y, z, levels} of a surface message, kept for the GRID_CACHE latest surfaces: a logistic
+    grid at resolution 200 is ~0.3 s of the lab's one thread, the same for every student of a class
+    (a mini-batch size does not change the full cost J drawn, so it is not part of the key)."""
+    params = tuple(sorted((k, v) for k, v in surface.params().items() if k != "batch_size"))
+    key = (surface.name, params, resolution)
+    with _grids_lock:
+        grid = _grids.get(key)
+        if grid is not None:
+            _grids.move_to_end(key)
+            return grid
+    xs, ys, J = surface.grid(resolution)
+    grid = {"x": [float(v) for v in xs], "y": [float(v) for v in ys],
+            "z": [[float(f"{v:.6g}") for v in row] for row in J.tolist()],
+            "levels": [float(f"{v:.6g}") for v in surface.levels(J).tolist()]}
+    with _grids_lock:
+        _grids[key] = grid
+        while len(_grids) > GRID_CACHE:
+            _grids.popitem(last=False)
+    return grid
+
+
 def _decimals(span: float) -> int:
     """Decimal places that keep 1e-6 of the domain's span (paths are rounded for the wire)."""
     return max(0, 6 - math.floor(math.log10(span)))
@@ -137,6 +171,7 @@ class LabSession:
         sx, sy = ESCAPE_SPANS * (xmax - xmin), ESCAPE_SPANS * (ymax - ymin)
         self.bounds = (xmin - sx, xmax + sx, ymin - sy, ymax + sy)
         self.start = self._checked_start(msg.start, "start")
+        self.step_seconds: Optional[float] = None  # one update of every path, as last measured
         self.generation = generation - 1
         self.restart()
 
@@ -189,17 +224,30 @@ class LabSession:
         changed, for as many updates as it had made (its twin likewise; the same mini-batch
         seed, so the same batches in the same order). Returns the `diverged` message if the new
         path diverges (announced again even if the old one had been)."""
+        replay = self.start_replay(racer_id, changes)
+        while not replay.advance_within(math.inf):
+            pass
+        return self.finish_replay(replay)
+
+    def start_replay(self, racer_id: str, changes: dict) -> "Replay":
+        """`replay` in parts (the lab's executor computes it in bounded chunks): the new tracks,
+        advanced by `Replay.advance_within`, installed by `finish_replay`."""
         racer = self.racer(racer_id)
         racer.spec = racer.spec.model_copy(update=changes)
         cfg = self.config
-        steps = {id(t): t.steps for t in (racer.main, racer.twin) if t is not None}
-        main = Track(self.surface, racer.spec, self.start, cfg.seed, cfg.tolerance, cfg.max_steps, self.bounds)
-        twin = (Track(self.batch_surface, racer.spec, self.start, cfg.seed, cfg.tolerance, cfg.max_steps,
-                      self.bounds) if racer.twin is not None else None)
-        main.advance(steps[id(racer.main)])
-        if twin is not None:
-            twin.advance(steps[id(racer.twin)])
-        racer.main, racer.twin = main, twin
+
+        def track(surface: Surface, old: Track) -> tuple[Track, int]:
+            new = Track(surface, racer.spec, self.start, cfg.seed, cfg.tolerance, cfg.max_steps, self.bounds)
+            return new, old.steps
+
+        main = track(self.surface, racer.main)
+        twin = track(self.batch_surface, racer.twin) if racer.twin is not None else None
+        return Replay(racer, main, twin)
+
+    def finish_replay(self, replay: "Replay") -> list[dict]:
+        racer = replay.racer
+        racer.main = replay.main[0]
+        racer.twin = replay.twin[0] if replay.twin is not None else None
         racer.revision += 1
         racer.reported = False
         return self._divergence(racer)
@@ -213,6 +261,26 @@ class LabSession:
                     track.advance(n)
             events += self._divergence(racer)
         return events
+
+    def advance_within(self, n: int, seconds: float) -> tuple[list[dict], int]:
+        """Up to n updates of every unfinished path, stopping once about `seconds` have passed
+        (the lab's bounded tick: a costly race gets fewer steps, never a long hold of the lab's
+        thread). Returns the `diverged` messages and the number of updates made."""
+        events, done = [], 0
+        started = time.perf_counter()
+        while done < n and not self.finished:
+            if self.step_seconds is None:
+                chunk = 1  # one update measured first
+            else:
+                chunk = int((seconds - (time.perf_counter() - started)) / self.step_seconds)
+            chunk = max(1, min(n - done, chunk))
+            before = time.perf_counter()
+            events += self.advance(chunk)
+            self.step_seconds = max(1e-7, (time.perf_counter() - before) / chunk)
+            done += chunk
+            if time.perf_counter() - started >= seconds:
+                break
+        return events, done
 
     def _divergence(self, racer: Racer) -> list[dict]:
         """The racer's `diverged` message, once."""
@@ -264,14 +332,10 @@ class LabSession:
 
     def surface_message(self) -> dict:
         """The contour grid (sent once per configure): rows of z are w2 from ymin up, columns w1."""
-        xs, ys, J = self.surface.grid(self.config.resolution)
         return {
             "type": "surface", **self.surface.describe(), "generation": self.generation,
             "minibatch": self.minibatch, "tolerance": self.config.tolerance,
-            "x": [float(v) for v in xs],
-            "y": [float(v) for v in ys],
-            "z": [[float(f"{v:.6g}") for v in row] for row in J.tolist()],
-            "levels": [float(f"{v:.6g}") for v in self.surface.levels(J).tolist()],
+            **contour_grid(self.batch_surface, self.config.resolution),
         }
 
     def state_message(self, status: str, speed: dict) -> dict:
@@ -282,3 +346,23 @@ class LabSession:
             "max_steps": cfg.max_steps, "resolution": cfg.resolution, "seed": cfg.seed,
             "optimizers": [r.spec.model_dump() for r in self.racers], "speed": speed, "limits": LAB_LIMITS,
         }
+
+
+class Replay:
+    """A replay being computed: the racer's new tracks and how many updates each must make."""
+
+    def __init__(self, racer: Racer, main: tuple[Track, int], twin: Optional[tuple[Track, int]]):
+        self.racer, self.main, self.twin = racer, main, twin
+
+    def advance_within(self, seconds: float, chunk: int = 64) -> bool:
+        """Advances the new tracks in chunks for about `seconds`; True once both are complete."""
+        started = time.perf_counter()
+        while True:
+            pending = [(t, steps) for t, steps in (self.main, self.twin or (None, 0))
+                       if t is not None and t.status == "running" and t.steps < steps]
+            if not pending:
+                return True
+            for track, steps in pending:
+                track.advance(min(chunk, steps - track.steps))
+            if time.perf_counter() - started >= seconds:
+                return False

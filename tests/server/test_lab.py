@@ -468,3 +468,102 @@ def test_nesterov_races_in_the_lab_hand_worked(lab_client):
         p = recv_until(ws, lambda m: m["type"] == "frame" and m["step"] == 1)[-1]["paths"][0]
     assert p["name"] == "nesterov"
     assert p["points"] == [pytest.approx([-1.8 + 0.01 * 0.19 * 1.8, 0.9 - 0.01 * 0.19 * 18])]
+
+
+# --- the lab's own bounded executor and socket cap (issue #12, point 6; server/lab_executor.py) ---
+
+HEAVY = [{"id": f"o{i}", "name": name, "learning_rate": 0.001}
+         for i, name in enumerate(["gd", "momentum", "nesterov", "rmsprop", "adam", "gd"])]
+MINIBATCH = {"name": "logistic", "batch_size": 8}
+
+
+def test_a_costly_tick_is_bounded_in_time_and_streams_every_point_once(lab_client, monkeypatch):
+    """6 racers × 1000 steps per frame on the mini-batch surface (~0.3 s of numpy a tick) run as
+    jobs of at most ~TICK_SECONDS each on the lab's one thread; each point still arrives once."""
+    from server import lab_executor
+    jobs = []
+    run = lab_executor._rested
+
+    def timed(fn, args):
+        started = time.perf_counter()
+        try:
+            return run(fn, args)
+        finally:
+            jobs.append((fn.__name__, time.perf_counter() - started))
+    monkeypatch.setattr(lab_executor, "_rested", timed)
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, optimizers=HEAVY, surface=MINIBATCH, max_steps=20_000, tolerance=1e-12)
+        ws.send_json({"type": "speed", "steps_per_frame": 1000, "fps": 60})
+        ws.send_json({"type": "play"})
+        counts = {p["id"]: 1 for p in HEAVY}
+        while min(counts.values()) < 300:
+            msg = recv(ws)
+            if msg["type"] == "frame":
+                for p in msg["paths"]:
+                    assert p["points_from"] == counts[p["id"]] == p["batch_points_from"]
+                    counts[p["id"]] += len(p["points"])
+        ws.send_json({"type": "pause"})
+    ticks = [seconds for name, seconds in jobs if name == "advance_within"]
+    assert len(ticks) >= 3
+    # measured ~4-6 ms (TICK_SECONDS 4 ms + REST); one unchunked tick was ~300 ms
+    assert sorted(ticks)[len(ticks) // 2] < 10 * lab_executor.TICK_SECONDS * (1 + lab_executor.REST)
+
+
+def test_step_is_computed_in_bounded_chunks_and_sent_as_one_frame(lab_client):
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, optimizers=HEAVY[:2], surface=MINIBATCH, max_steps=20_000, tolerance=1e-12)
+        ws.send_json({"type": "step", "n": 1000})
+        frame = recv_until(ws, lambda m: m["type"] == "frame")[-1]
+    for p in frame["paths"]:
+        assert p["points_from"] == 1 and len(p["points"]) == 1000 and p["steps"] == 1000
+
+
+def test_a_replay_in_chunks_equals_one_computed_at_once():
+    from server import lab_protocol as lp
+    from server.lab_session import LabSession
+    msg = lp.Configure.model_validate({"type": "configure", "surface": {**MINIBATCH, "normalized": True},
+                                       "optimizers": HEAVY[:2], "seed": 5, "max_steps": 2000})
+    whole, chunked = LabSession(msg), LabSession(msg)
+    for session in (whole, chunked):
+        session.advance(700)
+    whole.replay("o1", {"learning_rate": 0.01, "beta": 0.5})
+    replay = chunked.start_replay("o1", {"learning_rate": 0.01, "beta": 0.5})
+    parts = 1
+    while not replay.advance_within(0.0, chunk=50):
+        parts += 1
+    chunked.finish_replay(replay)
+    assert parts >= 14  # 700 steps in chunks of 50
+    a, b = whole.racer("o1"), chunked.racer("o1")
+    for x, y in ((a.main, b.main), (a.twin, b.twin)):
+        assert x.length == y.length == 701
+        assert (x.points[:701] == y.points[:701]).all() and (x.costs[:701] == y.costs[:701]).all()
+
+
+def test_one_contour_grid_serves_every_race_on_the_same_surface():
+    from server import lab_protocol as lp
+    from server.lab_session import LabSession
+
+    def surface(**params):
+        msg = lp.Configure.model_validate({"type": "configure", "optimizers": HEAVY[:1], "resolution": 40,
+                                           "surface": {"name": "logistic", **params}})
+        return LabSession(msg).surface_message()
+    full, minibatch, normalized = surface(), surface(batch_size=8), surface(normalized=True)
+    assert minibatch["z"] is full["z"] and minibatch["minibatch"] and not full["minibatch"]
+    assert normalized["z"] != full["z"]
+
+
+def test_the_lab_socket_cap_refuses_one_more_with_1013(lab_client, monkeypatch):
+    from starlette.websockets import WebSocketDisconnect
+    monkeypatch.setattr(lab, "MAX_LAB_SOCKETS", 2)
+    with lab_client.websocket_connect("/ws/lab") as a, lab_client.websocket_connect("/ws/lab") as b:
+        assert recv(a)["type"] == recv(b)["type"] == "state"
+        with lab_client.websocket_connect("/ws/lab") as c:
+            error = recv(c)
+            assert error["type"] == "error" and "2 lab sockets" in error["message"] and error["field"] == ""
+            with pytest.raises(WebSocketDisconnect) as closed:
+                c.receive_text()
+            assert closed.value.code == 1013
+    with lab_client.websocket_connect("/ws/lab") as d:  # closed sockets freed their slots
+        assert recv(d)["type"] == "state"
