@@ -16,7 +16,11 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--db", type=Path, default=DEFAULT_DB_PATH,
                         help=f"SQLite file of saved runs, created on first save (default {DEFAULT_DB_PATH})")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                        help="extra websocket origin to accept, e.g. http://laptop.local:8000 (repeatable; * = any)")
+                        help="extra origin allowed to open websockets and send POST/PUT/PATCH/DELETE, "
+                             "e.g. http://laptop.local:8000 (repeatable; * = any; default: same origin only)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="host name this server answers to besides IP addresses and localhost, e.g. "
+                             "laptop.local (repeatable; * = any; refuses DNS rebinding otherwise)")
     parser.add_argument("--fps", type=int, default=DEFAULT_FPS,
                         help=f"default frames per second of a session, 1..{MAX_FPS} (default {DEFAULT_FPS})")
     parser.add_argument("--workers", type=int, default=0, help="training processes (default: one per CPU core)")
@@ -32,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     args = parser.parse_args(argv)
     try:
         return Settings(host=args.host, port=args.port, db_path=args.db, allow_origins=args.allow_origin,
+                        allow_hosts=args.allow_host,
                         fps=args.fps, workers=args.workers,
                         room_size=args.room_size, room_grace=args.room_grace, room_idle=args.room_idle,
                         redis_url=args.redis)

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from server import (csv_routes, data_routes, lab, limits, page_routes, room_pages, room_routes, run_routes,
                     training_routes)
 from server.commands import TrainingCommands
+from server.origins import OriginGuard
 from server.rooms import RoomManager
 from server.runs import RunStore
 from server.settings import Settings
@@ -49,6 +50,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     # everything else gzip-compressed over 1 KB (server/static_files.py)
     state.plotly_url = add_static_routes(app, settings.static_dir)
     add_compression(app)
+    # Host allow-list on every request, Origin check on POST/PUT/PATCH/DELETE and websockets (server/origins.py)
+    app.add_middleware(OriginGuard, allow_origins=settings.allow_origins, allow_hosts=settings.allow_hosts,
+                       bind_host=settings.host)
 
     app.include_router(page_routes.router)      # /, /lab, /room/{code}
     app.include_router(training_routes.router)  # /ws and /healthz
