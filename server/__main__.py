@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.http_timeouts import KEEP_ALIVE_TIMEOUT, HeaderTimeoutProtocol
 
     settings = parse_args(argv)
     if settings.redis_url is not None:
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"nn-playground: open http://{shown}:{settings.port}/  (Ctrl+C to stop)", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False)
+                ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
+                http=HeaderTimeoutProtocol, timeout_keep_alive=KEEP_ALIVE_TIMEOUT)  # slowloris: server/http_timeouts.py
 
 
 if __name__ == "__main__":
