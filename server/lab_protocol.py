@@ -34,7 +34,7 @@ LAB_LIMITS = {
 
 
 class _LabMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # strict JSON in, as /ws
 
 
 Coordinate = Annotated[float, Field(allow_inf_nan=False)]

@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from engine.config import OptimizerConfig, RegularizationConfig, ScheduleConfig, TrainConfig
 from server import limits
+from server.strict_json import MAX_JSON_DEPTH, JsonRefused, loads as strict_loads
 from server.wording import plain_error
+
+RUN_ID_MAX = 2**63 - 1  # SQLite's INTEGER: a larger id overflowed in the lookup and dropped the socket
 
 
 class ProtocolError(Exception):
@@ -37,7 +40,8 @@ def error_message(field: str, message: str, request_type: Optional[str], given: 
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: "nan"/"inf" given as strings are refused like the NaN literals are.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def optional_field(model: type[BaseModel], name: str) -> Any:
@@ -50,7 +54,7 @@ class Configure(_Message):
     type: Literal["configure"]
     config: TrainConfig
     csv_id: Optional[str] = Field(None, min_length=1, max_length=64, description="id from POST /api/csv")
-    run_id: Optional[int] = Field(None, ge=1, description="start from the weights of this saved run")
+    run_id: Optional[int] = Field(None, ge=1, le=RUN_ID_MAX, description="start from the weights of this saved run")
 
 
 class Play(_Message):
@@ -163,8 +167,9 @@ def by_type(*models: type[BaseModel]) -> dict[str, type[BaseModel]]:
 class MessageParser:
     """Validates JSON text messages as one of `models` (a discriminated union on `type`).
 
-    Every problem raises ProtocolError: about the message as a whole (too large, not JSON, not an
-    object) with field `envelope_field`; an unknown type with field 'type', worded "unknown {noun}
+    Every problem raises ProtocolError: about the message as a whole (too large, not strict JSON:
+    NaN/Infinity or nested deeper than MAX_JSON_DEPTH, server/strict_json.py; not an object)
+    with field `envelope_field`; an unknown type with field 'type', worded "unknown {noun}
     type"; anything else naming the field and its allowed range (validation_problem).
     `max_bytes` None = no size check here (the caller checks it).
     """
@@ -180,7 +185,9 @@ class MessageParser:
         if self.max_bytes is not None and size > self.max_bytes:
             raise ProtocolError(self.envelope_field, f"too large: at most {self.max_bytes} bytes (got {size})")
         try:
-            data = json.loads(text)
+            data = strict_loads(text if isinstance(text, str) else text.decode("utf-8", "replace"))
+        except JsonRefused as exc:
+            raise ProtocolError(self.envelope_field, str(exc)) from None
         except ValueError as exc:
             raise ProtocolError(self.envelope_field, f"not valid JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -192,6 +199,9 @@ class MessageParser:
             return self._adapter.validate_python(data)
         except ValidationError as err:
             raise validation_problem(err, self.models[kind], request_type=kind) from None
+        except RecursionError:  # below MAX_JSON_DEPTH this does not happen; no input may drop a socket
+            raise ProtocolError(self.envelope_field, f"too deeply nested: at most {MAX_JSON_DEPTH} levels",
+                                kind) from None
 
 
 MESSAGE_MODELS = by_type(Configure, Play, Pause, Step, Reset, Set, Speed, PredictGrid, Ready, Gradcheck, Save,
@@ -299,10 +309,10 @@ def _describe(root: dict, node: dict, name: str) -> str:
         elif "enum" in option:
             parts.append(" | ".join(json.dumps(v) for v in option["enum"]))
         elif option.get("type") in ("integer", "number"):
-            low = (f"{option['minimum']:g} ≤ " if "minimum" in option else
-                   f"{option['exclusiveMinimum']:g} < " if "exclusiveMinimum" in option else "")
-            high = (f" ≤ {option['maximum']:g}" if "maximum" in option else
-                    f" < {option['exclusiveMaximum']:g}" if "exclusiveMaximum" in option else "")
+            low = (f"{_bound(option['minimum'])} ≤ " if "minimum" in option else
+                   f"{_bound(option['exclusiveMinimum'])} < " if "exclusiveMinimum" in option else "")
+            high = (f" ≤ {_bound(option['maximum'])}" if "maximum" in option else
+                    f" < {_bound(option['exclusiveMaximum'])}" if "exclusiveMaximum" in option else "")
             parts.append(f"{low}{name}{high}" if low or high else option["type"])
         elif option.get("type") == "string" and ("minLength" in option or "maxLength" in option):
             parts.append(f"text of {option.get('minLength', 0)}..{option.get('maxLength', '∞')} characters")
@@ -311,3 +321,9 @@ def _describe(root: dict, node: dict, name: str) -> str:
         elif option.get("type") in ("boolean", "string"):
             parts.append(option["type"])
     return " or ".join(parts)
+
+
+def _bound(value: Any) -> str:
+    """A schema bound as the client should type it: integers in full (run_id ≤ 9223372036854775807,
+    not 9.22337e+18), floats short (%g)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"

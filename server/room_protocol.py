@@ -9,7 +9,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from server.lab_protocol import LAB_MESSAGES
-from server.protocol import MESSAGE_MODELS, MessageParser, _Message, by_type
+from server.protocol import MESSAGE_MODELS, RUN_ID_MAX, MessageParser, _Message, by_type
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L look-alikes
 CODE_LENGTH = 6
@@ -40,7 +40,8 @@ class Push(_Message):
 
 class Spotlight(_Message):
     type: Literal["spotlight"]
-    student_id: Optional[int] = Field(..., ge=1, description="a student's id, or null for the teacher's run")
+    student_id: Optional[int] = Field(..., ge=1, le=RUN_ID_MAX,  # an id is a 64-bit integer wherever it is kept
+                                      description="a student's id, or null for the teacher's run")
 
 
 class CloseRoom(_Message):
