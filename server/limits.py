@@ -33,7 +33,9 @@ MAX_MESSAGE_BYTES = 64 * 1024          # larger client messages get an `error`
 WS_MAX_SIZE = 128 * 1024               # uvicorn closes the socket (1009) above this
 MAX_MESSAGES_PER_SECOND = 60           # every client message except `ready`
 MAX_READY_PER_SECOND = 2 * MAX_FPS     # `ready` credits (cheap, capped at FRAME_CREDITS anyway)
-MAX_PENDING_REPLIES = 512              # JSON replies queued for a client that stopped reading
+MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024  # replies queued for a client; beyond, it is dropped (not reading)
+SEND_TIMEOUT = 5.0                     # seconds one send may wait for the client to read; beyond, dropped
+RATE_ERROR_SECONDS = 1.0               # at most one "too many messages" error per this many seconds
 MAX_SESSIONS = 256                     # concurrent websocket sessions per server
 
 # Classroom rooms (docs/limits.md "Rooms"; the size, grace and idle times are settings).

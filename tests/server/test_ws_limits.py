@@ -148,3 +148,128 @@ def test_a_killed_worker_is_replaced_and_its_clients_told(server):
         assert state["status"] == "ready" and frame[0]["iteration"] == 0
     health = server.wait_idle()
     assert all(w["alive"] for w in health["workers"]) and busy["pid"] not in [w["pid"] for w in health["workers"]]
+
+
+# --- issue #12: replies bounded in bytes, non-reading clients dropped, strict JSON -------------------
+
+def test_reply_queue_is_bounded_in_bytes_and_keeps_the_newest_state():
+    from server.reply_queue import ReplyQueue
+
+    queue = ReplyQueue(1000, frozenset({"state"}))
+    assert queue.put('{"type": "state", "n": 1}' + " " * 300)
+    assert queue.put('{"type":"error"}')
+    newest = '{"type": "state", "n": 2}' + " " * 300
+    assert queue.put(newest)  # replaces the older state: one state queued, after the error
+    assert len(queue) == 2 and queue.bytes == len('{"type":"error"}') + len(newest)
+    assert queue.put(b"\x00" * 500)
+    assert not queue.put(b"\x00" * 200)  # beyond 1000 bytes: refused (the caller drops the client)
+    assert [queue.pop() for _ in range(3)] == ['{"type":"error"}', newest, b"\x00" * 500]
+    assert queue.bytes == 0
+    assert queue.put("é" * 10) and queue.bytes == 20  # bytes on the wire, not characters
+
+
+class StuckSocket:
+    """A websocket whose client never reads: every send waits forever; receive waits for `inbox`."""
+
+    def __init__(self):
+        import asyncio
+        self.inbox: "asyncio.Queue[dict]" = asyncio.Queue()
+        self.sent = 0
+
+    async def receive(self) -> dict:
+        return await self.inbox.get()
+
+    async def send_text(self, text):
+        import asyncio
+        self.sent += 1
+        await asyncio.Event().wait()
+
+    send_bytes = send_text
+
+    async def close(self, code=1000, reason=""):
+        await self.send_text("")
+
+
+def stuck_connection():
+    from server.protocol import parse_client_message
+    from server.socket_base import SocketBase
+
+    class Probe(SocketBase):
+        closed_at = None
+
+        async def on_close(self):
+            import time as t
+            self.closed_at = t.monotonic()
+
+    return Probe(StuckSocket(), parse_client_message)
+
+
+def test_a_send_that_does_not_complete_drops_the_client_and_frees_it_at_once(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", 0.2)
+
+    async def scenario():
+        conn = stuck_connection()
+        serving = asyncio.create_task(conn.serve())
+        await asyncio.sleep(0.01)
+        started = time.monotonic()
+        conn.reply({"type": "x"})
+        await asyncio.wait_for(serving, 2)  # serve ends by itself: no close handshake awaited
+        return conn, started
+
+    conn, started = asyncio.run(scenario())
+    assert conn.dropped and conn.ws.sent == 1
+    assert 0.15 < conn.closed_at - started < 1.0
+
+
+def test_too_many_pending_reply_bytes_drop_the_client_at_once(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(limits, "MAX_PENDING_REPLY_BYTES", 10_000)
+
+    async def scenario():
+        conn = stuck_connection()
+        serving = asyncio.create_task(conn.serve())
+        await asyncio.sleep(0.01)
+        started = time.monotonic()
+        for i in range(20):
+            conn.reply({"type": "error", "i": i, "pad": "x" * 1000})
+        await asyncio.wait_for(serving, 2)
+        return conn, started
+
+    conn, started = asyncio.run(scenario())
+    assert conn.dropped and conn.closed_at - started < 0.5 and conn.replies.bytes == 0
+
+
+def test_a_close_to_a_stuck_peer_does_not_wait_for_it(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", 0.2)
+
+    async def scenario():
+        conn = stuck_connection()
+        serving = asyncio.create_task(conn.serve())
+        await asyncio.sleep(0.01)
+        conn.error("", "bye")
+        conn.close(1008, "policy")
+        await asyncio.wait_for(serving, 2)
+        return conn
+
+    assert asyncio.run(scenario()).dropped
+
+
+def test_json_depth_and_strict_json():
+    from server.strict_json import JsonRefused, dumps, json_depth, loads, strict_text
+
+    assert json_depth("[" * 5000 + "]" * 5000) == 5000
+    assert json_depth(json.dumps({"a": "[" * 100, "b": [[["\\\"["] * 40]]})) == 4  # brackets in strings ignored
+    assert json_depth('["\\\\", ' + "[" * 40 + "]" * 40 + "]") == 41  # an escaped backslash ends no string
+    for text in ("[NaN]", '{"a": -Infinity}', "[1e999]", "[" * 40 + "]" * 40):
+        with pytest.raises(JsonRefused):
+            loads(text)
+    assert loads('{"a": [1.5, "NaN", 2]}') == {"a": [1.5, "NaN", 2]}
+    assert dumps({"type": "x", "v": [float("nan"), 1.0, float("inf")]}) == '{"type": "x", "v": [null, 1.0, null]}'
+    assert strict_text('{"type": "state", "a": NaN, "b": "NaN"}') == '{"type": "state", "a": null, "b": "NaN"}'
+    same = '{"type": "state", "name": "NaN"}'
+    assert strict_text(same) is same
