@@ -67,10 +67,10 @@ class RunRecord(BaseModel):
             raise ValueError('history must be {"columns": [...], "rows": [[...], ...]}')
         for i, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(columns):
-                raise ValueError(f"history row {i} must be a list of {len(columns)} values")
+                raise ValueError(f"row {i} must be a list of {len(columns)} values")
             for column, value in zip(columns, row):
                 if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
-                    raise ValueError(f"history row {i}, column {column!r}: {value!r} must be a finite number or null")
+                    raise ValueError(f"row {i}, column {column!r}: {value!r} must be a finite number or null")
         return v
 
     @field_validator("weights", "summary")

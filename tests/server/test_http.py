@@ -132,7 +132,7 @@ def test_saved_runs_round_trip(http):
     ({"config": {"data": {"noise": float("nan")}}}, ["config.data.noise", "finite"]),
     ({"weights": {"W1": [[0.5, float("-inf")]]}}, ["weights: W1.0.1 must be a finite number"]),
     ({"summary": {"train": {"cost": float("nan")}}}, ["summary: train.cost must be a finite number"]),
-    ({"history": {"columns": ["a", "b"], "rows": [[1, float("nan")]]}}, ["history row 0, column 'b'", "finite"]),
+    ({"history": {"columns": ["a", "b"], "rows": [[1, float("nan")]]}}, ["history: row 0, column 'b'", "finite"]),
     ({"config": {"optimizer": {"learning_rate": -1}}}, ["optimizer.learning_rate"]),
     ({"config": {"network": {"hidden": [32]}}}, ["config.network.hidden.0", "16"]),
     ({"history": {"columns": ["a"], "rows": [[1, 2]]}}, ["row 0"]),
