@@ -350,19 +350,22 @@ class LabRace:
 
     async def _run_loop(self) -> None:
         """Each 1/fps tick: `steps_per_frame` updates, in bounded jobs queued behind the other
-        races' (round-robin). What the tick's time did not allow is dropped, not owed: a race
-        the lab cannot keep up with gets fewer steps per tick, never a backlog."""
+        races' (round-robin), then one snapshot. What the tick's time did not allow is dropped,
+        not owed: a race the lab cannot keep up with gets fewer steps per tick, never a backlog.
+        The lock is taken per job, so commands (pause, set, configure) wait one job at most."""
         loop = asyncio.get_running_loop()
         while self.status == "running":
-            tick, owed = loop.time(), self.steps_per_frame
+            tick, owed, session, moved = loop.time(), self.steps_per_frame, self.session, False
             while owed > 0:
                 async with self.lock:
-                    if self.status != "running":
-                        return
-                    made = await self._advance(owed)
-                owed -= made
+                    if self.status != "running" or self.session is not session:
+                        break
+                    made = await self._advance(owed, publish=False)
+                moved, owed = moved or made > 0, owed - made
                 if made == 0 or loop.time() - tick >= 1.0 / self.fps:
                     break
+            if moved and self.session is session and not self.closed:
+                self.publish()  # one snapshot per tick: a viewer's last frame stays in HISTORY
             await asyncio.sleep(max(0.0, 1.0 / self.fps - (loop.time() - tick)))
 
 

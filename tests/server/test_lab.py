@@ -510,6 +510,26 @@ def test_a_costly_tick_is_bounded_in_time_and_streams_every_point_once(lab_clien
     assert sorted(ticks)[len(ticks) // 2] < 10 * lab_executor.TICK_SECONDS * (1 + lab_executor.REST)
 
 
+def test_a_slow_frame_rate_still_gets_only_the_new_points(lab_client):
+    """At 2 fps a costly tick is many bounded jobs, but one snapshot: each frame continues the
+    paths (a snapshot per job would push the viewer's last frame out of the race's history and
+    send whole paths every time)."""
+    with lab_client.websocket_connect("/ws/lab") as ws:
+        recv(ws)
+        configure(ws, optimizers=HEAVY, surface=MINIBATCH, max_steps=20_000, tolerance=1e-12)
+        ws.send_json({"type": "speed", "steps_per_frame": 1000, "fps": 2})
+        ws.send_json({"type": "play"})
+        counts, frames = {p["id"]: 1 for p in HEAVY}, 0
+        while frames < 3:
+            msg = recv(ws)
+            if msg["type"] == "frame" and msg["step"] > 0:
+                frames += 1
+                for p in msg["paths"]:
+                    assert p["points_from"] == counts[p["id"]] and p["points"]
+                    counts[p["id"]] += len(p["points"])
+        ws.send_json({"type": "pause"})
+
+
 def test_step_is_computed_in_bounded_chunks_and_sent_as_one_frame(lab_client):
     with lab_client.websocket_connect("/ws/lab") as ws:
         recv(ws)
