@@ -31,6 +31,19 @@ def iteration(page) -> int:
     return int(page.locator("#iteration").text_content().replace(",", ""))
 
 
+def settled_iteration(page, quiet_ms: int = 600) -> int:
+    """The iteration counter once it has not changed for `quiet_ms` (after a pause, the frames
+    already in flight are drawn; on a loaded machine that takes longer than a fixed wait)."""
+    shown = iteration(page)
+    for _ in range(TIMEOUT // quiet_ms):
+        page.wait_for_timeout(quiet_ms)
+        now = iteration(page)
+        if now == shown:
+            return now
+        shown = now
+    raise AssertionError(f"the iteration counter kept changing for {TIMEOUT} ms")
+
+
 def wait_iteration_above(page, n: int) -> None:
     page.wait_for_function(
         f"Number(document.getElementById('iteration').textContent.replace(/,/g, '')) > {n}", timeout=TIMEOUT)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.classroom import Classroom, inert, status_is
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import TIMEOUT, boundary_sample, iteration, selected_label, wait_iteration_above
+from tests.e2e.helpers import TIMEOUT, boundary_sample, iteration, selected_label, settled_iteration, wait_iteration_above
 
 XSS_NAME = "<img src=x onerror=window.__pwned=1>"
 
@@ -88,8 +88,7 @@ def test_students_join_by_code_and_follow_the_teacher(klass):
     assert selected_label(ada, "learning_rate") == "0.03"
     t.click("#play")
     status_is(t, "paused")
-    t.wait_for_timeout(500)  # the pause's last frame follows its state
-    stopped = iteration(t)
+    stopped = settled_iteration(t)  # the pause's last frame follows its state
     for s in (ada, bob):
         s.wait_for_function(f"document.getElementById('iteration').textContent === {json.dumps(t.text_content('#iteration'))}", timeout=TIMEOUT)
         s.wait_for_timeout(300)
