@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from server.app import create_app
-    from server.http_timeouts import KEEP_ALIVE_TIMEOUT, HeaderTimeoutProtocol
+    from server.http_timeouts import HeaderTimeoutProtocol
+    from server.limits import KEEP_ALIVE_TIMEOUT
 
     settings = parse_args(argv)
     if settings.redis_url is not None:

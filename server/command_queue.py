@@ -27,14 +27,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Optional
 
-# Measured at the largest allowed config (6 hidden layers of 16, 2 000 points; issue #12) on
-# one idle core: gradcheck ~0.10 s (0.19 s at worst), predict_grid 200 ~15 ms, configure ~10-25
-# ms, reset / set_weight / export: one frame (1-15 ms by resolution), set, play, pause < 1 ms.
-COMMAND_RATE = 0.2    # seconds per second one session's commands may take of its worker, sustained
-                      # (a fifth: ~2 gradient checks/s at the largest network)
-COMMAND_BURST = 0.3   # seconds a quiet session's commands may take at once (a gradient check and a
-                      # dozen 200×200 grids), without waiting
-MAX_QUEUED = 32       # commands waiting per session; more are refused with an `error`
+from server.limits import COMMAND_BURST, COMMAND_RATE, MAX_QUEUED
 
 
 class CommandQueue:

@@ -26,8 +26,8 @@ from typing import Optional
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-HEADER_TIMEOUT = 10.0       # seconds from the connection (or the previous response) to complete headers
-KEEP_ALIVE_TIMEOUT = 5      # seconds an idle keep-alive connection stays open (uvicorn's default)
+from server.limits import HEADER_TIMEOUT
+
 
 TIMEOUT_REPLY = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
                  b"connection: close\r\ncontent-length: %d\r\n\r\n%s")

@@ -1,7 +1,7 @@
 """The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket, the lab's presets and
 two HTTP previews.
 
-At most MAX_LAB_SOCKETS lab sockets at a time (server/lab_executor.py); one more gets an
+At most MAX_LAB_SOCKETS lab sockets at a time (server/limits.py); one more gets an
 `error` and close code 1013. Per connection: the handler receives and validates messages and
 drives one race (server/lab_race.py: a runner task advances it `steps_per_frame` updates per
 tick, on the lab's own bounded executor, at `fps` ticks per second while playing); a sender task
@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from engine.ewma import ewma, temperature_series, window_reading
 from engine.schedules import schedule_curve
 from server import lab_protocol as lp
-from server.lab_executor import MAX_LAB_SOCKETS
+from server.limits import MAX_LAB_SOCKETS
 from server.lab_presets import presets_payload
 from server.lab_race import LabRace, RaceFeed, dumps
 from server.lab_session import Snapshot

@@ -22,11 +22,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, TypeVar
 
+from server.limits import LAB_REST as REST
+
 T = TypeVar("T")
 
-MAX_LAB_SOCKETS = 32   # concurrent /ws/lab sockets per server; one more gets an `error` and 1013
-TICK_SECONDS = 0.004   # a race's computation per tick (or per chunk of a `step`) at most
-REST = 0.5             # the lab thread rests this fraction of its work time after each job
 
 _executor: Optional[ThreadPoolExecutor] = None
 _lock = threading.Lock()

@@ -29,6 +29,7 @@ from collections import OrderedDict
 from typing import Any, Optional, Protocol
 
 from server import lab_executor
+from server.limits import LAB_TICK_SECONDS
 from server import lab_protocol as lp
 from server.lab_session import LabSession, Snapshot
 from server.protocol import ProtocolError
@@ -262,7 +263,7 @@ class LabRace:
                 replay = session.start_replay(racer_id, changes)
             except ProtocolError:
                 continue  # the racer left the race (a new configure) since the `set`
-            while not await lab_executor.run(replay.advance_within, lab_executor.TICK_SECONDS):
+            while not await lab_executor.run(replay.advance_within, LAB_TICK_SECONDS):
                 if self.closed:
                     return  # bounded chunks: other races' ticks run in between
             events += session.finish_replay(replay)
@@ -336,7 +337,7 @@ class LabRace:
         at most TICK_SECONDS long; then divergence news and (publish) a snapshot. Returns the
         number of updates made (0: every path has finished)."""
         session = self.session
-        events, made = await lab_executor.run(session.advance_within, n, lab_executor.TICK_SECONDS)
+        events, made = await lab_executor.run(session.advance_within, n, LAB_TICK_SECONDS)
         if session is not self.session or self.closed:
             return made
         for event in events:

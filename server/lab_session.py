@@ -30,7 +30,8 @@ from engine.surfaces import LOGISTIC_M, PathRunner, Surface, SurfaceConfig, make
 from server.lab_protocol import LAB_LIMITS, Configure, LabOptimizer
 from server.protocol import ProtocolError
 
-GRID_CACHE = 8        # contour grids kept (a class on one lesson, or a `push`, computes one)
+from server.limits import LAB_GRID_CACHE as GRID_CACHE
+
 ESCAPE_SPANS = 100.0  # a point this many domain widths outside the domain counts as diverged
 FINISHED = ("converged", "diverged", "stopped")
 

@@ -37,6 +37,27 @@ MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024  # replies queued for a client; beyond
 SEND_TIMEOUT = 5.0                     # seconds one send may wait for the client to read; beyond, dropped
 RATE_ERROR_SECONDS = 1.0               # at most one "too many messages" error per this many seconds
 MAX_SESSIONS = 256                     # concurrent websocket sessions per server
+MAX_JSON_DEPTH = 32                    # nested arrays/objects in a client message (the deepest real one is ~5)
+
+# A session's commands in its worker (server/command_queue.py). Measured at the largest allowed
+# config (6 hidden layers of 16, 2 000 points) on one idle core: gradcheck ~0.10 s (0.19 s at
+# worst), predict_grid 200 ~15 ms, configure ~10-25 ms, reset / set_weight / export: one frame
+# (1-15 ms by resolution), set, play, pause < 1 ms.
+COMMAND_RATE = 0.2       # seconds per second one session's commands may take of its worker, sustained
+                         # (a fifth: ~2 gradient checks/s at the largest network)
+COMMAND_BURST = 0.3      # seconds a quiet session's commands may take at once (a gradient check and a
+                         # dozen 200×200 grids), without waiting
+MAX_QUEUED = 32          # commands waiting per session; more are refused with an `error`
+
+# The optimizer lab's one thread (server/lab_executor.py).
+MAX_LAB_SOCKETS = 32     # concurrent /ws/lab sockets per server; one more gets an `error` and 1013
+LAB_TICK_SECONDS = 0.004  # a race's computation per job (a tick, or a chunk of a `step`) at most
+LAB_REST = 0.5           # the lab thread rests this fraction of its work time after each job
+LAB_GRID_CACHE = 8       # contour grids kept (a class on one lesson, or a `push`, computes one)
+
+# HTTP connections (server/http_timeouts.py).
+HEADER_TIMEOUT = 10.0    # seconds from the connection (or the previous response) to complete headers
+KEEP_ALIVE_TIMEOUT = 5   # seconds an idle keep-alive connection stays open (uvicorn's default)
 
 # Classroom rooms (docs/limits.md "Rooms"; the size, grace and idle times are settings).
 DEFAULT_ROOM_SIZE = 200                # students per room (--room-size)

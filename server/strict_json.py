@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from server.limits import MAX_JSON_DEPTH
+
 log = logging.getLogger("nn_playground.json")
 
-MAX_JSON_DEPTH = 32     # nested arrays/objects in a client message (the deepest real one is ~5)
 
 _OPEN = np.zeros(256, np.int8)
 _OPEN[[ord("["), ord("{")]] = 1

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from server.lab_executor import MAX_LAB_SOCKETS
+from server.limits import MAX_LAB_SOCKETS
 from tests.reliability.conftest import Client, tracebacks
 
 RACES = 8

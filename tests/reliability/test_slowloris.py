@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from server.http_timeouts import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
+from server.limits import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
 from tests.reliability.conftest import tracebacks
 
 ATTACKERS = 12

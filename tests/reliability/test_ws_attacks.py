@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from server import limits
-from server.strict_json import MAX_JSON_DEPTH
+from server.limits import MAX_JSON_DEPTH
 from tests.reliability.conftest import Client, tracebacks
 
 SMALL = {"data": {"name": "circle"}, "network": {"hidden": [4]}, "epochs": 100000}
