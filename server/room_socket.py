@@ -32,6 +32,8 @@ REFUSED = 1008  # unknown room, wrong token, too many failed joins
 
 
 class RoomSocket(SocketViewer, SocketBase):
+    snapshot_kinds = frozenset({"state"})  # a follower needs only the newest run state (as on /ws)
+
     def __init__(self, ws: WebSocket, code: str, manager: RoomManager, commands: TrainingCommands):
         super().__init__(ws, parse_join, label=f"room {code}", ready=Ready(type="ready"))
         self.code, self.manager, self.commands = code.upper(), manager, commands
