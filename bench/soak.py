@@ -368,6 +368,8 @@ def summary(baseline: dict | None, soak: dict) -> None:
         first, last, top = soak["rss"][0], soak["rss"][-1], max(soak["rss"])
         print(f"- server RSS (soak): first {first:.0f} MiB, last {last:.0f} MiB ({last / first - 1:+.1%}), max "
               f"{top:.0f} MiB ({top / first - 1:+.1%}) (±10 %) → {goal(abs(last / first - 1) <= 0.1 and top <= 1.1 * first)}")
+        middle = soak["rss"][len(soak["rss"]) // 2]  # warm-up growth stops; a leak goes on growing here
+        print(f"  second half: {middle:.0f} → {last:.0f} MiB ({last / middle - 1:+.1%})")
     for name, result in (("baseline", baseline), ("soak", soak)):
         if result is None:
             continue
@@ -409,7 +411,7 @@ def main() -> None:
         soak = run_loop(run_phase("soak", args, args.hostile, args.minutes, logs / "soak.log", tmp / "soak.sqlite3"))
     except KeyboardInterrupt:
         print("\ninterrupted: the server was stopped")
-        return
+        raise SystemExit(130)
     finally:
         if args.log_dir is None:
             shutil.rmtree(tmp, ignore_errors=True)
