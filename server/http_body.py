@@ -4,6 +4,7 @@ so a 200 MB upload costs the server at most `limit` bytes of memory, never the w
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
+from starlette.requests import ClientDisconnect
 
 
 async def read_capped(request: Request, limit: int, what: str) -> bytes:
@@ -13,8 +14,11 @@ async def read_capped(request: Request, limit: int, what: str) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"{what} is {declared} bytes; at most {limit} are allowed")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"{what} is over the limit: at most {limit} bytes are allowed")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, f"{what} is over the limit: at most {limit} bytes are allowed")
+    except ClientDisconnect:  # gone before the body was complete (or closed by the body timeout)
+        raise HTTPException(400, f"the connection closed before {what} was complete") from None
     return bytes(body)

@@ -1,13 +1,16 @@
-"""Slowloris: a request's headers must be complete within HEADER_TIMEOUT seconds.
+"""Slowloris: a request's headers must be complete within HEADER_TIMEOUT seconds, its body
+within BODY_TIMEOUT seconds of its headers.
 
 uvicorn has no header timeout: its keep-alive timer runs only between requests and any byte
 received cancels it, so a client that opens connections and sends a header byte every few
 seconds keeps each one (and its file descriptor) forever. `HeaderTimeoutProtocol` is uvicorn's
 h11 HTTP protocol with one timer more (`uvicorn.run(http=HeaderTimeoutProtocol)`, server/__main__.py).
 When it fires, a client that had sent part of a request gets `408 Request Timeout` and the
-connection is closed; one that sent nothing is just closed. The request body, the app's own time
-and websockets (once upgraded they run on uvicorn's websockets protocol) are not affected. Idle
-kept-alive connections are closed by uvicorn after KEEP_ALIVE_TIMEOUT seconds, as before.
+connection is closed; one that sent nothing is just closed. A body still arriving BODY_TIMEOUT
+seconds after its headers (a slow upload dribbled a byte at a time) closes the connection too
+(without a reply: the app may be answering already). The app's own time and websockets (once
+upgraded they run on uvicorn's websockets protocol) are not affected. Idle kept-alive
+connections are closed by uvicorn after KEEP_ALIVE_TIMEOUT seconds, as before.
 
 Why h11: it is what uvicorn runs here (its "auto" choice takes httptools only if installed, and
 our dependencies do not install it), and one protocol keeps one tested code path.
@@ -26,7 +29,7 @@ from typing import Optional
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from server.limits import HEADER_TIMEOUT
+from server.limits import BODY_TIMEOUT, HEADER_TIMEOUT
 
 
 TIMEOUT_REPLY = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -45,7 +48,9 @@ class HeaderTimeoutProtocol(H11Protocol):
     headers (a websocket upgrade included)."""
 
     header_timeout = HEADER_TIMEOUT
+    body_timeout = BODY_TIMEOUT
     _header_timer: Optional[asyncio.TimerHandle] = None
+    _body_timer: Optional[asyncio.TimerHandle] = None
     _partial = False  # bytes of the awaited request received (then a 408 says why we close)
 
     def connection_made(self, transport) -> None:
@@ -64,20 +69,40 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def connection_lost(self, exc) -> None:
         self._cancel_header_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
 
     def _sync_header_timer(self) -> None:
-        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        state = self.conn.their_state
+        # once upgraded, the transport belongs to the websocket protocol (h11 is left in SEND_BODY)
+        open_ = not self.transport.is_closing() and self.transport.get_protocol() is self
+        waiting = state is h11.IDLE and open_
         if waiting and self._header_timer is None:
             self._partial = False
             self._header_timer = self.loop.call_later(self.header_timeout, self._header_timer_expired)
         elif not waiting:
             self._cancel_header_timer()
+        receiving = state is h11.SEND_BODY and open_  # h11 names the peer's state: it is sending its body
+        if receiving and self._body_timer is None:
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_timer_expired)
+        elif not receiving:
+            self._cancel_body_timer()
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timer_expired(self) -> None:
+        self._body_timer = None
+        if not self.transport.is_closing() and self.transport.get_protocol() is self:
+            log.info("closing %s: request body not complete within %g s", self.client, self.body_timeout)
+            self.transport.close()
 
     def _header_timer_expired(self) -> None:
         self._header_timer = None

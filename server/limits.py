@@ -57,6 +57,7 @@ LAB_GRID_CACHE = 8       # contour grids kept (a class on one lesson, or a `push
 
 # HTTP connections (server/http_timeouts.py).
 HEADER_TIMEOUT = 10.0    # seconds from the connection (or the previous response) to complete headers
+BODY_TIMEOUT = 20.0      # seconds from a request's headers to its complete body (1 MiB needs ~50 KB/s)
 KEEP_ALIVE_TIMEOUT = 5   # seconds an idle keep-alive connection stays open (uvicorn's default)
 
 # Classroom rooms (docs/limits.md "Rooms"; the size, grace and idle times are settings).

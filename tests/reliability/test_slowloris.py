@@ -1,7 +1,8 @@
 """Issue #12 point 10 (second half), re-run against the real server: slowloris. Raw TCP connections
 that send a request's headers one byte a second (or nothing at all, or dribble the next request
-on a kept-alive connection) are closed by the server within HEADER_TIMEOUT (+ a margin), while a
-normal request is answered during the attack and an open websocket is not affected."""
+on a kept-alive connection) are closed by the server within HEADER_TIMEOUT (+ a margin), a body
+dribbled after complete headers within BODY_TIMEOUT, while a normal request is answered during the
+attack and an open websocket is not affected."""
 from __future__ import annotations
 
 import select
@@ -10,7 +11,7 @@ import time
 
 import httpx
 
-from server.limits import HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
+from server.limits import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT
 from tests.reliability.conftest import tracebacks
 
 ATTACKERS = 12
@@ -81,10 +82,12 @@ def test_slow_headers_are_closed_within_the_timeout_while_others_are_served(serv
         attackers += [kept_alive(port, b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n", b"200"),  # slow 2nd request
                       kept_alive(port, b"POST /api/runs HTTP/1.1\r\n" + host + b"Origin: https://evil.example\r\n"
                                  b"Content-Length: 5\r\n\r\n", b"403", rest=b"{}{}{")]  # after an unread body
+        slow_body = Dribbler(port, b"POST /api/csv HTTP/1.1\r\n" + host + b"Content-Length: 1000\r\n\r\nx1,",
+                             b"0" * 1000)  # headers complete, then a byte a second
         answered = []
-        deadline = time.monotonic() + HEADER_TIMEOUT + MARGIN
-        while time.monotonic() < deadline and any(a.closed_after is None for a in attackers):
-            for attacker in attackers:
+        deadline = time.monotonic() + max(HEADER_TIMEOUT, BODY_TIMEOUT) + MARGIN
+        while time.monotonic() < deadline and any(a.closed_after is None for a in [*attackers, slow_body]):
+            for attacker in [*attackers, slow_body]:
                 attacker.tick()
             started = time.monotonic()
             reply = httpx.get(server.http + "/healthz", timeout=5)  # an honest client, during the attack
@@ -98,6 +101,8 @@ def test_slow_headers_are_closed_within_the_timeout_while_others_are_served(serv
             assert attacker.received.startswith(b"HTTP/1.1 408"), attacker.received[:80]
             assert b"not complete within" in attacker.received
         assert attackers[ATTACKERS].received == b""  # sent nothing: closed without an answer
+        assert slow_body.closed_after is not None and BODY_TIMEOUT - 1 <= slow_body.closed_after <= BODY_TIMEOUT + MARGIN, \
+            slow_body.closed_after
         assert answered and all(status == 200 and seconds < 2.0 for status, seconds in answered), answered
         ws.send({"type": "no-such-message"})
         assert ws.until("error")["type"] == "error"
