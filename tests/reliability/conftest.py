@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import free_port, start_server, stop_server
-from tests.server.conftest import ALLOWED_ORIGIN, Client, Server
+from tests.server.conftest import ALLOWED_ORIGIN, Client, Server, running_server
 
-__all__ = ["ALLOWED_ORIGIN", "Client", "Server", "tracebacks"]
+__all__ = ["ALLOWED_ORIGIN", "Client", "Server", "running_server", "tracebacks"]
 
 
 def tracebacks(server: Server) -> list[str]:
@@ -24,11 +23,5 @@ def tracebacks(server: Server) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Server:
-    port = free_port()
-    folder = tmp_path_factory.mktemp("reliability")
-    db, log = folder / "runs.sqlite3", folder / "server.log"
-    process = start_server(port, log, "--db", str(db), "--workers", "2", "--allow-origin", ALLOWED_ORIGIN)
-    srv = Server(process, port, db)
-    srv.log = log
-    yield srv
-    stop_server(process)
+    with running_server(tmp_path_factory.mktemp("reliability")) as srv:
+        yield srv

@@ -13,9 +13,7 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.live_server import free_port, start_server, stop_server
-from tests.reliability.conftest import ALLOWED_ORIGIN, Client, tracebacks
-from tests.server.conftest import Server
+from tests.reliability.conftest import Client, Server, running_server, tracebacks
 
 MAX_CONFIG = {"network": {"hidden": [16, 16, 16, 16, 16, 16]}, "data": {"n": 2000}}
 ALONE_SECONDS, ATTACK_SECONDS = 3.0, 4.0
@@ -27,14 +25,8 @@ SHARE = 0.5
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Server:
     """A server with ONE training worker: the attacker and its neighbours share it."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("fairness")
-    db, log = folder / "runs.sqlite3", folder / "server.log"
-    process = start_server(port, log, "--db", str(db), "--workers", "1", "--allow-origin", ALLOWED_ORIGIN)
-    srv = Server(process, port, db)
-    srv.log = log
-    yield srv
-    stop_server(process)
+    with running_server(tmp_path_factory.mktemp("fairness"), workers=1) as srv:
+        yield srv
 
 
 def frame_rate(client: Client, seconds: float) -> float:

@@ -7,7 +7,9 @@ import json
 import struct
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import numpy as np
@@ -119,16 +121,25 @@ class Server:
             return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
 
 
+@contextmanager
+def running_server(folder: Path, workers: int = 2) -> Iterator[Server]:
+    """`python -m server` with its database and log (`.log`) in `folder`, ALLOWED_ORIGIN allowed."""
+    port = free_port()
+    db, log = folder / "runs.sqlite3", folder / "server.log"
+    process = start_server(port, log, "--db", str(db), "--workers", str(workers), "--allow-origin", ALLOWED_ORIGIN)
+    srv = Server(process, port, db)
+    srv.log = log
+    try:
+        yield srv
+    finally:
+        stop_server(process)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
-    port = free_port()
-    folder = tmp_path_factory.mktemp("runs")
-    db, log = folder / "runs.sqlite3", folder / "server.log"
-    process = start_server(port, log, "--db", str(db), "--workers", "2", "--allow-origin", ALLOWED_ORIGIN)
-    srv = Server(process, port, db)
-    srv.first_line = log.read_text().partition("\n")[0] + "\n"  # what `python -m server` prints first
-    yield srv
-    stop_server(process)
+    with running_server(tmp_path_factory.mktemp("runs")) as srv:
+        srv.first_line = srv.log.read_text().partition("\n")[0] + "\n"  # what `python -m server` prints first
+        yield srv
 
 
 @pytest.fixture()

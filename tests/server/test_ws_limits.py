@@ -10,6 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server import limits
+from tests.fresh_loop import run_fresh
 from tests.server.conftest import ALLOWED_ORIGIN
 
 SMALL = {"data": {"name": "circle"}, "network": {"hidden": [4]}}
@@ -204,59 +205,50 @@ def stuck_connection():
     return Probe(StuckSocket(), parse_client_message)
 
 
-def test_a_send_that_does_not_complete_drops_the_client_and_frees_it_at_once(monkeypatch):
+def drop_scenario(act) -> tuple:
+    """A stuck connection served; `act(conn)` after 10 ms; returns (conn, when act began) once
+    serve() has ended by itself (no close handshake awaited), at most 2 s later."""
     import asyncio
-
-    monkeypatch.setattr(limits, "SEND_TIMEOUT", 0.2)
 
     async def scenario():
         conn = stuck_connection()
         serving = asyncio.create_task(conn.serve())
         await asyncio.sleep(0.01)
         started = time.monotonic()
-        conn.reply({"type": "x"})
-        await asyncio.wait_for(serving, 2)  # serve ends by itself: no close handshake awaited
+        act(conn)
+        await asyncio.wait_for(serving, 2)
         return conn, started
 
-    conn, started = asyncio.run(scenario())
+    return run_fresh(scenario())
+
+
+def test_a_send_that_does_not_complete_drops_the_client_and_frees_it_at_once(monkeypatch):
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", 0.2)
+    conn, started = drop_scenario(lambda conn: conn.reply({"type": "x"}))
     assert conn.dropped and conn.ws.sent == 1
     assert 0.15 < conn.closed_at - started < 1.0
 
 
 def test_too_many_pending_reply_bytes_drop_the_client_at_once(monkeypatch):
-    import asyncio
-
     monkeypatch.setattr(limits, "MAX_PENDING_REPLY_BYTES", 10_000)
 
-    async def scenario():
-        conn = stuck_connection()
-        serving = asyncio.create_task(conn.serve())
-        await asyncio.sleep(0.01)
-        started = time.monotonic()
+    def flood(conn):
         for i in range(20):
             conn.reply({"type": "error", "i": i, "pad": "x" * 1000})
-        await asyncio.wait_for(serving, 2)
-        return conn, started
 
-    conn, started = asyncio.run(scenario())
+    conn, started = drop_scenario(flood)
     assert conn.dropped and conn.closed_at - started < 0.5 and conn.replies.bytes == 0
 
 
 def test_a_close_to_a_stuck_peer_does_not_wait_for_it(monkeypatch):
-    import asyncio
-
     monkeypatch.setattr(limits, "SEND_TIMEOUT", 0.2)
 
-    async def scenario():
-        conn = stuck_connection()
-        serving = asyncio.create_task(conn.serve())
-        await asyncio.sleep(0.01)
+    def bye(conn):
         conn.error("", "bye")
         conn.close(1008, "policy")
-        await asyncio.wait_for(serving, 2)
-        return conn
 
-    assert asyncio.run(scenario()).dropped
+    conn, _ = drop_scenario(bye)
+    assert conn.dropped
 
 
 def test_json_depth_and_strict_json():
