@@ -1,6 +1,6 @@
 """Per-epoch bookkeeping of a training run: the cost/accuracy history and early stopping.
 
-History: after every epoch, the full-set train and dev cost J (data + regularization) and
+EpochHistory: after every epoch, the full-set train and dev cost J (data + regularization) and
 accuracy, in test mode. In batch gradient descent without dropout or batch norm, the next
 iteration's forward pass computes exactly the train-set ŷ of the epoch-end parameters, so the
 trainer may leave the train entry *pending* and fill it from that forward (saving one full
@@ -17,9 +17,10 @@ from typing import Callable, Optional
 KEYS = ("train_cost", "dev_cost", "train_accuracy", "dev_accuracy")
 
 
-class History:
+class EpochHistory:
     """Lists train_cost, dev_cost, train_accuracy, dev_accuracy, one entry per epoch (None where a
-    set is empty or, for accuracy, for regression)."""
+    set is empty or, for accuracy, for regression): Trainer.history. (Not the cost curve drawn
+    per frame and saved with a run: that is server/cost_curve.py's CostCurve.)"""
 
     def __init__(self):
         self.lists: dict[str, list] = {key: [] for key in KEYS}
@@ -41,6 +42,9 @@ class History:
     def last(self, key: str):
         values = self.lists[key]
         return values[-1] if values else None
+
+
+History = EpochHistory  # the former name, still imported by engine/batched.py
 
 
 class EarlyStopping:

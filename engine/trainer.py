@@ -26,7 +26,7 @@ taken from the forward's output only for the last iteration of a `step()` call a
 iteration of each epoch (the only ones anyone can observe). Full-set costs (test mode) are
 computed once per epoch for the history / early stopping, and on `snapshot()`; in batch gradient
 descent without dropout or batch norm the epoch-end train cost is read from the next iteration's
-forward instead (engine.epochs.History.pending), saving one forward pass per epoch.
+forward instead (engine.epochs.EpochHistory.pending), saving one forward pass per epoch.
 
 Divergence: after every update the squared norm θ·θ is checked (two BLAS dots: weights, rest);
 if it is NaN or ±inf (or overflows, |θ| > 1e154), training stops with status "diverged" and θ
@@ -54,7 +54,7 @@ from engine import data as data_module
 from engine.backend import get_backend
 from engine.config import TrainConfig, load_config
 from engine.diagnosis import diagnose_run
-from engine.epochs import EarlyStopping, History, continue_epochs
+from engine.epochs import EarlyStopping, EpochHistory, continue_epochs
 from engine.grids import GridPainter
 from engine.live import OPTIMIZER_HYPER, apply_live_change
 from engine.network import Network
@@ -89,7 +89,7 @@ class Trainer:
         self.status = "ready"
         self.iteration = 0
         self.epoch = 0
-        self._history = History()
+        self._history = EpochHistory()
         es = cfg.early_stopping
         self._early = EarlyStopping(es.patience, es.min_delta) if es is not None else None
         self.diverged_at: Optional[int] = None
@@ -234,8 +234,8 @@ class Trainer:
     def best_epoch(self) -> Optional[int]:
         return self._early.best_epoch if self._early else None
 
-    def history_log(self, train: Optional[SetMetrics] = None) -> History:
-        """The History with no pending entry (filled from `train` metrics if given, else evaluated)."""
+    def history_log(self, train: Optional[SetMetrics] = None) -> EpochHistory:
+        """The EpochHistory with no pending entry (filled from `train` metrics if given, else evaluated)."""
         if self._history.pending:
             train = train or self._metrics("train")
             self._history.fill_train(train.cost, train.accuracy)
