@@ -1,11 +1,23 @@
-"""An L-layer fully connected network in the course's notation (examples are columns).
+"""An L-layer fully connected network: the course's forward and backward propagation.
 
     layer_dims = [n_x, n1, ..., n_y];  L = len(layer_dims) - 1;  no hidden layer = logistic /
-    softmax / linear regression.
-    Z[l] = W[l] A[l-1] + b[l]    A[l] = g(Z[l]) for hidden layers, A[L] = g_out(Z[L]) = ŷ
-    dZ[L] = (A[L] - Y)/m   (every output/loss pair: sigmoid+BCE, softmax+CCE, linear+MSE(1/2m))
-    dW[l] = dZ[l] A[l-1]ᵀ  db[l] = Σ_cols dZ[l]  dA[l-1] = W[l]ᵀ dZ[l]  dZ[l] = dA[l] * g'(Z[l])
-    (the 1/m sits in dZ[L] and so in every dZ[l]; it is the course's dW = (1/m) dZ Aᵀ)
+    softmax / linear regression. Examples are columns: X is (n_x, m), A[0] = X.
+
+Forward (`_forward`), l = 1..L:
+    Z[l] = W[l] A[l-1] + b[l]       (batch norm on a hidden layer: Z̃[l] = γ[l] Z_norm[l] + β[l], no b)
+    A[l] = g(Z[l])                  hidden layers;  A[L] = g_out(Z[L]) = ŷ
+    A[l] = A[l] * D[l]/keep_prob    inverted dropout on hidden layers, training only
+Backward (`_backward`), l = L..1:
+    dZ[L] = (A[L] - Y)/m            every output/loss pair: sigmoid+BCE, softmax+CCE, linear+MSE(1/2m)
+    dW[l] = dZ[l] A[l-1]ᵀ           db[l] = Σ_cols dZ[l]
+    dA[l-1] = W[l]ᵀ dZ[l]           (times the forward's D[l-1]/keep_prob under dropout)
+    dZ[l-1] = dA[l-1] * g'(Z[l-1])  (then back through batch norm, engine.batchnorm)
+The 1/m sits in dZ[L] and so in every dZ[l]: dW[l] = dZ[l] A[l-1]ᵀ is the course's (1/m) dZ Aᵀ.
+In the code, W[l], b[l], g[l], ... are lists indexed by the layer number l (index 0 unused).
+
+Large passes (m·max(n[l]) >= engine.fast.LARGE_MIN values, NumPy backend) compute the same
+formulas in engine/fast (bias fused into the matmul, reused buffers, threads); the tests hold them
+equal to these passes. Small passes (the playground) and CuPy take the passes below.
 
 Parameter storage: every trainable parameter lives in ONE flat buffer `theta`, laid out as
     [W1 | W2 | ... | WL | per layer l = 1..L: b[l], or γ[l], β[l] for a batch-norm layer]
@@ -20,23 +32,16 @@ Parameter names (params / get_parameters / set_parameters), all course shapes:
     which the `running` dict holds under the keys mu{l}, var{l}.
 Gradients: dparams["dW1"], ["db1"], ["dgamma1"], ["dbeta1"], ...
 
-Regularization: L2 / L1 penalties (engine.regularization), inverted dropout on hidden layers
-(keep_probs, training only), batch normalization of every hidden layer (engine.batchnorm).
-The penalties divide by m_reg: the batch's own m by default (the course's per-batch formula,
-what gradient checking of one full batch uses), or `reg_m` when given: the Trainer passes the
-training-set size, so a mini-batch step descends an unbiased estimate of the J it displays
+Regularization: L2 / L1 penalties and inverted dropout (engine.regularization), batch
+normalization of every hidden layer (engine.batchnorm). The penalties divide by m_reg: the batch's
+own m by default (the course's per-batch formula, what gradient checking of one full batch uses),
+or `reg_m` when given: the Trainer passes the training-set size, so a mini-batch step descends an
+unbiased estimate of the J it displays
     dW[l] = (1/b) Σ_batch dL/dW[l] + (λ/m_train) W[l],   J = data cost + (λ/2m_train) Σ‖W‖²_F
 
-Speed on large passes (m·max(n[l]) >= LARGE_MIN values, NumPy backend), where the element-wise
-passes over (n[l], m) arrays cost as much as the matmuls:
-    - the bias rides in the matmul, Z[l] = [W | b] [A[l-1]; 1ᵀ], [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ, and
-      A[l] is written straight into the next layer's [A[l]; 1ᵀ]; a layer with a narrow input
-      (layers.NARROW) does its matmul, g, g' and [dW | db] by blocks of rows, in cache;
-    - training passes with arrays of 8 MB and more reuse their Z/A/dA buffers between calls with
-      the same m (engine.workspace), never while a caller still holds a cache or an A[l] of theirs;
-    - g, g' and the outer product W[L]ᵀ dZ[L] (one output unit) run on row blocks in threads
-      (engine.parallel), as BLAS runs the matmuls.
-Small passes (the playground) take the plain path: fresh arrays, Z += b, db = Σ_cols dZ.
+Checks: the constructor, forward's X and keep_probs, backward's and cost's Y and set_parameters
+check their arguments, because the Network is public API (a library user calls it directly); the
+Trainer's arguments were validated once already, by TrainConfig.
 """
 from __future__ import annotations
 
@@ -46,14 +51,11 @@ from typing import Mapping
 from engine import batchnorm
 from engine.activations import HIDDEN, OUTPUTS, make_activation
 from engine.backend import get_backend, host_rng, to_numpy
+from engine.cache import ForwardCache
+from engine.fast import LARGE_MIN, FastPasses
 from engine.initializers import INITS, init_weights
-from engine.layers import BLOCK, ForwardCache, Layer, backward_block, forward_block, outer
 from engine.losses import loss_for_output
-from engine.parallel import by_rows
-from engine.regularization import check_keep_probs, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
-from engine.workspace import Workspace
-
-LARGE_MIN = 1 << 14  # m·max(n[l]) from which a pass takes the large-pass path (module docstring)
+from engine.regularization import check_keep_probs, dropout, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
 
 
 class Network:
@@ -121,20 +123,22 @@ class Network:
         self._w, self._dw = self.theta[: self.n_weights], self.grads[: self.n_weights]
         self._w_starts = [self.layout[f"W{l}"][0] for l in range(1, L + 1)]
 
-        # Precomputed per-layer views and function references for forward/backward.
-        hidden_g, out_g = make_activation(activation, xp, leaky_slope), make_activation(output, xp)
-        self._layers = [Layer(l, dims, bn_layer, self.params, self.dparams, self.running,
-                              hidden_g if l < L else out_g, self.be.zeros) for l in range(1, L + 1)]
-        self._hidden, self._out = self._layers[:-1], self._layers[-1]
-        # X is copied into [X; 1ᵀ] only when that copy is smaller than the Z[1] passes it saves.
-        self._aug_input = not bn_layer[0] and dims[0] <= dims[1]
-        numpy_backend = self.be.name == "numpy"
+        # The course's names, indexed by layer l = 1..L (index 0 unused): W[l], b[l], g[l], ...
+        def by_layer(views, name):
+            return [None] + [views.get(f"{name}{l}") for l in range(1, L + 1)]
+
+        self._W, self._b, self._gamma, self._beta = (by_layer(self.params, n) for n in ("W", "b", "gamma", "beta"))
+        self._dW, self._db, self._dgamma, self._dbeta = (by_layer(self.dparams, n) for n in ("dW", "db", "dgamma", "dbeta"))
+        self._mu, self._var = by_layer(self.running, "mu"), by_layer(self.running, "var")
+        self._bn = [False] + bn_layer
+        hidden, out = make_activation(activation, xp, leaky_slope), make_activation(output, xp)
+        self._g = [None] + [hidden.forward] * (L - 1) + [out.forward]
+        self._g_back = [None] + [hidden.backward] * (L - 1) + [out.backward]
+        # Large passes: engine/fast (CuPy always takes the course's passes).
         self._widest = max(dims)
-        self._work = Workspace(xp, self.be.dtype, slots=1 + 3 * (L - 1), scratch_rows=dims[1:-1],
-                               widest=self._widest, pooled=numpy_backend)
-        # CuPy runs every pass on the plain path: its kernels are asynchronous, it pools memory.
+        numpy_backend = self.be.name == "numpy"
         self._large_min = LARGE_MIN if numpy_backend else float("inf")
-        self._no_augs = (None,) * L  # ForwardCache.augs of a small pass: no fused bias anywhere
+        self._fast = FastPasses(self) if numpy_backend else None
 
     def _view(self, buffer, name):
         start, stop, shape = self.layout[name]
@@ -145,14 +149,6 @@ class Network:
                 f"init={self.init!r}, batch_norm={self.batch_norm}, {self.size} parameters)")
 
     # ------------------------------------------------------------------ forward / backward
-    def _as_array(self, a, rows, what):
-        """`a` as a backend array of the net's dtype with `rows` rows (clear error otherwise)."""
-        if type(a) is not self.be.xp.ndarray or a.dtype != self.be.dtype:
-            a = self.be.asarray(a)
-        if a.ndim != 2 or a.shape[0] != rows:
-            raise ValueError(f"{what} must have shape ({rows}, m) with examples as columns, got {a.shape}")
-        return a
-
     def forward(self, X, train=False, keep_probs=None, rng=None, update_running=True):
         """A[L] and the cache for backward.
 
@@ -160,86 +156,45 @@ class Network:
         train=True: batch norm uses the batch's own μ, σ² (and updates the running averages unless
         update_running=False); dropout on hidden layer l with keep_probs[l-1] (a number = every
         layer) using `rng` (a Generator; the network's own seeded one when None).
-        Large passes reuse buffers once nothing refers to them (module docstring); A[L] and Z[L]
-        are always new arrays.
+        Large passes run in engine/fast and reuse buffers once nothing refers to them; A[L] and
+        Z[L] are always new arrays.
         """
-        xp = self.be.xp
-        matmul, concatenate = xp.matmul, xp.concatenate
         X = self._as_array(X, self.layer_dims[0], "X")
         probs = self._keep_probs(keep_probs) if train and keep_probs is not None else None
         m = X.shape[1]
         if train and m == 0:
             raise ValueError("forward in train mode needs at least one example (m >= 1)")
-        # Small passes (the playground) allocate fresh arrays: that is cheaper than the bookkeeping.
-        small = m * self._widest < self._large_min
-        work = None if small else self._work.buffers(m, train)
-        inputs, acts, augs = [X], [], self._no_augs if small else [None] * self.L
-        masks = [None] * (self.L - 1) if probs is not None else None
-        bn_cache = [None] * (self.L - 1) if self.batch_norm else None
-        A = X
-        if not small and self._aug_input:
-            augs[0] = work.take(0, X.shape[0], ones_row=True)
-            xp.copyto(augs[0][:-1], X)
-        dest = A_out = Z = Zn = None  # small passes: out=None, NumPy allocates
-        for i, layer in enumerate(self._hidden):
-            dropped = probs is not None and probs[i] < 1.0
-            if not small:
-                dest, A_out, Z, Zn = layer.buffers(work, i, dropped, train)
-            if layer.bn:
-                if train:
-                    Zn = matmul(layer.W, A, out=None if small else Zn)
-                    Z, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Zn, layer.gamma, layer.beta,
-                                                                      self.bn_epsilon, out=None if small else Z)
-                    bn_cache[i] = (Zn, inv_std)
-                    if update_running:
-                        batchnorm.update_running(layer.running_mean, layer.running_var, mu, var, self.bn_momentum)
-                else:
-                    Z = matmul(layer.W, A, out=None if small else Z)
-                    batchnorm.forward_test(xp, Z, layer.gamma, layer.beta, layer.running_mean,
-                                           layer.running_var, self.bn_epsilon)
-            elif small:
-                Z = matmul(layer.W, A)
-                Z += layer.b
-            elif augs[i] is not None:
-                Waug = concatenate((layer.W, layer.b), axis=1, out=layer.Waug)
-                if layer.narrow:  # Z[l] and A[l] = g(Z[l]) block by block (layers.forward_block)
-                    by_rows(forward_block, Waug, Z, shared=(augs[i], matmul, layer.g), block=BLOCK)
-                else:
-                    matmul(Waug, augs[i], out=Z)
-            else:
-                matmul(layer.W, A, out=Z)
-                by_rows(xp.add, Z, layer.b, Z)
-            # A[l] = g(Z[l]) in place: Z[l] is not needed once A[l] is known
-            if small:
-                A = layer.g(Z, Z)
-            else:
-                if not (layer.narrow and augs[i] is not None):
-                    by_rows(layer.g, Z, Z)
-                A = Z
-            acts.append(A)
-            if dropped:
-                mask = dropout_mask(xp, rng if rng is not None else self._rng, A.shape, probs[i], self.be.dtype)
-                masks[i] = mask
-                A = xp.multiply(A, mask, out=None if small else A_out)
-            inputs.append(A)
-            if not small and layer.feeds_aug:
-                augs[i + 1] = dest
-        out = self._out
-        if augs[-1] is not None:
-            ZL = matmul(concatenate((out.W, out.b), axis=1, out=out.Waug), augs[-1])
+        rng = rng if rng is not None else self._rng
+        if m * self._widest < self._large_min:
+            AL, cache = self._forward(X, train, probs, rng, update_running)
         else:
-            ZL = matmul(out.W, A)
-            ZL += out.b
-        AL = out.g(ZL)
-        self._last_out = (AL, ZL)
-        return AL, ForwardCache(inputs, acts, masks, bn_cache, ZL, AL, augs)
+            AL, cache = self._fast.forward(self, X, train, probs, rng, update_running)
+        self._last_out = (AL, cache.ZL)
+        return AL, cache
 
-    def _keep_probs(self, keep_probs):
-        """check_keep_probs, memoized on the value (the trainer passes the same list every step)."""
-        key = keep_probs if isinstance(keep_probs, (int, float)) else list(keep_probs)
-        if key != self._kp_memo[0]:
-            self._kp_memo = (key, check_keep_probs(key, self.L - 1))
-        return self._kp_memo[1]
+    def _forward(self, X, train, probs, rng, update_running):
+        """The course's forward propagation (module docstring), on new arrays."""
+        xp, L, W, b, g = self.be.xp, self.L, self._W, self._b, self._g
+        inputs, acts = [X], []  # A[l-1] fed to layer l; A[l] before dropout (for g')
+        masks = [None] * (L - 1) if probs is not None else None
+        norms = [None] * (L - 1) if self.batch_norm else None
+        A = X                                                  # A[0] = X
+        for l in range(1, L):
+            if self._bn[l]:                                    # Z̃[l] = γ[l] Z_norm[l] + β[l]
+                Z = self._bn_forward(l, W[l] @ A, train, update_running, norms)
+            else:                                              # Z[l] = W[l] A[l-1] + b[l]
+                Z = W[l] @ A
+                Z += b[l]
+            A = g[l](Z, Z)                                     # A[l] = g(Z[l]), in place
+            acts.append(A)
+            if masks is not None and probs[l - 1] < 1.0:       # inverted dropout
+                masks[l - 1] = D = dropout_mask(xp, rng, A.shape, probs[l - 1], self.be.dtype)
+                A = dropout(xp, A, D)                          # A[l] = A[l] * D[l]/keep_prob
+            inputs.append(A)
+        ZL = W[L] @ A                                          # Z[L] = W[L] A[L-1] + b[L]
+        ZL += b[L]
+        AL = g[L](ZL)                                          # A[L] = g_out(Z[L]) = ŷ
+        return AL, ForwardCache(inputs, acts, masks, norms, ZL, AL)
 
     def backward(self, cache, Y, l2=0.0, l1=0.0, reg_m=None):
         """Fill `grads` (through the dparams views) for the examples of `cache`; returns grads.
@@ -255,61 +210,68 @@ class Network:
             Y = self.be.asarray(Y)
         if Y.shape != AL.shape:
             raise ValueError(f"Y must have shape {AL.shape} (n_y, m) like A[L], got {Y.shape}")
-        xp, inputs = self.be.xp, cache.inputs
-        matmul, multiply = xp.matmul, xp.multiply
-        augs = cache.augs or self._no_augs
         m = AL.shape[1]
         dZ = AL - Y
-        dZ *= 1.0 / m
-        out = self._out
-        if augs[-1] is None:
-            matmul(dZ, inputs[-1].T, out=out.dW)
-            dZ.sum(axis=1, keepdims=True, out=out.db)
+        dZ *= 1.0 / m                                          # dZ[L] = (A[L] - Y)/m
+        if cache.augs is None:
+            self._backward(cache, dZ)
         else:
-            out.fused_grads(dZ, augs[-1], xp)
-        W_next = out.W
-        masks, bn_cache, acts = cache.masks, cache.bn, cache.acts
-        scratch = None if augs is self._no_augs else self._work.scratch(m)  # None: small pass
-        for i in range(self.L - 2, -1, -1):
-            layer = self._hidden[i]
-            if scratch is None:  # small pass: new arrays
-                dA = matmul(W_next.T, dZ)
-                if masks is not None and masks[i] is not None:
-                    dA *= masks[i]
-                dZ = layer.g_back(dA, acts[i])
-            else:
-                dA = scratch[i]
-                if W_next.shape[0] == 1:  # dA = W[l+1]ᵀ dZ[l+1] is an outer product: broadcasting beats BLAS
-                    by_rows(outer, W_next.T, dA, shared=(dZ, multiply))
-                else:
-                    matmul(W_next.T, dZ, out=dA)
-                if masks is not None and masks[i] is not None:
-                    dA *= masks[i]
-                if layer.narrow and augs[i] is not None:  # g' and [dW | db] block by block
-                    by_rows(backward_block, dA, acts[i], layer.dWaug, shared=(augs[i], matmul, layer.g_back),
-                            block=BLOCK)
-                    layer.split_grads(xp)
-                    dZ, W_next = dA, layer.W
-                    continue
-                by_rows(layer.g_back, dA, acts[i])  # dZ[l] = dA[l] * g'(Z[l]) in place
-                dZ = dA
-            if layer.bn:
-                if bn_cache[i] is None:
-                    raise ValueError("backward through batch norm needs a forward pass with train=True")
-                Zn, inv_std = bn_cache[i]
-                dZ = batchnorm.backward(dZ, Zn, inv_std, layer.gamma, layer.dgamma, layer.dbeta)
-                matmul(dZ, inputs[i].T, out=layer.dW)
-            elif augs[i] is None:
-                matmul(dZ, inputs[i].T, out=layer.dW)
-                dZ.sum(axis=1, keepdims=True, out=layer.db)
-            else:
-                layer.fused_grads(dZ, augs[i], xp)
-            W_next = layer.W
+            self._fast.backward(self, cache, dZ)
         if l2:
-            l2_grad(self._dw, self._w, l2, reg_m or m)
+            l2_grad(self._dw, self._w, l2, reg_m or m)         # dW[l] += (λ/m) W[l]
         if l1:
-            l1_grad(xp, self._dw, self._w, l1, reg_m or m)
+            l1_grad(self.be.xp, self._dw, self._w, l1, reg_m or m)  # dW[l] += (λ/m) sign(W[l])
         return self.grads
+
+    def _backward(self, cache, dZ):
+        """The course's backward propagation from dZ = dZ[L] (module docstring), layer L down to 1."""
+        xp, L, W, dW, db, g_back = self.be.xp, self.L, self._W, self._dW, self._db, self._g_back
+        for l in range(L, 0, -1):
+            if l < L:
+                dA = W[l + 1].T @ dZ                           # dA[l] = W[l+1]ᵀ dZ[l+1]
+                if cache.masks is not None and cache.masks[l - 1] is not None:
+                    dropout(xp, dA, cache.masks[l - 1], out=dA)  # the forward's D[l]/keep_prob
+                dZ = g_back[l](dA, cache.acts[l - 1])          # dZ[l] = dA[l] * g'(Z[l])
+                if self._bn[l]:
+                    dZ = self._bn_backward(l, dZ, cache.bn)    # through Z̃ = γ Z_norm + β
+            xp.matmul(dZ, cache.inputs[l - 1].T, out=dW[l])    # dW[l] = (1/m) dZ[l] A[l-1]ᵀ
+            if not self._bn[l]:
+                dZ.sum(axis=1, keepdims=True, out=db[l])       # db[l] = (1/m) Σ_cols dZ[l]
+
+    def _bn_forward(self, l, Z, train, update_running, norms, out=None):
+        """Z̃[l] = γ Z_norm + β (engine.batchnorm): with the batch's μ, σ² in training (Z is
+        overwritten with Z_norm, kept in norms[l-1]; Z̃ into `out` when given; the running averages
+        updated unless update_running=False), with the running averages in place on Z otherwise."""
+        xp, gamma, beta, eps = self.be.xp, self._gamma[l], self._beta[l], self.bn_epsilon
+        if not train:
+            return batchnorm.forward_test(xp, Z, gamma, beta, self._mu[l], self._var[l], eps)
+        Zt, Zn, inv_std, mu, var = batchnorm.forward_train(xp, Z, gamma, beta, eps, out=out)
+        norms[l - 1] = (Zn, inv_std)
+        if update_running:
+            batchnorm.update_running(self._mu[l], self._var[l], mu, var, self.bn_momentum)
+        return Zt
+
+    def _bn_backward(self, l, dZt, norms):
+        """dZ[l] from dZ̃[l], filling dγ[l] and dβ[l] (engine.batchnorm.backward)."""
+        if norms[l - 1] is None:
+            raise ValueError("backward through batch norm needs a forward pass with train=True")
+        Zn, inv_std = norms[l - 1]
+        return batchnorm.backward(dZt, Zn, inv_std, self._gamma[l], self._dgamma[l], self._dbeta[l])
+
+    def _as_array(self, a, rows, what):
+        """`a` as a backend array of the net's dtype with `rows` rows (clear error otherwise)."""
+        if type(a) is not self.be.xp.ndarray or a.dtype != self.be.dtype:
+            a = self.be.asarray(a)
+        if a.ndim != 2 or a.shape[0] != rows:
+            raise ValueError(f"{what} must have shape ({rows}, m) with examples as columns, got {a.shape}")
+        return a
+
+    def _keep_probs(self, keep_probs):
+        """check_keep_probs, memoized on the value (the trainer passes the same list every step)."""
+        key = keep_probs if isinstance(keep_probs, (int, float)) else list(keep_probs)
+        if key != self._kp_memo[0]:
+            self._kp_memo = (key, check_keep_probs(key, self.L - 1))
+        return self._kp_memo[1]
 
     def cost(self, AL, Y, l2=0.0, l1=0.0, ZL=None, reg_m=None):
         """(data_cost, reg_cost) as floats: the loss of the output averaged over the m columns of Y

@@ -52,12 +52,18 @@ def dropout_mask(xp, rng, shape, keep_prob: float, dtype):
     """The scaled inverted-dropout mask D / keep_prob with D = rand(shape) < keep_prob.
 
     `rng` is a Generator of the backend (`Backend.rng`) or a NumPy Generator (converted).
-    Multiplying A (forward) and dA (backward) by this mask is the whole of dropout.
+    Multiplying A (forward) and dA (backward) by this mask (`dropout`) is the whole of dropout.
     """
     r = rng.random(shape, dtype=dtype)
     if not isinstance(r, xp.ndarray):
         r = xp.asarray(r)
     return xp.divide(xp.less(r, keep_prob), keep_prob, out=r)  # reuse r's memory for the mask
+
+
+def dropout(xp, A, mask, out=None):
+    """Inverted dropout applied: A * D/keep_prob with `mask` = dropout_mask(...) = D/keep_prob.
+    Forward applies it to A[l]; backprop applies the same mask to dA[l] (out=dA: in place)."""
+    return xp.multiply(A, mask, out=out)
 
 
 def check_keep_probs(keep_probs, hidden_layers: int) -> list | None:

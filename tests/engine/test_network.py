@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import parallel
+from engine.fast import parallel
 from engine.backend import get_backend
 from engine.network import Network
 
@@ -297,7 +297,7 @@ def test_gradient_check_when_the_input_is_wider_than_the_first_layer():
 @pytest.mark.parametrize("batch_norm, keep_probs", [(False, None), (False, 0.6), (True, None), (True, 0.6)])
 def test_a_kept_cache_or_hidden_output_is_never_overwritten(batch_norm, keep_probs):
     net = Network([2, 5, 4, 1], activation="relu", batch_norm=batch_norm, seed=1)
-    net._large_min = net._work.pool_min = 0  # the large-pass path, buffers kept, at this small size
+    net._large_min = net._fast.work.pool_min = 0  # the large-pass path, buffers kept, at this small size
     rng = np.random.default_rng(0)
     X1, X2, Y = rng.standard_normal((2, 9)), rng.standard_normal((2, 9)), np.ones((1, 9))
     AL1, c1 = net.forward(X1, train=True, keep_probs=keep_probs, rng=np.random.default_rng(1),
@@ -322,7 +322,7 @@ def test_work_buffers_are_reused_once_nothing_refers_to_them():
     import weakref
 
     net = Network([2, 6, 6, 1], seed=0)
-    net._large_min = net._work.pool_min = 0  # buffers kept at this small size
+    net._large_min = net._fast.work.pool_min = 0  # buffers kept at this small size
     X, Y = np.random.default_rng(0).standard_normal((2, 12)), np.ones((1, 12))
     AL, cache = net.forward(X, train=True)
     net.backward(cache, Y)
@@ -343,8 +343,34 @@ def test_gradient_check_on_the_large_pass_path(activation, output, batch_norm):
     from tests.engine.test_gradients import make_case
 
     net, X, Y, _ = make_case(activation, output, batch_norm, hidden=2)
-    net._large_min = net._work.pool_min = 0
+    net._large_min = net._fast.work.pool_min = 0
     assert gradient_check(net, X, Y, l2=0.7).difference < 1e-7
+
+
+@pytest.mark.parametrize("dims, batch_norm", [([2, 6, 5, 1], False), ([2, 6, 5, 3], True), ([9, 4, 1], False)])
+def test_the_fast_path_equals_the_courses_path_with_dropout_and_batch_norm(dims, batch_norm):
+    """engine/fast forced at a small size against engine/network's own passes: same masks (same
+    seed), same A[L], same gradients (dropout on dA, batch norm's dγ, dβ, L2), same running stats."""
+    output = "softmax" if dims[-1] > 1 else "sigmoid"
+    course, fast = (Network(dims, activation="tanh", output=output, batch_norm=batch_norm, seed=3) for _ in range(2))
+    fast._large_min = 0
+    rng = np.random.default_rng(0)
+    for net in (course, fast):
+        net.theta[...] = np.random.default_rng(1).normal(0.0, 0.5, net.size)
+    X = rng.standard_normal((dims[0], 11))
+    Y = np.eye(dims[-1])[:, rng.integers(0, dims[-1], 11)] if output == "softmax" else (rng.random((1, 11)) > 0.5) * 1.0
+    results = []
+    for net in (course, fast):
+        AL, cache = net.forward(X, train=True, keep_probs=0.7, rng=np.random.default_rng(2))
+        assert (cache.augs is None) == (net is course)
+        net.backward(cache, Y, l2=0.3)
+        results.append((AL, net.grads.copy(), [r.copy() for r in net.running.values()], net.predict_proba(X)))
+    (AL_c, g_c, run_c, P_c), (AL_f, g_f, run_f, P_f) = results
+    np.testing.assert_allclose(AL_f, AL_c, rtol=1e-12)
+    np.testing.assert_allclose(g_f, g_c, rtol=1e-9, atol=1e-15)
+    for a, b in zip(run_f, run_c):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(P_f, P_c, rtol=1e-12)
 
 
 def test_by_rows_covers_every_row_once_and_keeps_the_callers_errstate():

@@ -1,9 +1,7 @@
-"""What the network's hot loops read per layer, and what one forward pass leaves for backward.
+"""Fused-bias layers: the bias rides in the matmul, and narrow layers work a block of rows at a time.
 
-`Layer` holds one layer's parameter and gradient views (into the network's flat buffers), its
-g / g' functions and, for a layer without batch norm, W_aug = [W | b] and [dW | db] buffers: on
-large passes the bias rides in the matmul, Z[l] = W_aug [A[l-1]; 1ᵀ] and [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ,
-which saves the passes Z += b and db = Σ_cols dZ over (n[l], m) arrays.
+Z[l] = W_aug [A[l-1]; 1ᵀ] with W_aug = [W | b], and [dW | db] = dZ [A[l-1]; 1ᵀ]ᵀ: the same numbers
+as Z = W A + b and db = Σ_cols dZ, without the passes Z += b and db = Σ_cols dZ over (n[l], m) arrays.
 
 A layer with a narrow input (at most NARROW rows in [A[l-1]; 1ᵀ], e.g. the first layer on 2-D
 points) goes further: forward computes Z[l] = W_aug A_aug and g, backward g' and [dW | db], a
@@ -18,42 +16,16 @@ NARROW = 8        # rows of [A[l-1]; 1ᵀ] up to which a layer works block by bl
 BLOCK = 1 << 15   # values of Z[l] per block: BLOCK · NARROW = 2^18
 
 
-class ForwardCache:
-    """What backward needs from one forward pass.
+class FusedLayer:
+    """Layer l's fused-bias buffers W_aug = [W | b] and [dW | db] (None in a batch-norm layer,
+    which has no b), and where its arrays live in a BufferSet."""
 
-    inputs[l-1] = A[l-1] fed to layer l (after dropout; inputs[0] = X), l = 1..L
-    acts[l-1]   = g(Z[l]) of hidden layer l before dropout (for g')
-    masks[l-1]  = scaled dropout mask D/keep_prob of hidden layer l, or None
-    bn[l-1]     = (Z_norm, 1/√(σ²+ε)) of a batch-norm hidden layer l in train mode, or None
-    ZL, AL      = Z[L] and A[L] = ŷ
-    augs[l-1]   = [inputs[l-1]; 1ᵀ], the input of layer l with a row of ones, when layer l computed
-                  W_aug [A; 1ᵀ] = W A + b in one matmul (None: the bias was added apart)
-    """
+    __slots__ = ("n", "bn", "dW", "db", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug", "narrow")
 
-    __slots__ = ("inputs", "acts", "masks", "bn", "ZL", "AL", "augs")
-
-    def __init__(self, inputs, acts, masks, bn, ZL, AL, augs=None):
-        self.inputs, self.acts, self.masks, self.bn, self.ZL, self.AL = inputs, acts, masks, bn, ZL, AL
-        self.augs = augs
-
-
-class Layer:
-    """Views, functions and fused-bias buffers of layer l (1..L), precomputed so that the hot
-    loops only read attributes."""
-
-    __slots__ = ("n", "W", "b", "dW", "db", "g", "g_back", "bn", "gamma", "beta", "dgamma", "dbeta",
-                 "running_mean", "running_var", "Waug", "dWaug", "dWaug_W", "dWaug_b", "feeds_aug",
-                 "narrow")
-
-    def __init__(self, l, dims, bn_layer, params, dparams, running, activation, zeros):
-        self.n, self.bn = dims[l], bn_layer[l - 1]
-        self.W, self.dW = params[f"W{l}"], dparams[f"dW{l}"]
-        self.b, self.db = params.get(f"b{l}"), dparams.get(f"db{l}")
-        self.gamma, self.beta = params.get(f"gamma{l}"), params.get(f"beta{l}")
-        self.dgamma, self.dbeta = dparams.get(f"dgamma{l}"), dparams.get(f"dbeta{l}")
-        self.running_mean, self.running_var = running.get(f"mu{l}"), running.get(f"var{l}")
-        self.g, self.g_back = activation.forward, activation.backward
-        self.feeds_aug = l < len(dims) - 1 and not bn_layer[l]  # the next layer takes [A[l]; 1ᵀ]
+    def __init__(self, l, dims, bn, dW, db, zeros):
+        """bn[l] says whether layer l is batch-normalized; dW, db its gradient views."""
+        self.n, self.bn, self.dW, self.db = dims[l], bn[l], dW, db
+        self.feeds_aug = l < len(dims) - 1 and not bn[l + 1]  # the next layer takes [A[l]; 1ᵀ]
         self.narrow = not self.bn and dims[l - 1] + 1 <= NARROW
         self.Waug = self.dWaug = self.dWaug_W = self.dWaug_b = None
         if not self.bn:
@@ -104,5 +76,5 @@ def backward_block(dA_rows, A_rows, dWaug_rows, A_aug, matmul, g_back):
 
 def outer(w_column, out, dz_row, multiply):
     """out = w dz, the outer product of a column and a row, as a broadcast multiply (BLAS is slow
-    for this k = 1 product; engine.parallel runs it on row blocks)."""
+    for this k = 1 product; engine.fast.parallel runs it on row blocks)."""
     multiply(w_column, dz_row, out=out)
