@@ -22,7 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine  # noqa: E402,F401  (before NumPy: engine/__init__.py sets OpenBLAS's thread timeout)
+from engine.blas import short_thread_spin  # noqa: E402
+
+short_thread_spin()  # before NumPy loads OpenBLAS (engine/blas.py)
+
 import numpy as np  # noqa: E402
 
 from engine.config import load_config  # noqa: E402

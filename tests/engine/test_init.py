@@ -1,4 +1,5 @@
-"""engine/__init__.py: OpenBLAS's threads sleep at once after a matmul unless the user chose otherwise."""
+"""engine.blas: OpenBLAS's threads sleep at once after a matmul unless the user chose otherwise;
+the setting is an explicit call (the CLI and the benchmarks make it), not a side effect of import."""
 from __future__ import annotations
 
 import os
@@ -11,11 +12,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("given, expected", [(None, "4"), ("12", "12")])
-def test_openblas_thread_timeout_default_respects_the_user(given, expected):
+def _run(code: str, given: str | None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     if given is not None:
         env["OPENBLAS_THREAD_TIMEOUT"] = given
-    out = subprocess.run([sys.executable, "-c", "import engine, os; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == expected
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("given, expected", [(None, "4"), ("12", "12")])
+def test_openblas_thread_timeout_default_respects_the_user(given, expected):
+    code = ("from engine.blas import short_thread_spin; import os; before = short_thread_spin(); "
+            "import numpy; print(before, os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    assert _run(code, given) == f"True {expected}"
+
+
+def test_importing_the_engine_leaves_the_environment_alone():
+    code = "import engine, engine.network, os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    assert _run(code, None) == "None"
+
+
+def test_the_cli_sets_the_timeout_before_numpy_loads():
+    code = ("import runpy, sys, os; sys.argv = ['engine', '--help']\n"
+            "try:\n    runpy.run_module('engine', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    assert _run(code, None).splitlines()[-1] == "4"
