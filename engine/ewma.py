@@ -9,30 +9,17 @@ Also a deterministic noisy daily-temperature series for the lab's EWMA explorer.
 from __future__ import annotations
 
 import math
-import operator
 
 from engine.backend import get_backend, host_rng, to_numpy
+from engine.checks import check_field, check_int
+from engine.config import OptimizerConfig
 
 _xp = get_backend("numpy", "float64").xp  # host-side curves: always NumPy float64
 _BLOCK = 256  # chunk length of the vectorized recurrence (see ewma)
 
 
-def _check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta = {beta!r}: must be a number in [0, 1)")
-    return float(beta)
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} = {value!r}: must be an integer in [{low}, {high}]") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} = {value}: must be in [{low}, {high}]")
-    return value
+def _checked_beta(beta) -> float:
+    return check_field(OptimizerConfig, "beta", beta)  # momentum's β is this average's β
 
 
 def ewma(series, beta: float, bias_correction: bool = True):
@@ -43,7 +30,7 @@ def ewma(series, beta: float, bias_correction: bool = True):
     matrix product with the lower-triangular matrix (1-β)β^(j-i); only the value carried from one
     chunk to the next is a (scalar) loop, n/256 iterations.
     """
-    beta = _check_beta(beta)
+    beta = _checked_beta(beta)
     theta = _xp.asarray(to_numpy(series), dtype=_xp.float64)
     if theta.ndim != 1:
         raise ValueError(f"series has shape {theta.shape}: must be 1-D")
@@ -72,7 +59,7 @@ def ewma(series, beta: float, bias_correction: bool = True):
 
 def averaging_window(beta: float) -> float:
     """1/(1-β): the number of recent steps ("days") an EWMA with this β roughly averages over."""
-    return 1.0 / (1.0 - _check_beta(beta))
+    return 1.0 / (1.0 - _checked_beta(beta))
 
 
 def window_reading(beta: float, unit: str = "days") -> str:
@@ -88,8 +75,8 @@ def temperature_series(days: int = 365, seed: int = 0):
     curve (cold in January, warm in July) under day-to-day noise, like the course's London data.
     Returns two NumPy float64 arrays of length `days`.
     """
-    days = _check_int("days", days, 1, 100_000)
-    seed = _check_int("seed", seed, 0, 2**32 - 1)
+    days = check_int("days", days, 1, 100_000)
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     day = _xp.arange(1.0, days + 1.0)
     noise = _xp.asarray(host_rng(seed).standard_normal(days))
     return day, 11.0 + 8.0 * _xp.sin(2.0 * math.pi * (day - 105.0) / 365.0) + 3.0 * noise

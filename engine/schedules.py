@@ -1,71 +1,59 @@
-"""Learning-rate decay by epoch number.
+"""Learning-rate decay by epoch number: the one formula of each schedule (`alpha`), used by the
+trainer (`learning_rate`, once per epoch) and by the lab's preview (`schedule_curve`, GET
+/api/lab/schedules), with its text for display (`FORMULAS`).
 
 `epoch` is 0-based and the schedule is applied after each epoch: epoch 0 trains with α₀, epoch 1
-with the first decayed value, and so on.
-
-    constant        α = α₀
-    inverse_time    α = α₀ / (1 + decay_rate·epoch)
-                    staircase with `interval` N:  α = α₀ / (1 + decay_rate·⌊epoch/N⌋)
-    exponential     α = base^epoch · α₀                      (base defaults to 0.95)
-    inverse_sqrt    α = k / √(epoch + 1) · α₀   (the course's k/√epoch·α₀, shifted so epoch 0 is finite)
+with the first decayed value, and so on. `inverse_time` with an `interval` N is a staircase: epoch
+in its formula becomes ⌊epoch/N⌋. `inverse_sqrt` is the course's k/√epoch·α₀, shifted so that
+epoch 0 is finite. The parameters' ranges and defaults are ScheduleConfig's (engine/config.py).
 """
 from __future__ import annotations
 
-import math
-import operator
-
 from engine.backend import get_backend
-from engine.config import ScheduleConfig
+from engine.checks import check_field, check_int
+from engine.config import OptimizerConfig, ScheduleConfig
+
+xp = get_backend("numpy", "float64").xp  # host-side: always NumPy float64
+
+# Each schedule's formula as the course writes it (shown by the lab), and the ScheduleConfig keys
+# it reads; `alpha` computes exactly these.
+FORMULAS: dict[str, str] = {
+    "constant": "α = α₀",
+    "inverse_time": "α = α₀ / (1 + decay_rate·epoch)",
+    "exponential": "α = base^epoch · α₀",
+    "inverse_sqrt": "α = k / √(epoch + 1) · α₀",
+}
+PARAMS: dict[str, tuple[str, ...]] = {
+    "constant": (), "inverse_time": ("decay_rate", "interval"), "exponential": ("base",), "inverse_sqrt": ("k",),
+}
 
 
-def _check_alpha0(alpha0: float) -> None:
-    if isinstance(alpha0, bool) or not isinstance(alpha0, (int, float)) or not alpha0 > 0:
-        raise ValueError(f"alpha0 = {alpha0!r}: the initial learning rate must be a number > 0")
-
-
-def _check_int(name: str, value, low: int, high: int | None) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)  # accepts NumPy integers too
-    except TypeError:
-        raise ValueError(f"{name} = {value!r}: must be an integer") from None
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} = {value}: must be in [{low}, {'∞' if high is None else high}]")
-    return value
-
-
-def learning_rate(cfg: ScheduleConfig, alpha0: float, epoch: int) -> float:
-    """The learning rate for (0-based) `epoch` under schedule `cfg`, starting from `alpha0`."""
-    _check_alpha0(alpha0)
-    epoch = _check_int("epoch", epoch, 0, None)
+def alpha(cfg: ScheduleConfig, alpha0: float, epoch):
+    """α of schedule `cfg` from `alpha0` at `epoch`: one int, or a NumPy array of epochs (as floats)
+    for a whole curve. Unchecked: `learning_rate` and `schedule_curve` check their arguments."""
     name = cfg.name
     if name == "constant":
-        return float(alpha0)
+        return alpha0 * xp.ones_like(epoch, dtype=xp.float64)
     if name == "inverse_time":
         steps = epoch if cfg.interval is None else epoch // cfg.interval
         return alpha0 / (1.0 + cfg.decay_rate * steps)
     if name == "exponential":
         return cfg.base ** epoch * alpha0
     if name == "inverse_sqrt":
-        return cfg.k / math.sqrt(epoch + 1) * alpha0
+        return cfg.k / xp.sqrt(epoch + 1.0) * alpha0
     raise ValueError(f"unknown schedule {name!r}")  # unreachable: ScheduleConfig validates name
 
 
+def _checked_alpha0(alpha0) -> float:
+    return check_field(OptimizerConfig, "learning_rate", alpha0, "alpha0")  # α₀ is a learning rate
+
+
+def learning_rate(cfg: ScheduleConfig, alpha0: float, epoch: int) -> float:
+    """The learning rate for (0-based) `epoch` under schedule `cfg`, starting from `alpha0`."""
+    return float(alpha(cfg, _checked_alpha0(alpha0), check_int("epoch", epoch, 0)))
+
+
 def schedule_curve(cfg: ScheduleConfig, alpha0: float, epochs: int):
-    """α for epochs 0 .. epochs-1 as one NumPy float64 array (vectorized; for the UI's preview)."""
-    _check_alpha0(alpha0)
-    epochs = _check_int("epochs", epochs, 0, 10_000_000)
-    xp = get_backend("numpy", "float64").xp
-    epoch = xp.arange(epochs, dtype=xp.float64)
-    name = cfg.name
-    if name == "constant":
-        return xp.full(epochs, float(alpha0))
-    if name == "inverse_time":
-        steps = epoch if cfg.interval is None else xp.floor_divide(epoch, cfg.interval)
-        return alpha0 / (1.0 + cfg.decay_rate * steps)
-    if name == "exponential":
-        return xp.power(cfg.base, epoch) * alpha0
-    if name == "inverse_sqrt":
-        return cfg.k / xp.sqrt(epoch + 1.0) * alpha0
-    raise ValueError(f"unknown schedule {name!r}")
+    """α for epochs 0 .. epochs-1 as one NumPy float64 array (vectorized; for the lab's preview)."""
+    epochs = check_int("epochs", epochs, 0, 10_000_000)
+    return alpha(cfg, _checked_alpha0(alpha0), xp.arange(epochs, dtype=xp.float64))

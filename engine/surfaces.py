@@ -29,6 +29,7 @@ from typing import Callable, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.backend import get_backend, host_rng
+from engine.checks import check_field, check_int
 from engine.config import OptimizerConfig
 from engine.optimizers import make_optimizer
 
@@ -74,8 +75,7 @@ class Surface:
 
     def grid(self, resolution: int = 100):
         """(xs, ys, J) with J[i, j] = cost at (xs[j], ys[i]): rows are w2, columns w1."""
-        if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 500:
-            raise ValueError(f"resolution = {resolution!r}: must be an integer in [2, 500]")
+        resolution = check_int("resolution", resolution, 2, 500)
         xmin, xmax, ymin, ymax = self.domain
         xs, ys = xp.linspace(xmin, xmax, resolution), xp.linspace(ymin, ymax, resolution)
         W1, W2 = xp.meshgrid(xs, ys)
@@ -155,12 +155,6 @@ def _points(w):
     return W, False
 
 
-def _check_range(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"{name} = {value!r}: must be a number in [{low:g}, {high:g}]")
-    return float(value)
-
-
 class Quadratic(Surface):
     """J = ½ wᵀ A w with A = R diag(1, κ) Rᵀ: an elongated bowl, curvature 1 along the rotated
     w1 axis and κ across it; minimum 0 at (0, 0); dJ/dw = A w. GD needs α < 2/κ."""
@@ -170,8 +164,8 @@ class Quadratic(Surface):
     equal_axes = True
 
     def __init__(self, condition: float = 10.0, rotation: float = 0.0):
-        self.condition = _check_range("condition", condition, 1.0, 1000.0)
-        self.rotation = _check_range("rotation", rotation, -180.0, 180.0)
+        self.condition = check_field(SurfaceConfig, "condition", condition)
+        self.rotation = check_field(SurfaceConfig, "rotation", rotation)
         c, s = math.cos(math.radians(self.rotation)), math.sin(math.radians(self.rotation))
         R = xp.array([[c, -s], [s, c]])
         self.A = R @ xp.diag([1.0, self.condition]) @ R.T
@@ -271,11 +265,8 @@ class Logistic(Surface):
     equal_axes = True
 
     def __init__(self, normalized: bool = False, batch_size: Optional[int] = None):
-        if not isinstance(normalized, bool):
-            raise ValueError(f"normalized = {normalized!r}: must be true or false")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or not 1 <= batch_size <= LOGISTIC_M):
-            raise ValueError(f"batch_size = {batch_size!r}: must be null or an integer in [1, {LOGISTIC_M}]")
+        normalized = check_field(SurfaceConfig, "normalized", normalized)
+        batch_size = check_field(SurfaceConfig, "batch_size", batch_size)
         self.normalized, self.batch_size = normalized, batch_size
         self.X, self.Y = logistic_data(normalized)
         self.minimum = self._newton()
@@ -404,7 +395,7 @@ class PathRunner:
     def configure(self, learning_rate: Optional[float] = None, **hyper) -> None:
         """Live change of α and/or beta/beta1/beta2/epsilon/bias_correction; state kept."""
         if learning_rate is not None:
-            self.learning_rate = _check_range("learning_rate", learning_rate, 1e-12, 100.0)
+            self.learning_rate = check_field(OptimizerConfig, "learning_rate", learning_rate)
         self.optimizer.configure(**hyper)
 
     def step(self, n: int = 1):
@@ -414,8 +405,7 @@ class PathRunner:
     def step_costs(self, n: int = 1):
         """Up to n optimizer steps; returns the new points (steps taken, 2) and the full cost J at
         each of them (steps taken,)."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 1_000_000:
-            raise ValueError(f"n = {n!r}: must be an integer in [0, 1000000]")
+        n = check_int("n", n, 0, 1_000_000)
         out, costs = xp.empty((n, 2)), xp.empty(n)
         with xp.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
             taken = self._run(n, out, costs)

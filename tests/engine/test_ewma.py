@@ -68,3 +68,13 @@ def test_temperature_series_is_deterministic_and_seasonal():
     assert temp[180:211].mean() > temp[0:31].mean() + 10  # July warmer than January
     with pytest.raises(ValueError, match="days"):
         temperature_series(0)
+
+
+def test_beta_is_checked_as_the_optimizers_beta():
+    """β's range is OptimizerConfig.beta's ([0, 1)); no copy of the check in engine/ewma.py."""
+    assert averaging_window(0) == 1.0
+    for bad in (-0.1, 1.0, True, "0.9", float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            averaging_window(bad)
+    with pytest.raises(ValueError, match="seed"):
+        temperature_series(10, seed=-1)

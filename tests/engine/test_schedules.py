@@ -73,3 +73,26 @@ def test_numpy_integer_epoch_and_errors():
         lr(0.0, 1, name="constant")
     with pytest.raises(ValueError, match="epochs"):
         schedule_curve(ScheduleConfig(), 0.1, -3)
+
+
+def test_one_formula_for_every_schedule_with_its_text():
+    """FORMULAS / PARAMS name every ScheduleConfig schedule; `alpha` is the one formula behind
+    learning_rate (one epoch) and schedule_curve (many)."""
+    from typing import get_args
+
+    from engine.schedules import FORMULAS, PARAMS, alpha
+
+    names = get_args(ScheduleConfig.model_fields["name"].annotation)
+    assert list(FORMULAS) == list(PARAMS) == list(names)
+    assert all(FORMULAS[n].startswith("α = ") for n in names)
+    assert all(set(PARAMS[n]) <= set(ScheduleConfig.model_fields) for n in names)
+    cfg = ScheduleConfig(name="inverse_time", decay_rate=0.5, interval=3)
+    assert alpha(cfg, 0.2, 7) == learning_rate(cfg, 0.2, 7) == schedule_curve(cfg, 0.2, 8)[7]
+
+
+def test_alpha0_is_a_learning_rate():
+    """α₀ is checked against OptimizerConfig.learning_rate's range, the one definition of it."""
+    assert lr(100, 0, name="constant") == 100.0 and isinstance(lr(1, 0, name="constant"), float)
+    for bad in (0.0, -1.0, 100.5, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match="alpha0"):
+            lr(bad, 0, name="constant")

@@ -232,3 +232,30 @@ def test_path_costs_are_the_surface_costs():
     points, costs = runner.step_costs(20)
     np.testing.assert_allclose(costs, Quadratic(10.0).cost(points.T), rtol=1e-12)
     assert runner.cost == costs[-1]
+
+
+def test_direct_calls_are_checked_against_the_config_fields():
+    """A library call is checked against the config's fields (SurfaceConfig, OptimizerConfig): the
+    ranges are written once, in the models."""
+    from engine.surfaces import PathRunner
+
+    assert Quadratic(50, 30).condition == 50.0 and Quadratic(1000.0, -180.0).rotation == -180.0
+    for bad in (1001.0, True, "50"):
+        with pytest.raises(ValueError, match="condition"):
+            Quadratic(bad)
+    with pytest.raises(ValueError, match="rotation"):
+        Quadratic(10.0, 181.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        Logistic(batch_size=201)
+    with pytest.raises(ValueError, match="normalized"):
+        Logistic(normalized=1)
+    runner = PathRunner(Quadratic(10.0), {"name": "gd", "learning_rate": 0.01})
+    runner.configure(learning_rate=100.0)
+    assert runner.learning_rate == 100.0
+    for bad in (0.0, 100.5, float("inf")):
+        with pytest.raises(ValueError, match="learning_rate"):
+            runner.configure(learning_rate=bad)
+    with pytest.raises(ValueError, match="resolution"):
+        Quadratic().grid(1)
+    with pytest.raises(ValueError, match="n = "):
+        runner.step(-1)
