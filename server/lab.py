@@ -1,5 +1,5 @@
-"""The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket, the lab's presets and
-two HTTP previews.
+"""The optimizer lab's routes (docs/lab.md): the `/ws/lab` race websocket, the lab's presets, its
+schema (the ranges and defaults the page reads) and two HTTP previews.
 
 At most MAX_LAB_SOCKETS lab sockets at a time (server/limits.py); one more gets an
 `error` and close code 1013. Per connection: the handler receives and validates messages and
@@ -19,8 +19,8 @@ from typing import Optional
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 
-from engine.ewma import ewma, temperature_series, window_reading
-from engine.schedules import schedule_curve
+from engine.ewma import averaging_window, ewma, temperature_series, window_reading
+from engine.schedules import FORMULAS, PARAMS, schedule_curve
 from server import lab_protocol as lp
 from server.limits import MAX_LAB_SOCKETS
 from server.lab_presets import presets_payload
@@ -31,13 +31,6 @@ from server.socket_base import SERVER_FULL, SocketBase, accept
 
 router = APIRouter()
 CONNECTIONS: set["LabConnection"] = set()  # live lab sockets: the cap counts them (a closed one is freed)
-
-SCHEDULE_FORMULAS = {
-    "constant": "α = α₀",
-    "inverse_time": "α = α₀ / (1 + decay_rate·epoch)",
-    "exponential": "α = base^epoch · α₀",
-    "inverse_sqrt": "α = k / √(epoch + 1) · α₀",
-}
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -52,19 +45,25 @@ def lab_presets():
     return presets_payload()
 
 
+@router.get("/api/lab/schema")
+def lab_schema_route():
+    """The lab's schema for the browser (server/lab_protocol.py `lab_schema`: the JSON schema of
+    every message and query, which hyperparameters each optimizer uses, the live keys)."""
+    return lp.lab_schema()
+
+
 @router.get("/api/lab/schedules")
 def lab_schedules(request: Request):
-    """α over epochs 0..epochs-1 for every learning-rate schedule of the engine."""
+    """α over epochs 0..epochs-1 for every learning-rate schedule of the engine, with its formula
+    and the parameters it reads (engine/schedules.py FORMULAS, PARAMS)."""
     try:
         q = lp.parse_query(lp.SchedulePreview, dict(request.query_params))
     except ProtocolError as exc:
         return _problem(exc)
     schedules = []
-    for name, formula in SCHEDULE_FORMULAS.items():
+    for name, formula in FORMULAS.items():
         cfg = q.schedule(name)
-        params = {"constant": {}, "inverse_time": {"decay_rate": cfg.decay_rate, "interval": cfg.interval},
-                  "exponential": {"base": cfg.base}, "inverse_sqrt": {"k": cfg.k}}[name]
-        schedules.append({"name": name, "formula": formula, "params": params,
+        schedules.append({"name": name, "formula": formula, "params": {key: getattr(cfg, key) for key in PARAMS[name]},
                           "alpha": schedule_curve(cfg, q.alpha0, q.epochs).tolist()})
     return {"alpha0": q.alpha0, "epochs": list(range(q.epochs)), "schedules": schedules}
 
@@ -78,7 +77,7 @@ def lab_ewma(request: Request):
     except ProtocolError as exc:
         return _problem(exc)
     day, temperature = temperature_series(q.days, q.seed)
-    curves = [{"beta": beta, "window": 1.0 / (1.0 - beta), "reading": window_reading(beta),
+    curves = [{"beta": beta, "window": averaging_window(beta), "reading": window_reading(beta),
                "corrected": ewma(temperature, beta, True).round(4).tolist(),
                "uncorrected": ewma(temperature, beta, False).round(4).tolist()} for beta in q.betas]
     return {"day": day.astype(int).tolist(), "temperature": temperature.round(4).tolist(), "curves": curves}

@@ -23,7 +23,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-LOGISTIC_M = 200  # state.js LOGISTIC_M (a batch of m is the full batch)
+from engine.config import OptimizerConfig
+from engine.surfaces import LOGISTIC_M  # a batch of m is the full batch (as state.js configureMessage)
 
 # static/js/lab/state.js defaults(), the race part (the optimizers are each preset's own).
 BROWSER_DEFAULTS: dict[str, Any] = {
@@ -31,7 +32,8 @@ BROWSER_DEFAULTS: dict[str, Any] = {
     "start": None, "tol": 1e-4, "speed": 2,
 }
 
-_HYPER = {"beta": 0.9, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "bias_correction": True}
+# the hyperparameters' defaults (OptimizerConfig's, as state.js newOptimizer takes them from the schema)
+_HYPER = {key: field.default for key, field in OptimizerConfig.model_fields.items() if key not in ("name", "learning_rate")}
 
 
 def _optimizers(*racers: tuple[str, float]) -> list[dict]:

@@ -4,15 +4,19 @@ lab's HTTP queries, with the lab's limits.
 `parse_lab_message(text)` returns a validated message or raises `ProtocolError(field, message)`
 (server/protocol.py) whose message names the field's allowed range; the connection stays open.
 The surface and optimizer settings reuse the engine's models (`SurfaceConfig`, `OptimizerConfig`),
-so the lab accepts exactly the ranges the engine does.
+so the lab accepts exactly the ranges the engine does. These models are the lab's only source of
+ranges, defaults and live keys: the page reads them from `lab_schema()` (GET /api/lab/schema).
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.checks import field_type
 from engine.config import OptimizerConfig, ScheduleConfig
+from engine.optimizers import OPTIMIZERS, PATH_ONLY
 from engine.surfaces import PathOptimizerConfig, SurfaceConfig
 from server.limits import MAX_FPS, MAX_MESSAGE_BYTES, MAX_STEPS_PER_FRAME
 from server.protocol import MessageParser, by_type, optional_field, validation_problem
@@ -26,10 +30,17 @@ MAX_EWMA_BETAS, MAX_EWMA_DAYS = 6, 3_650
 MAX_SCHEDULE_EPOCHS = 1_000
 OPTIMIZER_ID = r"^[A-Za-z0-9_-]{1,24}$"
 
+
+def _bound(model: type[BaseModel], name: str, kind: str) -> Any:
+    """The `ge` / `le` bound of `model`'s field `name`."""
+    return next(getattr(m, kind) for m in model.model_fields[name].metadata if hasattr(m, kind))
+
+
 LAB_LIMITS = {
     "max_optimizers": MAX_OPTIMIZERS, "max_steps_per_frame": MAX_STEPS_PER_FRAME, "max_fps": MAX_FPS,
     "max_path_steps": MAX_PATH_STEPS, "min_resolution": MIN_RESOLUTION, "max_resolution": MAX_RESOLUTION,
-    "min_condition": 1, "max_condition": 1000, "max_message_bytes": MAX_MESSAGE_BYTES,
+    "min_condition": _bound(SurfaceConfig, "condition", "ge"), "max_condition": _bound(SurfaceConfig, "condition", "le"),
+    "max_message_bytes": MAX_MESSAGE_BYTES,
 }
 
 
@@ -77,9 +88,6 @@ class StartPoint(_LabMessage):
     y: Coordinate
 
 
-LIVE_FIELDS = ("learning_rate", "beta", "beta1", "beta2", "epsilon", "bias_correction")
-
-
 class Set(_LabMessage):
     """Live change of one racer's hyperparameters: its path continues with its state (VdW, SdW, t);
     with `replay` its whole path is recomputed from the start with them (a slider being dragged)."""
@@ -87,12 +95,13 @@ class Set(_LabMessage):
     type: Literal["set"]
     id: str = Field(pattern=OPTIMIZER_ID)
     replay: bool = Field(False, description="recompute the racer's whole path with the new values")
+    # the live keys: each racer's hyperparameters, with OptimizerConfig's ranges (LIVE_FIELDS)
     learning_rate: optional_field(OptimizerConfig, "learning_rate") = None
     beta: optional_field(OptimizerConfig, "beta") = None
     beta1: optional_field(OptimizerConfig, "beta1") = None
     beta2: optional_field(OptimizerConfig, "beta2") = None
     epsilon: optional_field(OptimizerConfig, "epsilon") = None
-    bias_correction: Optional[bool] = None
+    bias_correction: optional_field(OptimizerConfig, "bias_correction") = None
 
     @model_validator(mode="after")
     def _something(self) -> "Set":
@@ -102,6 +111,9 @@ class Set(_LabMessage):
 
     def changes(self) -> dict:
         return {k: v for k, v in self.model_dump(exclude_unset=True).items() if k in LIVE_FIELDS and v is not None}
+
+
+LIVE_FIELDS = tuple(key for key in Set.model_fields if key not in ("type", "id", "replay"))
 
 
 class Play(_LabMessage):
@@ -144,11 +156,14 @@ def parse_lab_message(text: Union[str, bytes]) -> _LabMessage:
 
 # --- HTTP queries -------------------------------------------------------------------------------
 
+LearningRate = field_type(OptimizerConfig, "learning_rate")  # α₀ is a learning rate: its range
+
+
 class SchedulePreview(BaseModel):
     """GET /api/lab/schedules: α over epochs for every schedule, with these parameters."""
 
     model_config = ConfigDict(extra="forbid")
-    alpha0: float = Field(0.1, gt=0.0, le=100.0, description="initial learning rate α₀")
+    alpha0: LearningRate = Field(0.1, description="initial learning rate α₀")
     epochs: int = Field(100, ge=1, le=MAX_SCHEDULE_EPOCHS)
     decay_rate: float = ScheduleConfig.model_fields["decay_rate"]
     interval: Optional[int] = ScheduleConfig.model_fields["interval"]
@@ -164,8 +179,8 @@ class EwmaQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     betas: list[Annotated[float, Field(ge=0.0, le=0.999)]] = Field(
-        default_factory=lambda: [0.5, 0.9, 0.98], min_length=1, max_length=MAX_EWMA_BETAS,
-        description="comma-separated β values in [0, 0.999]")
+        [0.5, 0.9, 0.98], min_length=1, max_length=MAX_EWMA_BETAS,
+        description="comma-separated β values")
     days: int = Field(365, ge=10, le=MAX_EWMA_DAYS)
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
@@ -187,3 +202,19 @@ def parse_query(model: type[BaseModel], params: dict) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as err:
         raise validation_problem(err, model) from None
+
+
+# --- the page's schema --------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def lab_schema() -> dict:
+    """What the lab's page reads instead of restating it (GET /api/lab/schema, read by
+    static/js/lab/schema.js): each message and query model's JSON schema (ranges, defaults,
+    names), which hyperparameters each optimizer's update rule uses (its class's `uses`,
+    engine/optimizers.py) and the live keys of `set`. The page keeps only labels and layout."""
+    models = (Configure, Set, Step, Speed, SchedulePreview, EwmaQuery)
+    return {
+        "models": {model.__name__: model.model_json_schema() for model in models},
+        "uses": {name: list(cls.uses) for name, cls in {**OPTIMIZERS, **PATH_ONLY}.items()},
+        "live": list(LIVE_FIELDS),
+    }

@@ -587,3 +587,57 @@ def test_the_lab_socket_cap_refuses_one_more_with_1013(lab_client, monkeypatch):
             assert closed.value.code == 1013
     with lab_client.websocket_connect("/ws/lab") as d:  # closed sockets freed their slots
         assert recv(d)["type"] == "state"
+
+
+# --- issue #13: one source for each fact ------------------------------------------------------------
+
+def test_the_lab_schema_is_the_models(lab_client):
+    """GET /api/lab/schema is the models' JSON schema: the page's ranges and defaults are the
+    engine's (OptimizerConfig, SurfaceConfig), which hyperparameters each optimizer uses is its
+    class's `uses`, and the live keys are `set`'s."""
+    from engine.config import OptimizerConfig
+    from engine.optimizers import OPTIMIZERS, PATH_ONLY
+    from engine.surfaces import SurfaceConfig
+    from server.lab_protocol import LIVE_FIELDS, Configure, Set
+
+    r = lab_client.get("/api/lab/schema")
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body["models"]) == {"Configure", "Set", "Step", "Speed", "SchedulePreview", "EwmaQuery"}
+    configure = body["models"]["Configure"]
+    racer = configure["$defs"]["LabOptimizer"]["properties"]
+    engine = OptimizerConfig.model_json_schema()["properties"]
+    for key in LIVE_FIELDS:
+        assert {k: v for k, v in racer[key].items() if k != "title"} == \
+            {k: v for k, v in engine[key].items() if k != "title"}, key
+    assert racer["learning_rate"]["exclusiveMinimum"] == 0 and racer["learning_rate"]["maximum"] == 100
+    assert racer["name"]["enum"] == ["gd", "momentum", "rmsprop", "adam", "nesterov"]
+    assert configure["$defs"]["SurfaceConfig"] == SurfaceConfig.model_json_schema()
+    assert configure["properties"]["optimizers"]["maxItems"] == 6
+    preview = body["models"]["SchedulePreview"]["properties"]
+    assert {k: preview["alpha0"][k] for k in ("exclusiveMinimum", "maximum")} == \
+        {k: engine["learning_rate"][k] for k in ("exclusiveMinimum", "maximum")}  # α₀ is a learning rate
+    assert body["uses"] == {name: list(cls.uses) for name, cls in {**OPTIMIZERS, **PATH_ONLY}.items()}
+    assert body["uses"]["adam"] == ["beta1", "beta2", "epsilon", "bias_correction"] and body["uses"]["gd"] == []
+    assert body["live"] == list(LIVE_FIELDS) == [k for k in Set.model_fields if k not in ("type", "id", "replay")]
+    assert set(LIVE_FIELDS) == set(OptimizerConfig.model_fields) - {"name"}
+    assert body["models"]["Configure"] == Configure.model_json_schema()
+    json.dumps(body, allow_nan=False)
+
+
+def test_the_previews_use_the_engines_formulas(lab_client):
+    """Each schedule's formula text, parameters and curve are engine/schedules.py's; the EWMA
+    window is engine/ewma.py's averaging_window."""
+    from engine.config import ScheduleConfig
+    from engine.ewma import averaging_window
+    from engine.schedules import FORMULAS, PARAMS, learning_rate
+
+    body = lab_client.get("/api/lab/schedules", params={"alpha0": 0.3, "epochs": 6, "interval": 2, "k": 3}).json()
+    assert [s["name"] for s in body["schedules"]] == list(FORMULAS)
+    for s in body["schedules"]:
+        assert s["formula"] == FORMULAS[s["name"]] and list(s["params"]) == list(PARAMS[s["name"]])
+        cfg = ScheduleConfig(name=s["name"], **s["params"])
+        assert s["alpha"] == pytest.approx([learning_rate(cfg, 0.3, e) for e in range(6)], rel=1e-15)
+    assert lab_client.get("/api/lab/schedules", params={"alpha0": 101}).status_code == 400  # OptimizerConfig's range
+    curves = lab_client.get("/api/lab/ewma", params={"betas": "0.9,0.97", "days": 10}).json()["curves"]
+    assert [c["window"] for c in curves] == [averaging_window(0.9), averaging_window(0.97)]
