@@ -2,7 +2,7 @@
 elongated bowl (each path painted in its colour on the canvas over the contours), a learning rate
 changes live, normalizing the logistic inputs redraws the contours on equal axes. Screenshots go to
 test-artifacts/ (look at them)."""
-from tests.e2e.helpers import TIMEOUT, lab_points as points
+from tests.e2e.helpers import TIMEOUT, lab_points as points, open_lab
 
 # κ = 50 and a tight tolerance keep the race going for several seconds at 1 step per frame
 RACE = ("#surface=quadratic&condition=50&rotation=30&tol=1e-8&speed=1"
@@ -138,4 +138,48 @@ def test_lab_at_1920x1080_with_previews(page, server_url, artifacts):
         page.click("#play")
     page.wait_for_function("Object.values(JSON.parse(document.getElementById('race-plot').dataset.points)).every((n) => n > 60)", timeout=TIMEOUT)
     page.screenshot(path=str(artifacts / "lab-1920x1080.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_the_labs_ranges_come_from_the_schema(page, server_url):
+    """The page restates no range: its hash parser, input checks and messages, the preview controls
+    and the racers' limit read GET /api/lab/schema (the server's pydantic models). The real
+    schema's bounds show as they are; a schema served with other bounds changes every one of them."""
+    open_lab(page, server_url, "surface=quadratic&condition=50&opt=gd,lr:0.02&opt=adam,lr:0.1")
+    page.fill("#opt-o1-lr-text", "0")
+    page.press("#opt-o1-lr-text", "Enter")
+    assert "α must be a number in (0, 100]" in page.inner_text("#setup .lab-opt[data-id='o1']")
+    page.fill("#opt-o2-epsilon", "2")
+    page.press("#opt-o2-epsilon", "Enter")
+    assert "ε must be a number in (0, 1]" in page.inner_text("#setup .lab-opt[data-id='o2']")
+    assert "opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1" in page.evaluate("location.hash")  # OptimizerConfig's defaults
+
+    def narrower(route):
+        response = route.fetch()
+        schema = response.json()
+        models = schema["models"]
+        models["Configure"]["$defs"]["LabOptimizer"]["properties"]["learning_rate"]["maximum"] = 5
+        models["Configure"]["properties"]["optimizers"]["maxItems"] = 2
+        models["SchedulePreview"]["properties"]["epochs"]["maximum"] = 50
+        models["EwmaQuery"]["properties"]["betas"]["items"]["maximum"] = 0.9
+        schema["uses"]["adam"] = ["beta1"]
+        route.fulfill(response=response, json=schema)
+
+    page.route("**/api/lab/schema", narrower)
+    # α 8 is outside the served range: that racer is dropped from the hash, the other kept
+    page.goto("about:blank")  # a new document: the schema is fetched again
+    open_lab(page, server_url, "surface=quadratic&condition=50&opt=gd,lr:8&opt=gd,lr:0.02&opt=adam,lr:0.1&epochs=80")
+    assert page.eval_on_selector_all("#results tbody tr", "(rows) => rows.length") == 2
+    assert "lr:8" not in page.evaluate("location.hash") and "epochs=100" in page.evaluate("location.hash")
+    page.fill("#opt-o1-lr-text", "6")
+    page.press("#opt-o1-lr-text", "Enter")
+    assert "α must be a number in (0, 5]" in page.inner_text("#setup .lab-opt[data-id='o1']")
+    assert page.is_disabled("#add-gd")  # at most 2 racers
+    assert page.locator("#opt-o2-beta1").count() == 1 and page.locator("#opt-o2-beta2").count() == 0  # uses
+    page.fill("#sched-epochs", "60")
+    page.press("#sched-epochs", "Enter")
+    assert "Epochs must be a whole number in [1, 50]" in page.inner_text("#schedules-root")
+    page.fill("#ewma-beta-0", "0.95")
+    page.press("#ewma-beta-0", "Enter")
+    assert "β must be a number in [0, 0.9]" in page.inner_text("#ewma-root")
     assert page.console_errors == []

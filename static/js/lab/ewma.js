@@ -3,9 +3,11 @@
 // "≈ 1/(1-β) days" reading (GET /api/lab/ewma).
 import { h } from '../dom.js';
 import { resizeWithBox } from './paint.js';
+import { field, range, inRange, rangeText } from './schema.js';
 
 const COLORS = ['#d55e00', '#0072b2', '#009e73', '#cc79a7', '#e69f00', '#56b4e9'];
-const MAX_BETAS = 6;
+const MAX_BETAS = field('EwmaQuery', 'betas')?.maxItems ?? COLORS.length; // the query's limits
+const BETA = range(field('EwmaQuery', 'betas', '*'));
 
 export function createEwma(root, store, plotStyle) {
   const plot = h('div', { class: 'lab-chart', id: 'ewma-plot', role: 'img', 'aria-label': 'Temperature series and its exponentially weighted averages' });
@@ -32,9 +34,9 @@ export function createEwma(root, store, plotStyle) {
         style: `--swatch:${COLORS[i]}` });
       input.addEventListener('change', () => {
         const v = Number(input.value.trim());
-        const ok = input.value.trim() !== '' && Number.isFinite(v) && v >= 0 && v <= 0.999;
+        const ok = input.value.trim() !== '' && inRange(BETA, v);
         input.classList.toggle('invalid', !ok);
-        if (!ok) { show('β must be a number in [0, 0.999]'); return; }
+        if (!ok) { show(`β must be a number in ${rangeText(BETA)}`); return; }
         store.update({ betas: store.state.betas.map((x, j) => (j === i ? v : x)) });
       });
       const remove = h('button', { type: 'button', class: 'btn-mini', 'aria-label': `Remove β ${b}`, disabled: betas.length <= 1,
@@ -46,7 +48,7 @@ export function createEwma(root, store, plotStyle) {
 
   async function refresh() {
     const s = store.state;
-    const response = await fetch(`/api/lab/ewma?${new URLSearchParams({ betas: s.betas.join(','), days: 365, seed })}`);
+    const response = await fetch(`/api/lab/ewma?${new URLSearchParams({ betas: s.betas.join(','), seed })}`); // days: the query's default
     const body = await response.json();
     if (!response.ok) { show(`${body.field}: ${body.message}`); return; }
     show(null);

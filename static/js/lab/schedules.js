@@ -1,18 +1,19 @@
-// Learning-rate decay preview: α over epochs for every schedule of the engine (GET
-// /api/lab/schedules), with the schedules' parameters as controls.
+// Learning-rate decay preview: α over epochs for every schedule of the engine, computed by the
+// server with the engine's formula (GET /api/lab/schedules; each curve comes with its formula's
+// text), with the schedules' parameters as controls (their ranges: the query's schema).
 import { h, fmt } from '../dom.js';
 import { resizeWithBox } from './paint.js';
+import { field, range, inRange, rangeText } from './schema.js';
 
 const COLORS = { constant: '#5c6670', inverse_time: '#0072b2', exponential: '#e69f00', inverse_sqrt: '#009e73' };
-const LABELS = { constant: 'constant', inverse_time: 'α₀ / (1 + rate·epoch)', exponential: 'base^epoch · α₀', inverse_sqrt: 'k / √(epoch+1) · α₀' };
 const FIELDS = [
-  { key: 'alpha0', label: 'α₀', min: 1e-6, max: 100 },
-  { key: 'epochs', label: 'Epochs', min: 1, max: 1000, int: true },
-  { key: 'decay_rate', label: 'Decay rate', min: 0, max: 1000 },
-  { key: 'interval', label: 'Staircase every', min: 0, max: 100000, int: true, hint: '0 = off' },
-  { key: 'base', label: 'Base', min: 1e-4, max: 1 },
-  { key: 'k', label: 'k', min: 1e-4, max: 1000 },
-];
+  { key: 'alpha0', label: 'α₀' },
+  { key: 'epochs', label: 'Epochs' },
+  { key: 'decay_rate', label: 'Decay rate' },
+  { key: 'interval', label: 'Staircase every', zero: true, hint: '0 = off' },
+  { key: 'base', label: 'Base' },
+  { key: 'k', label: 'k' },
+].map((f) => ({ ...f, range: range(field('SchedulePreview', f.key)) }));
 
 export function createSchedules(root, store, plotStyle) {
   const plot = h('div', { class: 'lab-chart', id: 'schedule-plot', role: 'img', 'aria-label': 'Learning rate over epochs for each schedule' });
@@ -24,9 +25,9 @@ export function createSchedules(root, store, plotStyle) {
     inputs[f.key] = input;
     input.addEventListener('change', () => {
       const v = Number(input.value.trim());
-      const ok = input.value.trim() !== '' && Number.isFinite(v) && v >= f.min && v <= f.max && (!f.int || Number.isInteger(v));
+      const ok = input.value.trim() !== '' && ((f.zero && v === 0) || inRange(f.range, v));
       input.closest('.field').classList.toggle('invalid', !ok);
-      if (!ok) { show(`${f.label} must be ${f.int ? 'a whole number' : 'a number'} in [${f.min}, ${f.max}]`); return; }
+      if (!ok) { show(`${f.label} must be ${f.range.integer ? 'a whole number' : 'a number'} in ${rangeText(f.range)}${f.zero ? ' (or 0: off)' : ''}`); return; }
       store.update({ [f.key]: v });
     });
     return h('div', { class: 'field', dataset: { hide: f.key } }, h('label', { for: id }, f.label), input);
@@ -51,7 +52,8 @@ export function createSchedules(root, store, plotStyle) {
     show(null);
     for (const input of Object.values(inputs)) input.closest('.field').classList.remove('invalid');
     const data = body.schedules.map((sch) => ({
-      type: 'scatter', mode: 'lines', x: body.epochs, y: sch.alpha, name: LABELS[sch.name],
+      type: 'scatter', mode: 'lines', x: body.epochs, y: sch.alpha,
+      name: sch.name === 'constant' ? 'constant' : sch.formula.replace(/^α = /, ''), // the server's formula
       line: { color: COLORS[sch.name], width: 2.2, shape: s.interval > 0 && sch.name === 'inverse_time' ? 'hv' : 'linear' },
       hovertemplate: `${sch.formula}<br>epoch %{x}: α = %{y:.4g}<extra></extra>`,
     }));

@@ -5,9 +5,10 @@
 // step size above which gradient descent diverges on the surface (the server's `lr_limit`).
 import { h, fmt } from '../dom.js';
 import {
-  SURFACES, SURFACE_LABELS, OPTIMIZERS, OPTIMIZER_LABELS, SHORT_LABELS, USES, RANGES, BATCH_SIZES,
+  SURFACES, SURFACE_LABELS, OPTIMIZERS, OPTIMIZER_LABELS, SHORT_LABELS, USES, RANGES, SURFACE_RANGES, BATCH_SIZES,
   MAX_OPTIMIZERS, LOGISTIC_M, newOptimizer, displayNames, withSuggestedRates,
 } from './state.js';
+import { inRange, rangeText } from './schema.js';
 
 const TOLERANCES = [1e-2, 1e-3, 1e-4, 1e-6, 1e-8];
 const LR_MIN = -6; // log10 of the α slider's ends
@@ -57,7 +58,8 @@ export function createSetup(root, store) {
     const parts = [tiles];
     if (s.surface === 'quadratic') {
       const kappa = slider({
-        id: 'ctl-condition', label: 'Condition number κ', min: 0, max: 3, step: 0.01, value: s.condition,
+        id: 'ctl-condition', label: 'Condition number κ', min: Math.log10(SURFACE_RANGES.condition.lo),
+        max: Math.log10(SURFACE_RANGES.condition.hi), step: 0.01, value: s.condition,
         show: (v) => fmt(v, 3), toValue: (x) => Number((10 ** x).toPrecision(3)), toSlider: (v) => Math.log10(v),
         onInput: (v) => store.update({ condition: v }), hide: 'condition',
       });
@@ -108,8 +110,8 @@ export function createSetup(root, store) {
     errors.set(`optimizers.${index}.${key}`, error);
     input.addEventListener('change', () => {
       const v = Number(input.value.trim());
-      const ok = input.value.trim() !== '' && Number.isFinite(v) && v >= r.min && v <= r.max && !(key.startsWith('beta') && v >= 1);
-      setError(error, ok ? null : `${r.label} must be a number in [${r.min}, ${r.max}]`);
+      const ok = input.value.trim() !== '' && inRange(r, v);
+      setError(error, ok ? null : `${r.label} must be a number in ${rangeText(r)}`);
       if (ok) store.updateOptimizer(o.id, { [key]: v }, { live: true });
     });
     const secondary = key === 'epsilon' ? ' secondary' : '';
@@ -164,8 +166,8 @@ export function createSetup(root, store) {
     });
     lrOut.addEventListener('change', () => {
       const v = Number(lrOut.value.trim());
-      const ok = Number.isFinite(v) && v >= RANGES.learning_rate.min && v <= RANGES.learning_rate.max;
-      setError(lrError, ok ? null : `α must be a number in [${RANGES.learning_rate.min}, ${RANGES.learning_rate.max}]`);
+      const ok = lrOut.value.trim() !== '' && inRange(RANGES.learning_rate, v);
+      setError(lrError, ok ? null : `α must be a number in ${rangeText(RANGES.learning_rate)}`);
       if (!ok) return;
       lr.value = Math.log10(v);
       store.updateOptimizer(o.id, { learning_rate: v }, { live: true });

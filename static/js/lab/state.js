@@ -6,40 +6,47 @@
 //       &alpha0=0.1&epochs=100&decay_rate=1&interval=0&base=0.95&k=1&betas=0.5,0.9,0.98&uncorrected=1
 //       [&preset=adam] [&presenter=1] [&ghost=0] [&lr_hide=true …]
 // The defaults of the race come from the server's "default" preset (GET /api/lab/presets; the
-// values below are its fallback and give the shape and the ranges).
+// values below are its fallback). Every range, the hyperparameters' and the previews' defaults,
+// and which hyperparameters each optimizer uses come from the server's models (schema.js).
 import { PALETTE } from '../colors.js';
+import { SCHEMA, field, range, inRange } from './schema.js';
 
-export const SURFACES = ['quadratic', 'rosenbrock', 'saddle', 'logistic'];
 export const SURFACE_LABELS = {
   quadratic: 'Elongated bowl', rosenbrock: 'Rosenbrock', saddle: 'Saddle point', logistic: 'Logistic model',
 };
-export const OPTIMIZERS = ['gd', 'momentum', 'nesterov', 'rmsprop', 'adam'];
+export const SURFACES = Object.keys(SURFACE_LABELS);
 export const OPTIMIZER_LABELS = { gd: 'Gradient descent', momentum: 'Momentum', nesterov: 'Nesterov momentum', rmsprop: 'RMSprop', adam: 'Adam' };
+export const OPTIMIZERS = Object.keys(OPTIMIZER_LABELS);
 export const SHORT_LABELS = { gd: 'GD', momentum: 'Momentum', nesterov: 'Nesterov', rmsprop: 'RMSprop', adam: 'Adam' };
 // The optimizers of the fallback defaults (the server's "default" preset replaces them).
 const DEFAULT_RACERS = ['gd', 'momentum', 'rmsprop', 'adam'];
-// The hyperparameters each update rule reads (the others are kept but unused).
-export const USES = { gd: [], momentum: ['beta'], nesterov: ['beta'], rmsprop: ['beta2', 'epsilon'], adam: ['beta1', 'beta2', 'epsilon', 'bias_correction'] };
+// A racer's keys in the hash: short name -> key (`opt=adam,lr:0.1,b1:0.9,…`).
+const HASH_KEYS = { lr: 'learning_rate', b: 'beta', b1: 'beta1', b2: 'beta2', eps: 'epsilon', bc: 'bias_correction' };
+const SHORT_KEYS = Object.fromEntries(Object.entries(HASH_KEYS).map(([short, key]) => [key, short]));
+const HYPER = Object.values(HASH_KEYS).filter((k) => k !== 'learning_rate');
+// The hyperparameters each update rule reads (the others are kept but unused); without the schema
+// (node) every one of them.
+export const USES = Object.fromEntries(OPTIMIZERS.map((name) => [name, SCHEMA?.uses?.[name] ?? HYPER]));
 // Controls a link can hide with `<key>_hide=true` (as on the playground): the hash's keys, `lr` for
 // every α, the optimizers' `add` row and `type` menus, the `presets` menu, the `ghost` toggle.
 export const HIDEABLE = ['surface', 'condition', 'rotation', 'normalized', 'batch', 'tol', 'start', 'speed', 'lr',
   'beta', 'beta1', 'beta2', 'epsilon', 'bias_correction', 'type', 'add', 'presets', 'ghost', 'presenter',
   'alpha0', 'epochs', 'decay_rate', 'interval', 'base', 'k', 'betas', 'uncorrected'];
 const HIDE_ALIASES = { learning_rate: 'lr', b: 'beta', b1: 'beta1', b2: 'beta2', eps: 'epsilon', bc: 'bias_correction' };
-export const BATCH_SIZES = [0, 64, 32, 16, 8, 1]; // 0 = full batch (m = 200)
+export const BATCH_SIZES = [0, 64, 32, 16, 8, 1]; // 0 = full batch (m examples)
 export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
-export const MAX_OPTIMIZERS = 6;
-export const LOGISTIC_M = 200;
+export const MAX_OPTIMIZERS = field('Configure', 'optimizers')?.maxItems ?? Infinity;
+export const LOGISTIC_M = field('Configure', 'surface', 'batch_size')?.maximum ?? Infinity; // the full batch
+const optimizerField = (key) => field('Configure', 'optimizers', '*', key);
 
-// Hyperparameter ranges (the engine's OptimizerConfig; the server checks them again).
-export const RANGES = {
-  learning_rate: { min: 1e-6, max: 100, label: 'α' },
-  beta: { min: 0, max: 0.9999, label: 'β' },
-  beta1: { min: 0, max: 0.9999, label: 'β₁' },
-  beta2: { min: 0, max: 0.99999, label: 'β₂' },
-  epsilon: { min: 1e-12, max: 1, label: 'ε' },
+// Hyperparameter ranges (OptimizerConfig's, from the schema) with their labels.
+const HYPER_LABELS = { learning_rate: 'α', beta: 'β', beta1: 'β₁', beta2: 'β₂', epsilon: 'ε' };
+export const RANGES = Object.fromEntries(Object.entries(HYPER_LABELS)
+  .map(([key, label]) => [key, { ...range(optimizerField(key)), label }]));
+export const SURFACE_RANGES = {
+  condition: range(field('Configure', 'surface', 'condition')),
+  rotation: range(field('Configure', 'surface', 'rotation')),
 };
-
 const DEFAULT_LR = { gd: 0.035, momentum: 0.035, nesterov: 0.035, rmsprop: 0.05, adam: 0.1 };
 // Learning rates that show each surface's lesson (loaded when the surface is switched): the same
 // α on raw and normalized logistic inputs, so that normalizing is the only change.
@@ -56,7 +63,6 @@ export function withSuggestedRates(optimizers, surface, normalized) {
   const table = SUGGESTED_LR[surface === 'logistic' && !normalized ? 'logistic_raw' : surface];
   return optimizers.map((o) => ({ ...o, learning_rate: table[o.name] }));
 }
-const HASH_KEYS = { lr: 'learning_rate', b: 'beta', b1: 'beta1', b2: 'beta2', eps: 'epsilon', bc: 'bias_correction' };
 
 export function newOptimizer(name, existing = []) {
   const used = new Set(existing.map((o) => o.id));
@@ -64,10 +70,15 @@ export function newOptimizer(name, existing = []) {
   let n = 1;
   while (used.has(`o${n}`)) n += 1;
   return {
-    id: `o${n}`, name, learning_rate: DEFAULT_LR[name], beta: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
-    bias_correction: true, color: PALETTE.find((c) => !colours.has(c)) ?? PALETTE[existing.length % PALETTE.length],
+    id: `o${n}`, name, learning_rate: DEFAULT_LR[name],
+    ...Object.fromEntries(HYPER.map((key) => [key, optimizerField(key)?.default])),
+    color: PALETTE.find((c) => !colours.has(c)) ?? PALETTE[existing.length % PALETTE.length],
   };
 }
+
+// The previews' keys (GET /api/lab/schedules and /api/lab/ewma): their defaults are the queries'.
+const SCHEDULE_KEYS = ['alpha0', 'epochs', 'decay_rate', 'interval', 'base', 'k'];
+const scheduleField = (key) => field('SchedulePreview', key);
 
 export function defaults() {
   const optimizers = [];
@@ -75,42 +86,45 @@ export function defaults() {
   return {
     surface: 'quadratic', condition: 50, rotation: 30, normalized: false, batch: 0, start: null,
     tol: 1e-4, speed: 2, optimizers,
-    alpha0: 0.1, epochs: 100, decay_rate: 1, interval: 0, base: 0.95, k: 1,
-    betas: [0.5, 0.9, 0.98], uncorrected: true,
+    ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, scheduleField(key)?.default])),
+    interval: scheduleField('interval')?.default ?? 0, // 0 = no staircase (the query's null)
+    betas: field('EwmaQuery', 'betas')?.default ?? [], uncorrected: true,
     // browser only: the lesson preset chosen, presenter mode, the previous run's ghost, hidden controls
     preset: '', presenter: false, ghost: true, hidden: [],
   };
 }
 
-const num = (raw, min, max) => {
+/** The number of a hash value when it is in range `r` (schema.js range), else undefined. */
+const num = (raw, r) => {
   const x = Number(raw);
-  return raw !== '' && raw !== null && Number.isFinite(x) && x >= min && x <= max ? x : undefined;
+  return raw !== '' && raw !== null && inRange(r, x) ? x : undefined;
 };
-const int = (raw, min, max) => { const x = num(raw, min, max); return Number.isInteger(x) ? x : undefined; };
+/** A parser of hash values in the range of a schema field; `zero`: 0 is allowed too (off). */
+const ranged = (schema, { zero = false } = {}) => {
+  const r = range(schema);
+  return (raw) => (zero && raw !== '' && Number(raw) === 0 ? 0 : num(raw, r));
+};
 const bool = (raw) => (raw === '1' || raw === 'true' ? true : raw === '0' || raw === 'false' ? false : undefined);
+const betaRange = range(field('EwmaQuery', 'betas', '*'));
+const maxBetas = field('EwmaQuery', 'betas')?.maxItems ?? Infinity;
 
 // key -> parser of a hash value (undefined = invalid, keep the default)
 const FIELDS = {
   surface: (v) => (SURFACES.includes(v) ? v : undefined),
-  condition: (v) => num(v, 1, 1000),
-  rotation: (v) => num(v, -180, 180),
+  condition: ranged(field('Configure', 'surface', 'condition')),
+  rotation: ranged(field('Configure', 'surface', 'rotation')),
   normalized: bool,
-  batch: (v) => int(v, 0, LOGISTIC_M),
+  batch: ranged(field('Configure', 'surface', 'batch_size'), { zero: true }), // 0 = the full batch
   start: (v) => {
     const xy = String(v).split(',').map(Number);
     return xy.length === 2 && xy.every(Number.isFinite) ? xy : undefined;
   },
-  tol: (v) => num(v, 1e-12, 10),
-  speed: (v) => int(v, 1, 1000),
-  alpha0: (v) => num(v, 1e-6, 100),
-  epochs: (v) => int(v, 1, 1000),
-  decay_rate: (v) => num(v, 0, 1000),
-  interval: (v) => int(v, 0, 100000),
-  base: (v) => num(v, 1e-4, 1),
-  k: (v) => num(v, 1e-4, 1000),
+  tol: ranged(field('Configure', 'tolerance')),
+  speed: ranged(field('Speed', 'steps_per_frame')),
+  ...Object.fromEntries(SCHEDULE_KEYS.map((key) => [key, ranged(scheduleField(key), { zero: key === 'interval' })])),
   betas: (v) => {
     const bs = String(v).split(',').filter((s) => s !== '').map(Number);
-    return bs.length >= 1 && bs.length <= 6 && bs.every((b) => Number.isFinite(b) && b >= 0 && b <= 0.999) ? bs : undefined;
+    return bs.length >= 1 && bs.length <= maxBetas && bs.every((b) => inRange(betaRange, b)) ? bs : undefined;
   },
   uncorrected: bool,
   preset: (v) => (/^[A-Za-z0-9_-]{1,40}$/.test(v) ? v : undefined),
@@ -129,7 +143,7 @@ function parseOptimizer(text, existing) {
     const [short, raw] = pair.split(':');
     const key = HASH_KEYS[short];
     if (!key) return undefined;
-    const value = key === 'bias_correction' ? bool(raw) : num(raw, RANGES[key].min, RANGES[key].max);
+    const value = key === 'bias_correction' ? bool(raw) : num(raw, RANGES[key]);
     if (value === undefined) return undefined;
     opt[key] = value;
   }
@@ -188,12 +202,8 @@ export function presetState(presetValues, base = defaults()) {
 }
 
 function optimizerHash(o) {
-  const parts = [o.name, `lr:${o.learning_rate}`];
-  if (o.name === 'momentum' || o.name === 'nesterov') parts.push(`b:${o.beta}`);
-  if (o.name === 'adam') parts.push(`b1:${o.beta1}`);
-  if (o.name === 'rmsprop' || o.name === 'adam') parts.push(`b2:${o.beta2}`, `eps:${o.epsilon}`);
-  if (o.name === 'adam') parts.push(`bc:${o.bias_correction ? 1 : 0}`);
-  return parts.join(',');
+  const value = (key) => (key === 'bias_correction' ? (o[key] ? 1 : 0) : o[key]);
+  return [o.name, `lr:${o.learning_rate}`, ...USES[o.name].map((key) => `${SHORT_KEYS[key]}:${value(key)}`)].join(',');
 }
 
 export function serializeHash(s) {
