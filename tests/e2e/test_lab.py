@@ -141,17 +141,20 @@ def test_lab_at_1920x1080_with_previews(page, server_url, artifacts):
     assert page.console_errors == []
 
 
+def typed(page, field: str, value: str, shown_in: str) -> str:
+    """Type `value` into the input `field`, press Enter: the text of `shown_in` then."""
+    page.fill(field, value)
+    page.press(field, "Enter")
+    return page.inner_text(shown_in)
+
+
 def test_the_labs_ranges_come_from_the_schema(page, server_url):
     """The page restates no range: its hash parser, input checks and messages, the preview controls
     and the racers' limit read GET /api/lab/schema (the server's pydantic models). The real
     schema's bounds show as they are; a schema served with other bounds changes every one of them."""
     open_lab(page, server_url, "surface=quadratic&condition=50&opt=gd,lr:0.02&opt=adam,lr:0.1")
-    page.fill("#opt-o1-lr-text", "0")
-    page.press("#opt-o1-lr-text", "Enter")
-    assert "α must be a number in (0, 100]" in page.inner_text("#setup .lab-opt[data-id='o1']")
-    page.fill("#opt-o2-epsilon", "2")
-    page.press("#opt-o2-epsilon", "Enter")
-    assert "ε must be a number in (0, 1]" in page.inner_text("#setup .lab-opt[data-id='o2']")
+    assert "α must be a number in (0, 100]" in typed(page, "#opt-o1-lr-text", "0", "#setup .lab-opt[data-id='o1']")
+    assert "ε must be a number in (0, 1]" in typed(page, "#opt-o2-epsilon", "2", "#setup .lab-opt[data-id='o2']")
     assert "opt=adam,lr:0.1,b1:0.9,b2:0.999,eps:1e-8,bc:1" in page.evaluate("location.hash")  # OptimizerConfig's defaults
 
     def narrower(route):
@@ -171,15 +174,9 @@ def test_the_labs_ranges_come_from_the_schema(page, server_url):
     open_lab(page, server_url, "surface=quadratic&condition=50&opt=gd,lr:8&opt=gd,lr:0.02&opt=adam,lr:0.1&epochs=80")
     assert page.eval_on_selector_all("#results tbody tr", "(rows) => rows.length") == 2
     assert "lr:8" not in page.evaluate("location.hash") and "epochs=100" in page.evaluate("location.hash")
-    page.fill("#opt-o1-lr-text", "6")
-    page.press("#opt-o1-lr-text", "Enter")
-    assert "α must be a number in (0, 5]" in page.inner_text("#setup .lab-opt[data-id='o1']")
+    assert "α must be a number in (0, 5]" in typed(page, "#opt-o1-lr-text", "6", "#setup .lab-opt[data-id='o1']")
     assert page.is_disabled("#add-gd")  # at most 2 racers
     assert page.locator("#opt-o2-beta1").count() == 1 and page.locator("#opt-o2-beta2").count() == 0  # uses
-    page.fill("#sched-epochs", "60")
-    page.press("#sched-epochs", "Enter")
-    assert "Epochs must be a whole number in [1, 50]" in page.inner_text("#schedules-root")
-    page.fill("#ewma-beta-0", "0.95")
-    page.press("#ewma-beta-0", "Enter")
-    assert "β must be a number in [0, 0.9]" in page.inner_text("#ewma-root")
+    assert "Epochs must be a whole number in [1, 50]" in typed(page, "#sched-epochs", "60", "#schedules-root")
+    assert "β must be a number in [0, 0.9]" in typed(page, "#ewma-beta-0", "0.95", "#ewma-root")
     assert page.console_errors == []
