@@ -57,6 +57,3 @@ export function inRange(r, x) {
 export function rangeText(r) {
   return `${r.loOpen ? '(' : '['}${r.lo}, ${r.hi}${r.hiOpen ? ')' : ']'}`;
 }
-
-/** Which hyperparameters each optimizer's update rule reads ({} when unknown). */
-export const USES = SCHEMA?.uses ?? {};
