@@ -22,22 +22,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.backend import get_backend
-from engine.config import OptimizerConfig
+from pydantic import ValidationError
 
-# Hyperparameters `configure` accepts (ranges as in OptimizerConfig: β in [0, 1), ε in (0, 1]).
+from engine.backend import get_backend
+from engine.config import OptimizerConfig, format_errors
+
+# Hyperparameters `configure` accepts; their ranges are OptimizerConfig's (β in [0, 1), ε in (0, 1]).
 HYPERPARAMETERS = ("beta", "beta1", "beta2", "epsilon", "bias_correction")
 
 
 def default_backend():
     """NumPy float64, the backend used when `backend=None` (only .xp and .dtype are used)."""
     return get_backend("numpy", "float64")
-
-
-def _check_beta(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} = {value!r}: must be a number in [0, 1)")
-    return float(value)
 
 
 class Optimizer:
@@ -77,27 +73,24 @@ class Optimizer:
         self._step(theta, grads, float(lr))
 
     def configure(self, **hyper: Any) -> None:
-        """Live change of beta / beta1 / beta2 / epsilon / bias_correction; VdW, SdW and t kept."""
+        """Live change of beta / beta1 / beta2 / epsilon / bias_correction; VdW, SdW and t kept.
+
+        The values are checked against OptimizerConfig (strictly: a bool is no number, a string no
+        bool), the one place their ranges are written: the optimizers are public API, which a
+        library user (or the lab's 2-D paths) calls without a TrainConfig. A bad value raises
+        ValueError naming the key, and changes nothing.
+        """
         unknown = set(hyper) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(
                 f"unknown optimizer hyperparameter(s) {sorted(unknown)}: allowed {list(HYPERPARAMETERS)}"
             )
-        checked = {}
-        for key in ("beta", "beta1", "beta2"):
-            if key in hyper:
-                checked[key] = _check_beta(key, hyper[key])
-        if "epsilon" in hyper:
-            eps = hyper["epsilon"]
-            if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps <= 1.0:
-                raise ValueError(f"epsilon = {eps!r}: must be a number in (0, 1]")
-            checked["epsilon"] = float(eps)
-        if "bias_correction" in hyper:
-            if not isinstance(hyper["bias_correction"], bool):
-                raise ValueError(f"bias_correction = {hyper['bias_correction']!r}: must be true or false")
-            checked["bias_correction"] = hyper["bias_correction"]
-        for key, value in checked.items():  # all validated first: a bad value changes nothing
-            setattr(self, key, value)
+        try:
+            checked = OptimizerConfig.model_validate(hyper, strict=True)
+        except ValidationError as exc:
+            raise ValueError("; ".join(format_errors(exc))) from None
+        for key in hyper:  # all validated first: a bad value changes nothing
+            setattr(self, key, getattr(checked, key))
 
     @property
     def state(self) -> dict:
