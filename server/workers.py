@@ -8,6 +8,8 @@ Connection.send_bytes / recv_bytes / poll and the main process asyncio streams:
 - main → worker: pickle of (sid, op, args);
 - worker → main: 4-byte little-endian sid, 1-byte kind (T text, F frame, S saved-run record,
   I info, X exported session state), then the body, already the bytes the client gets (text JSON or a binary frame).
+This module is the main process's side (Worker, WorkerPool); the worker process's own side (its
+entry point, `python -m server.worker_process FD`, and its Outbox) is server/worker_process.py.
 """
 from __future__ import annotations
 
@@ -22,16 +24,14 @@ import struct
 import subprocess
 import sys
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from server.scheduler import CHUNK_SECONDS, EXPORT, FRAME, INFO, SAVE, TEXT, Scheduler
+from server.scheduler import EXPORT, FRAME, INFO, SAVE, TEXT
 
 log = logging.getLogger("nn_playground.workers")
-_HEAD = struct.Struct("<IB")
-_LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
-_MAX_PARTS = 512  # buffers per sendmsg (the system limit, IOV_MAX, is 1024 on Linux)
+HEAD = struct.Struct("<IB")  # worker → main: sid, kind (written by server/worker_process.py's Outbox)
+LENGTH = struct.Struct("!i")  # multiprocessing.Connection framing
 _INFO_IDS = 1 << 31
 # Sessions of one affinity (a room's class) per worker before the next worker takes some: a
 # batch of 16 already amortizes a step's or a frame's per-call cost (bench/batched_bench.py).
@@ -59,63 +59,6 @@ class Sink(Protocol):
     def on_export(self, state: bytes) -> None: ...
 
 
-# ---------------------------------------------------------------------- worker process side
-
-def worker_main(conn: Any) -> None:
-    """Entry point of a worker process: serve commands and train until the pipe closes.
-
-    Workers keep the event loop's priority: at a lower one (nice 5, tried) every wake-up of the
-    relay preempted them, and 100 clients got about a tenth fewer frames (bench/ws_bench.py)."""
-    outbox = Outbox(socket.socket(fileno=os.dup(conn.fileno())))
-    scheduler = Scheduler(outbox.emit, flush=outbox.flush)
-    try:
-        while True:
-            timeout = scheduler.tick()
-            if conn.poll(timeout):
-                # messages are read until none is left or CHUNK_SECONDS went by, then a tick (the
-                # due frames, one turn): commands that run at once (a session's budget allows a
-                # burst, server/command_queue.py) never hold the other sessions' frames for long;
-                # queued ones cost next to nothing to read, so a `close` is reached at once
-                started = time.perf_counter()
-                while True:
-                    sid, op, args = pickle.loads(conn.recv_bytes())
-                    scheduler.handle(sid, op, args)
-                    if not conn.poll(0) or time.perf_counter() - started > CHUNK_SECONDS:
-                        break
-                outbox.flush()
-    except (EOFError, OSError, KeyboardInterrupt):
-        return  # the main process went away
-
-
-class Outbox:
-    """Worker → main messages, written together: `emit` queues one (Connection framing: 4-byte
-    big-endian length, then sid + kind + body) and `flush` sends every queued one with a single
-    sendmsg: no copy of the frame bytes, and one wake-up of the main process for several frames."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.parts: list[bytes] = []
-
-    def emit(self, sid: int, kind: bytes, body: bytes) -> None:
-        self.parts += (_LENGTH.pack(_HEAD.size + len(body)) + _HEAD.pack(sid, kind[0]), body)
-
-    def flush(self) -> None:
-        parts, self.parts = self.parts, []
-        while parts:  # a blocking socket, but sendmsg may still send only a part
-            sent = self.sock.sendmsg(parts[:_MAX_PARTS])
-            while parts and sent >= len(parts[0]):
-                sent -= len(parts[0])
-                parts.pop(0)
-            if sent:
-                parts[0] = memoryview(parts[0])[sent:]
-
-
-if __name__ == "__main__":  # python -m server.workers FD (started by Worker.start)
-    worker_main(Connection(int(sys.argv[1])))
-
-
-# ---------------------------------------------------------------------- main process side
-
 def command_bytes(sid: int, op: str, args: dict) -> bytes:
     """A main → worker message: 4-byte big-endian length + pickle of (sid, op, args)."""
     body = pickle.dumps((sid, op, args), protocol=pickle.HIGHEST_PROTOCOL)
@@ -139,7 +82,7 @@ class Worker:
         # __main__, so any script, test runner or server can create the app.
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.workers", str(theirs.fileno())],
+            [sys.executable, "-m", "server.worker_process", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], cwd=str(Path(__file__).resolve().parent.parent),
             env={**os.environ, **WORKER_ENV},
         )
@@ -293,10 +236,10 @@ class WorkerPool:
     async def _read(self, worker: Worker, reader: asyncio.StreamReader) -> None:
         try:
             while True:  # length + sid + kind first, then the body as its own bytes (no copy)
-                head = await reader.readexactly(_LENGTH.size + _HEAD.size)
-                (length,) = _LENGTH.unpack_from(head)
-                sid, kind = _HEAD.unpack_from(head, _LENGTH.size)
-                body = await reader.readexactly(length - _HEAD.size) if length > _HEAD.size else b""
+                head = await reader.readexactly(LENGTH.size + HEAD.size)
+                (length,) = LENGTH.unpack_from(head)
+                sid, kind = HEAD.unpack_from(head, LENGTH.size)
+                body = await reader.readexactly(length - HEAD.size) if length > HEAD.size else b""
                 self._deliver(sid, kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -13,7 +13,8 @@ import pytest
 from engine.config import TrainConfig
 from server.frames import NonFiniteFrame
 from server.sessions import Session
-from server.workers import Outbox, Worker, command_bytes
+from server.worker_process import Outbox
+from server.workers import Worker, command_bytes
 from tests.fresh_loop import run_fresh
 from tests.server.conftest import decode_frame
 
