@@ -6,7 +6,8 @@ The worker is asked for a frame (`want`) only while the client has a credit and 
 in the mailbox, so frames are computed just in time and a slow client simply gets fewer, fresher
 frames. A frame that arrives while the client has no credit waits in the mailbox, replaced by any
 newer one. JSON replies go first, in order, through a queue bounded in bytes where a newer
-`state` (the whole run as it is now) replaces a queued older one; a client that lets replies
+`state` (the whole run as it is now) or `data` (a new session's points) replaces a queued older
+one; a client that lets replies
 pile up beyond the bound is dropped and its worker session freed (server/socket_base.py).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ READY = Ready(type="ready")
 
 
 class Connection(SocketViewer, SocketBase):
-    snapshot_kinds = frozenset({"state"})
+    snapshot_kinds = frozenset({"data", "state"})  # only the newest queued of each: server/reply_queue.py
 
     def __init__(self, ws: WebSocket, pool: WorkerPool, uploads: CsvUploads, runs: RunStore):
         super().__init__(ws, parse_client_message, label="session", ready=READY)

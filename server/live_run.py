@@ -6,8 +6,10 @@ One computed run, many viewers (a /ws client alone; a teacher and the students f
   take one: the fastest viewer paces the run, a viewer without credits only gets fresher frames
   (when this process's event loop lags, the viewers other than the owner are offered only a
   share of the frames, down to a third, in turns: server/fanout.py);
-- run-wide messages (`state`, `done`, `diverged`) go to every viewer, and the latest of them with
-  the last frame are replayed to a viewer that joins later (the run may be paused: no new frame);
+- run-wide messages (`data`, `state`, `done`, `diverged`) go to every viewer, and a viewer that
+  joins later gets them replayed (`replayed`): the run's `data` (its points, sent once per
+  configure or import), its latest `state` and the done/diverged after it, then the last frame
+  (the run may be paused: no new frame);
 - the rest (`error`, `gradcheck`, a saved-run record) answer a command: they go to the owner.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from server.fanout import FANOUT
 from server.socket_base import FrameSlot
 from server.workers import WorkerPool
 
-BROADCAST = frozenset(("state", "done", "diverged"))
+BROADCAST = frozenset(("data", "state", "done", "diverged"))
 _KIND = re.compile(r'\{"type":\s*"(\w+)"')
 
 
@@ -73,12 +75,24 @@ def message_kind(text: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+def replayed(replay: list[str], text: str) -> list[str]:
+    """What a viewer joining now needs replayed, after the run-wide `text` (BROADCAST): a `data`
+    starts a new session (its `state` follows); a `state` replaces the previous one and what
+    followed it, keeping the session's `data`; a done/diverged is added after its `state`."""
+    kind = message_kind(text)
+    if kind == "data":
+        return [text]
+    if kind == "state":
+        return [t for t in replay[:1] if message_kind(t) == "data"] + [text]
+    return replay + [text]
+
+
 class LiveRun:
     def __init__(self, pool: WorkerPool, owner: Optional[Owner] = None, affinity: Optional[str] = None):
         self.pool, self.owner = pool, owner
         self.sid = pool.open(self, affinity)  # same affinity, same worker: trained in one batch there
         self.viewers: list[Viewer] = []
-        self.replay: list[str] = []          # latest `state` and the done/diverged after it
+        self.replay: list[str] = []          # `data`, latest `state`, the done/diverged after it
         self.last_frame: Optional[bytes] = None
         self.asked = False                   # a `want` is on its way to the worker
         self.csv: Any = None                 # the uploaded data of the last configure (for `push`)
@@ -88,7 +102,7 @@ class LiveRun:
 
     @property
     def configured(self) -> bool:
-        return bool(self.replay)
+        return any(message_kind(text) == "state" for text in self.replay)
 
     # ------------------------------------------------------------------ viewers
     def attach(self, viewer: Viewer, replay: bool = True) -> None:
@@ -143,10 +157,7 @@ class LiveRun:
     def on_text(self, text: str) -> None:
         kind = message_kind(text)
         if kind in BROADCAST:
-            if kind == "state":
-                self.replay = [text]
-            else:
-                self.replay.append(text)
+            self.replay = replayed(self.replay, text)
             for viewer in self.viewers:
                 viewer.send_text(text)
         elif self.owner is not None:

@@ -12,10 +12,11 @@ docs/protocol.md "Rooms across processes").
   get its own events at once (in order, as in one process) and skip their echo from Redis.
 - RedisRooms: the runs. The process holding a run that other processes follow (the teacher's
   run: the holder process in the room record; a spotlit student's own run: that student's
-  process) attaches a RunRelay to it, which publishes the run's binary frames and its `state`,
-  `done`, `diverged` texts on `nnp:room:{code}:run:{key}` (key `teacher` or `s{id}`). A process
-  whose local sockets follow such a run has a RemoteRun mirror: subscribed to that channel, it
-  feeds its local viewers through their own credits and one-slot mailboxes like a LiveRun.
+  process) attaches a RunRelay to it, which publishes the run's binary frames and its `data`,
+  `state`, `done`, `diverged` texts on `nnp:room:{code}:run:{key}` (key `teacher` or `s{id}`).
+  A process whose local sockets follow such a run has a RemoteRun mirror: subscribed to that
+  channel, it feeds its local viewers through their own credits and one-slot mailboxes like a
+  LiveRun.
   Requests to a run's process (`follow_run`: attach a relay and send me the replay; `export_run`:
   the session state for a fork or for the teacher's run moving to another process) go as room
   events; answers come on the asking process's channel `nnp:proc:{id}`.
@@ -42,7 +43,7 @@ from server.fanout import FANOUT
 from server.frames import MAGIC
 from server.lab_race import HISTORY, LabRace, track_lengths
 from server.lab_session import RacerView, Snapshot, TrackView
-from server.live_run import LiveRun, message_kind
+from server.live_run import LiveRun, message_kind, replayed
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
 from server.tasks import cancel_and_wait
 from server.thumbnails import Thumbnail, thumbnail
@@ -588,8 +589,9 @@ class RemoteRace(_Mirror, LabRace):
 
 class RemoteRun(_Mirror):
     """A run held by another process, as its local viewers see it (the LiveRun calls they use):
-    subscribed to the run's channel while it has viewers; the holder's replay (latest `state`,
-    done/diverged, last frame) comes first on this process's channel, then the live stream."""
+    subscribed to the run's channel while it has viewers; the holder's replay (its `data`, latest
+    `state`, done/diverged, last frame: server/live_run.py `replayed`) comes first on this
+    process's channel, then the live stream."""
 
     def __init__(self, remote: "RedisRooms", room: "Room", key: str):
         self._mirror(remote, room, key)
@@ -599,9 +601,7 @@ class RemoteRun(_Mirror):
         self.csv: Any = None
         self.owner = None
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.replay)
+    configured = LiveRun.configured
 
     def _reset(self) -> None:
         self.replay, self.last_frame = [], None
@@ -634,10 +634,7 @@ class RemoteRun(_Mirror):
             FANOUT.offer(self, data)  # thinned when this process's loop lags (server/fanout.py)
             return
         text = data.decode()
-        if message_kind(text) == "state":
-            self.replay = [text]
-        else:
-            self.replay.append(text)
+        self.replay = replayed(self.replay, text)
         for viewer in list(self.viewers):
             viewer.send_text(text)
 

@@ -32,7 +32,7 @@ REFUSED = 1008  # unknown room, wrong token, too many failed joins
 
 
 class RoomSocket(SocketViewer, SocketBase):
-    snapshot_kinds = frozenset({"state"})  # a follower needs only the newest run state (as on /ws)
+    snapshot_kinds = frozenset({"data", "state"})  # a follower needs only the newest of each (as on /ws)
 
     def __init__(self, ws: WebSocket, code: str, manager: RoomManager, commands: TrainingCommands):
         super().__init__(ws, parse_join, label=f"room {code}", ready=Ready(type="ready"))

@@ -10,7 +10,9 @@ Pacing rules (docs/protocol.md "Speed and frames"):
   the next session in round-robin order, so a frame is never late by more than one chunk and
   every running session gets the same share of the CPU.
 Replies that answer a command (state, frame after configure/step/reset, gradcheck, ...) are
-emitted as soon as it ran. `emit(sid, kind, body)` hands bytes to the transport (server/workers.py).
+emitted as soon as it ran; a new session (configure, import) first sends its points, once, in a
+`data` message (a `state` does not repeat them). `emit(sid, kind, body)` hands bytes to the
+transport (server/workers.py).
 
 Commands are queued per session (server/command_queue.py): each session has a budget of the
 worker's seconds for its commands; a command runs at once while its session has nothing waiting and no
@@ -144,6 +146,14 @@ class Scheduler:
 
     def _state(self, slot: Slot) -> None:
         self._text(slot.sid, slot.session.state_text(slot.playing, {"speed": slot.speed()}))
+
+    def _new_session(self, slot: Slot, session: Session) -> None:
+        """A configured or imported session, paused: its `data` (the points, sent once per
+        session: play, pause, set and reset replies are `state`s without them), then its `state`."""
+        slot.session = session
+        slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
+        self._text(slot.sid, session.data_text())
+        self._state(slot)
 
     def _frame(self, slot: Slot) -> None:
         session = slot.session
@@ -339,9 +349,7 @@ class Scheduler:
             self._place(slot)
 
     def _op_configure(self, slot: Slot, config, csv=None, init_parameters=None, saved=None) -> None:
-        slot.session = Session(config, csv=csv, init_parameters=init_parameters, saved=saved)
-        slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
-        self._state(slot)
+        self._new_session(slot, Session(config, csv=csv, init_parameters=init_parameters, saved=saved))
         if saved is not None:  # a loaded run: its curves so far, before the frame that carries on
             self._text(slot.sid, {"type": "history", **slot.session.history.as_dict()})
         self._frame(slot)
@@ -355,10 +363,8 @@ class Scheduler:
             self.emit(slot.sid, EXPORT, session_state.dumps(slot.session))
 
     def _op_import(self, slot: Slot, state: bytes) -> None:
-        """A session from `export`'s bytes, paused: replies state + frame like `configure`."""
-        slot.session = session_state.loads(state)
-        slot.playing, slot.requested, slot.budget, slot.fresh = False, 0, 0, False
-        self._state(slot)
+        """A session from `export`'s bytes, paused: replies data + state + frame like `configure`."""
+        self._new_session(slot, session_state.loads(state))
         self._frame(slot)
 
     def _op_play(self, slot: Slot) -> None:

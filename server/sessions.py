@@ -112,7 +112,7 @@ class Session:
             self.history.restore(saved["history"]["rows"])
         self.seq = 0
         self._take_snapshot()
-        self._data_json = self._encode_data()
+        self._data_text: Optional[str] = None  # the `data` message, built on first use
 
     # ------------------------------------------------------------------ training
     @property
@@ -295,26 +295,29 @@ class Session:
         return "ready" if self.trainer.iteration == 0 else "paused"
 
     # ------------------------------------------------------------------ messages
-    def _encode_data(self) -> str:
-        """The `data` part of `state` as JSON text, built once (points do not change)."""
-        p = self.trainer.prepared
-        sets = {name: "{" + ",".join(f'"{k}":{_numbers_json(np.asarray(v))}' for k, v in points.items()) + "}"
-                for name, points in p.raw.items()}
-        head = json.dumps({"kind": p.kind, "classes": p.classes,
-                           "domain": list(p.domain) if p.domain is not None else None})
-        return head[:-1] + "," + ",".join(f'"{name}":{text}' for name, text in sets.items()) + "}"
+    def data_text(self) -> str:
+        """The `data` message as JSON text (docs/protocol.md): the run's points, sent once per
+        configure or import (they never change within a session: reset keeps them), built once."""
+        if self._data_text is None:
+            p = self.trainer.prepared
+            sets = {name: "{" + ",".join(f'"{k}":{_numbers_json(np.asarray(v))}' for k, v in points.items()) + "}"
+                    for name, points in p.raw.items()}
+            head = json.dumps({"type": "data", "kind": p.kind, "classes": p.classes,
+                               "domain": list(p.domain) if p.domain is not None else None})
+            self._data_text = head[:-1] + "," + ",".join(f'"{name}":{text}' for name, text in sets.items()) + "}"
+        return self._data_text
 
     def state_text(self, playing: bool, extra: dict) -> str:
-        """The `state` message as JSON text (docs/protocol.md), plus `extra` keys (speed, ...)."""
+        """The `state` message as JSON text (docs/protocol.md), plus `extra` keys (speed, ...).
+        The points are not in it: they went once, in the `data` message before the first `state`."""
         t = self.trainer
-        head = {
+        return json.dumps({
             "type": "state", "status": self.status(playing),
             "iteration": t.iteration, "epoch": t.epoch,
             "config": self.config.model_dump(mode="json"),
             "network": {"layers": list(t.layer_dims), "inputs": list(t.prepared.feature_names)},
             "limits": limits.LIMITS, "outcome": self.outcome(), "divergence": self.divergence(), **extra,
-        }
-        return json.dumps(head)[:-1] + ',"data":' + self._data_json + "}"
+        })
 
     def frame_header(self, status: str) -> dict:
         """The frame's JSON header (docs/protocol.md) without its `arrays`; counts `seq`."""

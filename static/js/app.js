@@ -49,7 +49,8 @@ let hovered = null;       // {index, label} of the hidden neuron shown on the bi
 let frameShown = null;    // last drawn frame (for hover previews)
 let pendingRunId = null;  // a loaded run's weights, sent with the next configure
 let pendingSave = null;   // {resolve, reject} of a `save` waiting for `saved`
-let dataKey = '';         // identity of the data last drawn (every `state` repeats the data)
+let points = null;        // the run's points: its `data` message (sent once per session, not in `state`)
+let pointsShown = true;   // ... drawn on the CSV tile (after the `state` that names the dataset)
 
 const banners = createBanners($('#banners'));
 const controls = createControls($('#transport'), store, { togglePlay, step, reset });
@@ -287,17 +288,16 @@ const handlers = {
     if (m.divergence) showDivergence(m.divergence);
     if (m.status !== 'diverged') banners.hide('diverged');
     showOutcome(m.outcome ?? null); // how the run ended (null while it can still train)
-    // Redraw the points only for new data: a `set` reply repeats it, and redrawing would also
-    // drop the boundary until the next frame.
-    const key = m.data && JSON.stringify([m.config?.data, m.data.kind, m.data.classes, m.data.domain,
-      m.data.train?.x1?.length, m.data.train?.x1?.slice(0, 8)]);
-    if (m.data && key !== dataKey) {
-      dataKey = key;
-      boundary.setData(m.data);
-      dataPanel.setData(m.data);
-      curves.setKind(m.data.kind);
-    }
-    network.setState(m);
+    network.setState({ network: m.network, limits: m.limits, data: points });
+    if (!pointsShown) { dataPanel.setData(points); pointsShown = true; } // a room's page adopted the dataset just now
+  },
+  /** A new session's points (configure, import, a loaded run; a room's run when this page starts
+   *  showing it): sent once, before its first `state`, which does not repeat them. */
+  data(m) {
+    points = m;
+    pointsShown = false;
+    boundary.setData(m);
+    curves.setKind(m.kind);
   },
   error(m) {
     if (m.request_type === 'save') { pendingSave?.reject(new Error(m.message)); return; }

@@ -141,3 +141,17 @@ def redis_pair(tmp_path_factory, redis_port: int, *args: str):
     yield [server for server, _ in started]
     for _, process in started:
         stop_server(process)
+
+
+def data_and_state(client: Client, predicate=lambda m: True, timeout: float = 10.0) -> tuple[dict, dict]:
+    """The first `state` for which predicate holds and the `data` message received last before it
+    (a run's points come once, before its first `state`, to every viewer: docs/protocol.md)."""
+    data, deadline = None, time.monotonic() + timeout
+    while True:
+        message = until_json(client, lambda m: m["type"] in ("data", "state"), max(0.01, deadline - time.monotonic()))
+        if message["type"] == "data":
+            data = message
+        elif predicate(message):
+            assert data is not None, "a run's state came without its data before it"
+            assert "data" not in message  # the points are not repeated in the state
+            return data, message

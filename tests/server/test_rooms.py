@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from server.room_protocol import CODE_ALPHABET
-from tests.server.rooms_helpers import (SMALL, closed, connect, fork_from_the_followed_run, frames_for, make_room,
-                                        room_server, run_frame, student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, data_and_state, fork_from_the_followed_run, frames_for,
+                                        make_room, room_server, run_frame, student, teacher, until_json)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +61,17 @@ def test_follow_gets_the_teachers_state_and_frames(srv):
     s, joined = student(srv, room, "Ann")
     assert joined["mode"] == "follow" and joined["student_id"] >= 1 and "token" not in str(joined)
     state, (header, arrays) = t.configure(**SMALL)
-    assert s.until("state")["config"] == state["config"]
+    data, followed = data_and_state(s)
+    assert followed["config"] == state["config"] and data["kind"] == "binary" and len(data["train"]["x1"]) == 320
     first, first_arrays = s.until("frame")
     assert np.array_equal(first_arrays["W1"], arrays["W1"])
+    late, _ = student(srv, room)  # joins later: the run's data, state and last frame are replayed
+    assert data_and_state(late) == (data, followed)
+    assert late.until("frame")[0]["iteration"] == 0
     t.send({"type": "play"})
     got = frames_for(s, 1.0)
     assert len(got) >= 10 and got[-1]["iteration"] > got[0]["iteration"]
+    late.close()
     s.send({"type": "step"})
     error = s.until("error")
     assert error["request_type"] == "step" and "follow mode" in error["message"]
@@ -157,15 +162,16 @@ def test_spotlight_switches_followers_to_a_students_run(srv):
     t.send({"type": "spotlight", "student_id": star_joined["student_id"]})
     event = until_json(fan, lambda m: m["type"] == "spotlight")
     assert event["student_id"] == star_joined["student_id"] and event["name"] == "Star"
-    state = until_json(fan, lambda m: m["type"] == "state" and m["config"]["data"]["name"] == "xor")
-    assert state["network"]["layers"] == [2, 3, 1]
+    data, state = data_and_state(fan, lambda m: m["config"]["data"]["name"] == "xor")  # the star's points too
+    assert state["network"]["layers"] == [2, 3, 1] and data["kind"] == "binary" and data["domain"] is not None
     header, arrays = fan.until("frame")
     while arrays["W1"].shape != (3, 2):  # a frame of the teacher's run sent before the switch
         header, arrays = fan.until("frame")
     assert header["iteration"] == 3
     t.send({"type": "spotlight", "student_id": None})
     assert until_json(fan, lambda m: m["type"] == "spotlight")["student_id"] is None
-    assert until_json(fan, lambda m: m["type"] == "state")["config"]["data"]["name"] == "circle"
+    back, _ = data_and_state(fan, lambda m: m["config"]["data"]["name"] == "circle")
+    assert back != data and len(back["train"]["x1"]) == 320  # the teacher's points again
     t.close(), star.close(), fan.close()
 
 
@@ -253,7 +259,8 @@ def test_teacher_reconnect_keeps_the_room(srv):
     t.close()
     time.sleep(0.3)
     t2 = teacher(srv, room)
-    assert t2.until("state")["config"]["data"]["name"] == "circle"  # the run's latest state, replayed
+    data, state = data_and_state(t2)  # the run's data and latest state, replayed
+    assert state["config"]["data"]["name"] == "circle" and len(data["train"]["x1"]) == 320
     assert run_frame(t2)[0]["iteration"] == 9                     # and its last frame
     t2.send({"type": "step", "n": 1})
     assert until_json(s, lambda m: m["type"] == "state")  # the student is still in the room

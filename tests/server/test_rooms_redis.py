@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.server.conftest import decode_frame
-from tests.server.rooms_helpers import (SMALL, closed, connect, fork_from_the_followed_run, frames_for, make_room,
-                                        redis_pair, run_frame, student, teacher, until_json)
+from tests.server.rooms_helpers import (SMALL, closed, connect, data_and_state, fork_from_the_followed_run, frames_for,
+                                        make_room, redis_pair, run_frame, student, teacher, until_json)
 
 ROOM_SIZE = 3
 
@@ -50,11 +50,12 @@ def test_followers_on_the_other_process_get_the_teachers_state_and_frames(pair):
     s, joined = student(p2, room, "Ann")
     assert joined["mode"] == "follow"
     state, (header, arrays) = t.configure(**SMALL)
-    assert until_json(s, lambda m: m["type"] == "state")["config"] == state["config"]
+    data, followed = data_and_state(s)  # relayed from process 1: the points once, then the state
+    assert followed["config"] == state["config"] and len(data["train"]["x1"]) == 320
     first, first_arrays = s.until("frame")
     assert first["iteration"] == 0 and np.array_equal(first_arrays["W1"], arrays["W1"])
-    late, _ = student(p2, room)  # joins a running relay: gets the run's state and last frame first
-    assert until_json(late, lambda m: m["type"] == "state")["config"] == state["config"]
+    late, _ = student(p2, room)  # joins a running relay: gets the run's data, state and last frame first
+    assert data_and_state(late) == (data, followed)
     assert late.until("frame")[0]["iteration"] == 0
     t.send({"type": "play"})
     got = frames_for(s, 1.5)
@@ -165,8 +166,8 @@ def test_spotlight_of_a_student_on_the_other_process(pair):
     for fan in (fan_here, fan_there):
         event = until_json(fan, lambda m: m["type"] == "spotlight")
         assert event["student_id"] == sid and event["name"] == "Star"
-        state = until_json(fan, lambda m: m["type"] == "state" and m["config"]["data"]["name"] == "xor")
-        assert state["network"]["layers"] == [2, 3, 1]
+        data, state = data_and_state(fan, lambda m: m["config"]["data"]["name"] == "xor")  # the star's points too
+        assert state["network"]["layers"] == [2, 3, 1] and data["kind"] == "binary"
         header, arrays = fan.until("frame")
         while arrays["W1"].shape != (3, 2):  # a frame of the teacher's run sent before the switch
             header, arrays = fan.until("frame")
@@ -238,8 +239,8 @@ def test_teacher_link_opened_on_the_other_process_takes_the_run_along(pair):
     t.close()
     time.sleep(0.3)
     t2 = teacher(p2, room)  # the load balancer sent the reloaded teacher page to process 2
-    state = until_json(t2, lambda m: m["type"] == "state")
-    assert state["config"]["data"]["name"] == "circle" and state["iteration"] == 9
+    data, state = data_and_state(t2)  # the run imported on process 2: its points come along
+    assert state["config"]["data"]["name"] == "circle" and state["iteration"] == 9 and len(data["train"]["x1"]) == 320
     assert run_frame(t2)[0]["iteration"] == 9
     t2.send({"type": "step", "n": 1})
     deadline = time.monotonic() + 10  # the student on process 1 now follows the run on process 2

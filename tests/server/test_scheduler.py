@@ -33,11 +33,12 @@ class Harness:
             self.s.tick()
 
 
-def test_configure_emits_state_then_frame_and_nothing_while_paused():
+def test_configure_emits_data_state_then_frame_and_nothing_while_paused():
     h = Harness()
     h.s.handle(1, "configure", {"config": CONFIG})
     kinds = h.take()
-    assert [k for k, _ in kinds] == [TEXT, FRAME] and json.loads(kinds[0][1])["type"] == "state"
+    assert [k for k, _ in kinds] == [TEXT, TEXT, FRAME]
+    assert [json.loads(body)["type"] for _, body in kinds[:2]] == ["data", "state"]
     assert h.s.tick() is None  # nothing to do: block until a command
     h.s.handle(1, "want", {})
     h.run(5)

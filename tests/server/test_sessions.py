@@ -3,6 +3,7 @@ transport (Outbox on the worker side, batched writes on the main side), without 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from multiprocessing.connection import Connection
@@ -77,6 +78,19 @@ def test_history_keeps_rows_while_no_frame_is_drawn(monkeypatch):
     for _ in range(3):
         session.step(4)
     assert [row[0] for row in session.history.rows] == [0, 4, 8, 12]
+
+
+# ----------------------------------------------------------------------------- messages
+def test_the_points_go_in_data_once_and_state_carries_only_the_run():
+    session = Session(CONFIG)
+    data = json.loads(session.data_text())
+    assert data["type"] == "data" and data["kind"] == "binary" and data["classes"] == 2
+    assert len(data["train"]["x1"]) == 160 and data["domain"] is not None
+    assert session.data_text() is session.data_text()  # built once
+    state = json.loads(session.state_text(False, {}))
+    assert state["type"] == "state" and "data" not in state
+    session.reset()
+    assert json.loads(session.data_text()) == data  # reset keeps the points
 
 
 def test_set_and_set_weight_make_the_next_frame_recompute():

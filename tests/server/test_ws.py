@@ -20,12 +20,15 @@ def assert_finite_frame(header: dict, arrays: dict) -> None:
         assert np.isfinite(arr).all(), name
 
 
-def test_configure_replies_state_then_frame(client):
-    state, (header, arrays) = client.configure(**SMALL)
+def test_configure_replies_data_state_then_frame(client):
+    client.send({"type": "configure", "config": {**SMALL, "epochs": 100000}})
+    data, state = client.recv(), client.recv()
+    header, arrays = client.recv()
+    assert (data["type"], state["type"]) == ("data", "state")
     assert state["status"] == "ready"
     assert state["network"] == {"layers": [2, 8, 8, 1], "inputs": ["x1", "x2"]}
     assert state["config"]["network"]["hidden"] == [8, 8]
-    data = state["data"]
+    assert "data" not in state  # the points came once, in `data`
     assert data["kind"] == "binary" and data["classes"] == 2 and data["domain"] == [-6, 6, -6, 6]
     assert len(data["train"]["x1"]) == 320 and len(data["dev"]["y"]) == 80 and data["test"]["x2"] == []
     assert set(data["train"]["y"]) == {0, 1}
@@ -79,7 +82,8 @@ def test_reset_restores_the_initial_weights(client):
     _, trained = client.until("frame")
     assert not np.array_equal(trained["W1"], first["W1"])
     client.send({"type": "reset"})
-    assert client.until("state")["status"] == "ready"
+    state = client.recv()  # the same points: no `data` before it
+    assert state["type"] == "state" and state["status"] == "ready"
     header, arrays = client.until("frame")
     assert header["iteration"] == 0
     assert all(np.array_equal(arrays[name], first[name]) for name in ("W1", "b1", "W2", "b2", "W3", "b3"))
@@ -242,8 +246,32 @@ def test_csv_session(client, server):
     rows = "\n".join(f"{x:.2f},{-x:.2f},{int(x > 0)}" for x in np.linspace(-3, 3, 60))
     upload = httpx.post(f"{server.http}/api/csv", content="x1,x2,label\n" + rows).json()
     client.send({"type": "configure", "config": {"data": {"name": "csv"}}, "csv_id": upload["id"]})
-    state = client.until("state")
-    assert state["data"]["kind"] == "binary" and len(state["data"]["train"]["x1"]) == 48
+    data = client.until("data")
+    assert data["kind"] == "binary" and len(data["train"]["x1"]) == 48 and client.recv()["type"] == "state"
     client.send({"type": "configure", "config": {"data": {"name": "csv"}}, "csv_id": "nope"})
     error = client.until("error")
     assert error["field"] == "csv_id" and "POST /api/csv" in error["message"]
+
+
+def test_data_goes_once_per_session_and_state_carries_only_the_run(client):
+    """The points go in one `data` message per configure (docs/protocol.md); play, pause, set and
+    reset reply a `state` without them, several times smaller than the points."""
+    client.send({"type": "configure", "config": {"data": {"name": "spiral", "n": 2000}, "epochs": 100000}})
+    data = client.until("data")
+    assert len(data["train"]["x1"]) == 1600
+    client.until("state"), client.until("frame")  # the configure's
+    texts = []
+    for command in ({"type": "play"}, {"type": "pause"}, {"type": "set", "learning_rate": 0.02}, {"type": "reset"}):
+        client.send(command)
+        deadline = time.monotonic() + 5
+        while True:  # frames answered; every text kept
+            message = client.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if isinstance(message, tuple):
+                client.send({"type": "ready"})
+                continue
+            texts.append(message)
+            if message["type"] == "state":
+                break
+    assert [m["type"] for m in texts] == ["state"] * 4
+    assert all("data" not in m for m in texts)
+    assert all(len(json.dumps(m)) * 10 < len(json.dumps(data)) for m in texts)
