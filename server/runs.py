@@ -21,13 +21,8 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.config import TrainConfig
+from server.cost_curve import HISTORY_COLUMNS  # a saved run's history: a CostCurve's rows; the CSV's columns
 
-# One history row per recorded snapshot; the CSV export uses these columns in this order.
-HISTORY_COLUMNS = [
-    "iteration", "epoch", "learning_rate", "minibatch_cost",
-    "train_cost", "train_data_cost", "train_reg_cost", "train_accuracy",
-    "dev_cost", "dev_data_cost", "dev_reg_cost", "dev_accuracy",
-]
 
 # SQLite's INTEGER is 64-bit signed: a larger id would raise OverflowError in a query, so RunStore
 # answers "no such run" for ids outside 1..MAX_RUN_ID and the routes refuse them (422).

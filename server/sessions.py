@@ -18,70 +18,11 @@ from engine.snapshot import Snapshot, finite_or_none
 from engine.trainer import Trainer
 from server import limits
 from server.batching import BatchedRun, Group, batch_key
+from server.cost_curve import CostCurve
 from server.frames import PackedExact, encode_frame
-from server.runs import HISTORY_COLUMNS
 from server.wording import PLAY_AFTER_END, outcome_text
 
 TERMINAL = ("done", "stopped_early", "diverged")
-
-
-class History:
-    """Cost history, one row per recorded snapshot (HISTORY_COLUMNS), bounded in memory: when
-    `cap` rows are reached every other row is dropped and the recording stride doubles."""
-
-    def __init__(self, cap: int = limits.MAX_HISTORY_ROWS):
-        self.cap, self.stride, self.rows = cap, 1, []
-        self.diverged_at: Optional[int] = None  # once the blow-up rows are recorded
-
-    def add(self, snap: Snapshot | dict, divergence: Optional[dict] = None) -> None:
-        """Record a Snapshot (or its to_dict(), when the caller already has it); a diverged run's
-        with its `divergence` (Session.divergence()): the blow-up rows instead."""
-        if divergence is not None:
-            self._add_divergence(snap if isinstance(snap, dict) else snap.to_dict(), divergence)
-            return
-        iteration = snap["iteration"] if isinstance(snap, dict) else snap.iteration
-        if self.rows and iteration - self.rows[-1][0] < self.stride:
-            return
-        d = snap if isinstance(snap, dict) else snap.to_dict()
-        train, dev = d["train"] or {}, d["dev"] or {}
-        self.rows.append([d["iteration"], d["epoch"], d["learning_rate"], d["minibatch_cost"],
-                          train.get("cost"), train.get("data_cost"), train.get("reg_cost"), train.get("accuracy"),
-                          dev.get("cost"), dev.get("data_cost"), dev.get("reg_cost"), dev.get("accuracy")])
-        if len(self.rows) >= self.cap:
-            self.rows = self.rows[::2]
-            self.stride *= 2
-
-    def restore(self, rows: list[list]) -> None:
-        """Start from a saved run's rows (oldest first), thinned like `add` would have."""
-        self.rows = [list(r) for r in rows]
-        while len(self.rows) >= self.cap:
-            self.rows = self.rows[::2]
-            self.stride *= 2
-
-    def _add_divergence(self, d: dict, point: dict) -> None:
-        """The blow-up, whatever the stride: the last finite mini-batch cost at its iteration, and
-        at `diverged_at` the epoch-end costs when the epoch end blew up (finite, maybe huge). The
-        full-set costs of the restored weights are not recorded at `diverged_at`: they belong to
-        `restored_iteration`. Recorded once (a later snapshot of the diverged run, e.g. after a
-        live `set`, adds nothing)."""
-        if self.diverged_at == point["diverged_at"]:
-            return
-        self.diverged_at = point["diverged_at"]
-        last_iteration, last_cost = point["last_finite_minibatch_iteration"], point["last_finite_minibatch_cost"]
-        first = min(i for i in (last_iteration, point["diverged_at"]) if i is not None)
-        while self.rows and self.rows[-1][0] >= first:
-            self.rows.pop()
-        empty = [None] * 8
-        if last_cost is not None and last_iteration is not None and last_iteration != point["diverged_at"]:
-            self.rows.append([last_iteration, point["diverged_epoch"], d["learning_rate"], last_cost, *empty])
-            last_cost = None
-        row = [point["diverged_at"], point["diverged_epoch"], d["learning_rate"], last_cost, *empty]
-        row[4], row[8] = point["train_cost"], point["dev_cost"]
-        if any(v is not None for v in (row[3], row[4], row[8])):
-            self.rows.append(row)
-
-    def as_dict(self) -> dict:
-        return {"columns": list(HISTORY_COLUMNS), "rows": [list(r) for r in self.rows]}
 
 
 def _numbers_json(values: np.ndarray) -> str:
@@ -105,7 +46,7 @@ class Session:
         run carries on from its iteration and epoch, with its cost history."""
         self.csv = csv
         self.trainer = Trainer(config, csv=csv, init_parameters=init_parameters)
-        self.history = History()
+        self.history = CostCurve()
         if saved is not None:
             summary = saved.get("summary") or {}
             self.trainer.continue_from(summary.get("iteration", 0), summary.get("epoch", 0))
@@ -229,7 +170,7 @@ class Session:
         config, prepared = self.trainer.config, self.trainer.prepared
         self.drop()  # a batched run is replaced: the scheduler places the new one again
         self.trainer = Trainer(config, prepared=prepared)
-        self.history = History()
+        self.history = CostCurve()
         self._take_snapshot()
 
     def outcome(self) -> Optional[dict]:

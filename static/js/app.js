@@ -7,7 +7,7 @@
 import { $ } from './dom.js';
 import { Store, parseHash, toConfig, liveFields, needsReset, withConfig } from './state.js';
 import { Connection, socketUrl } from './socket.js';
-import { History } from './history.js';
+import { CostCurve } from './cost-curve.js';
 import { clearFieldErrors, showFieldError, keyForField } from './widgets.js';
 import { createControls, presenterToggle } from './panels/controls.js';
 import { createHyperparams } from './panels/hyperparams.js';
@@ -37,7 +37,7 @@ const parsed = parseHash(location.hash);
 const store = new Store(parsed, { syncHash: !room });
 store.writeHash();
 const conn = new Connection(socketUrl(socketPath));
-const history = new History();
+const curve = new CostCurve(); // the cost curve's points (the same rule as a saved run's history)
 let readOnly = false;     // following another run: controls inert, nothing sent from the store
 let remote = false;       // the store is being updated from a server `state` (nothing to send)
 let replayTimer = null;   // waiting for a room's replayed state (see expectReplay)
@@ -59,7 +59,7 @@ createHyperparams($('#hyperparams'), store);
 const dataPanel = createDataPanel($('#data-panel'), store);
 const network = createNetwork($('#network-panel'), store, { previewNeuron, setWeight });
 const boundary = createBoundary($('#boundary-panel'), store);
-const curves = createCurves($('#curves-panel'), store, history);
+const curves = createCurves($('#curves-panel'), store, curve);
 const gauge = createGradientGauge($('#gradient-card'));
 const biasVariance = createBiasVarianceCard($('#bias-card'), store);
 const lessons = createLessons($('#lesson-menu-root'), $('#lesson-card-root'), store, { gradcheck: () => conn.send({ type: 'gradcheck' }) });
@@ -121,7 +121,7 @@ function step() {
 
 function reset() {
   if (readOnly) return;
-  history.clear();
+  curve.clear();
   banners.hide('diverged');
   showOutcome(null);
   conn.send({ type: 'reset' });
@@ -133,7 +133,7 @@ function sendSpeed() {
 }
 
 function configure() {
-  history.clear();
+  curve.clear();
   clearFieldErrors();
   banners.hide('diverged');
   banners.hide('error');
@@ -233,7 +233,7 @@ function adoptConfig(config) {
  *  message or a `divergence` (docs/protocol.md). */
 function showDivergence(d) {
   const at = d.diverged_at ?? d.iteration;
-  history.diverge(d);
+  curve.diverge(d);
   curves.redraw();
   controls.setCounters({ epoch: d.diverged_epoch ?? d.epoch, iteration: at,
     diverged: { iteration: at, restored_iteration: d.restored_iteration } });
@@ -252,8 +252,7 @@ function draw() {
   if (frame) {
     const { header } = frame;
     // A frame drawn after `diverged` (already in flight) must not hide the divergence: the
-    // counters and the curves keep the blow-up (history.push ignores it then).
-    history.push(header);
+    // counters and the curves keep the blow-up (curve.add ignored it).
     if (header.divergence) showDivergence(header.divergence);
     else if (status !== 'diverged') controls.setCounters(header);
     network.update(frame);
@@ -272,6 +271,7 @@ conn.on('frame', (frame) => {
   if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
   unacknowledged += 1;
   latest = frame;
+  curve.add(frame.header); // every frame's figures, drawn or not (only the newest is painted)
   // The status is taken in arrival order: a frame sent before a pause is drawn after the pause's
   // `state`, and must not turn the page back to running.
   const next = frame.header.status;
@@ -322,7 +322,7 @@ const handlers = {
   },
   /** A loaded run carries on (configure with run_id): its curves so far, before its first frame. */
   history(m) {
-    history.load(m);
+    curve.load(m);
     curves.redraw();
   },
   gradcheck(m) { lessons.showGradcheck(m); },
@@ -373,6 +373,6 @@ return {
     replayTimer = setTimeout(() => { replayTimer = null; fallback(); }, REPLAY_WAIT_MS);
   },
   /** Another run is shown from now on (a spotlight): its curves start afresh. */
-  newRun() { history.clear(); curves.redraw(); },
+  newRun() { curve.clear(); curves.redraw(); },
 };
 }

@@ -7,8 +7,9 @@ import pytest
 
 from engine.config import TrainConfig
 from server import command_queue
+from server.cost_curve import CostCurve
 from server.scheduler import FRAME, SAVE, TEXT, Scheduler
-from server.sessions import History, Session
+from server.sessions import Session
 from tests.server.conftest import decode_frame
 
 CONFIG = TrainConfig.model_validate({"data": {"name": "circle"}, "network": {"hidden": [4]}, "epochs": 100000})
@@ -101,20 +102,17 @@ def test_errors_save_and_close():
 
 
 def test_history_is_bounded():
-    class Snap:
-        def __init__(self, i):
-            self.iteration = i
+    def snap(i, cost=1.0):
+        return {"iteration": i, "epoch": 0, "learning_rate": 0.1, "minibatch_cost": cost, "train": None, "dev": None}
 
-        def to_dict(self):
-            return {"iteration": self.iteration, "epoch": 0, "learning_rate": 0.1, "minibatch_cost": 1.0,
-                    "train": None, "dev": None}
-
-    history = History(cap=8)
+    history = CostCurve(cap=8)
     for i in range(1, 101):
-        history.add(Snap(i))
+        history.add(snap(i))
     rows = history.as_dict()["rows"]
     assert len(rows) < 8 and rows[-1][0] >= 90 and rows[0][0] <= 10
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    history.add(snap(rows[-1][0], 0.5))  # the same iteration again (a live `set`): nothing added
+    assert history.rows == rows
 
 
 # ---------------------------------------------------------------- per-session command queues

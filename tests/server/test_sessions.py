@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.config import TrainConfig
+from server import limits
 from server.frames import NonFiniteFrame
 from server.sessions import Session
 from server.worker_process import Outbox
@@ -78,6 +81,13 @@ def test_history_keeps_rows_while_no_frame_is_drawn(monkeypatch):
     for _ in range(3):
         session.step(4)
     assert [row[0] for row in session.history.rows] == [0, 4, 8, 12]
+
+
+def test_the_browser_curve_and_the_server_s_share_their_cap():
+    """static/js/cost-curve.js keeps as many points as a saved run's history (its rule is checked
+    against server/cost_curve.py in tests/e2e/test_cost_curve.py)."""
+    text = (Path(__file__).resolve().parents[2] / "static" / "js" / "cost-curve.js").read_text()
+    assert re.search(r"export const CAP = ([\d_]+);", text).group(1).replace("_", "") == str(limits.MAX_HISTORY_ROWS)
 
 
 # ----------------------------------------------------------------------------- messages

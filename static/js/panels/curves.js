@@ -1,8 +1,9 @@
 // CURVES: train and dev cost vs iteration with the raw (faint) and EWMA-smoothed (solid)
 // mini-batch cost, and accuracy; the test set's cost and accuracy as numbers when the split has
 // a test part. A frame's new points are appended with Plotly.extendTraces (one redraw per painted
-// frame, no copy of the whole history); a full Plotly.react only when points were removed or
-// replaced (a reset, a thinned history, a divergence) or the look changed (presenter mode).
+// frame, no copy of the whole curve); a full Plotly.react only when points were removed or
+// replaced (a reset, a thinned curve, a divergence) or the look changed (presenter mode).
+// `curve`: the run's CostCurve (cost-curve.js).
 // The cost axis is fitted to the train, dev and EWMA curves: a raw mini-batch spike is clipped at
 // the top instead of flattening them.
 import { h, fmt, fmtPct } from '../dom.js';
@@ -25,7 +26,7 @@ const line = (name, x, y, color, width, extra = {}) => ({
 const legend = (items) => h('div', { class: 'legend curve-legend' }, items.map(([label, color, width]) =>
   h('span', { class: 'legend-item' }, h('span', { class: 'line-swatch', style: `--swatch: ${color}; --width: ${width}px` }), label)));
 
-export function createCurves(root, store, history) {
+export function createCurves(root, store, curve) {
   const costValues = h('span', { class: 'panel-values tabular', id: 'cost-values' });
   const accValues = h('span', { class: 'panel-values tabular', id: 'accuracy-values' });
   const cost = h('div', { class: 'curve-plot', id: 'cost-plot', role: 'img', 'aria-label': 'Cost against iteration' });
@@ -60,10 +61,10 @@ export function createCurves(root, store, history) {
    *  blow-up (a last finite cost of 1e300 would flatten the rest to zero), the blow-up point
    *  marked at the top edge with "diverged: cost → ∞". {} and no marker while healthy. */
   function divergence() {
-    const d = history.diverged;
+    const d = curve.diverged;
     if (!d) return { yaxis: {}, traces: [] };
-    const x = history.iteration;
-    const series = [history.minibatch, history.minibatch_ewma, history.train_cost, history.dev_cost];
+    const x = curve.iteration;
+    const series = [curve.minibatch, curve.minibatch_ewma, curve.train_cost, curve.dev_cost];
     let before = 0; // the largest cost before the blow-up point
     let top = 0;
     for (const ys of series) {
@@ -93,7 +94,7 @@ export function createCurves(root, store, history) {
    *  above `top` (the raw mini-batch cost is left out: its spikes are clipped). */
   function costTop(from = 0, top = 0) {
     for (const s of ['train_cost', 'dev_cost', 'minibatch_ewma']) {
-      const ys = history[s];
+      const ys = curve[s];
       for (let i = from; i < ys.length; i++) if (typeof ys[i] === 'number' && ys[i] > top) top = ys[i];
     }
     return top;
@@ -108,7 +109,7 @@ export function createCurves(root, store, history) {
     else Object.assign(yaxis, { autorange: true, range: undefined });
   }
 
-  const copy = (s) => history[s].slice(); // extendTraces grows the plotted arrays, not the history's
+  const copy = (s) => curve[s].slice(); // extendTraces grows the plotted arrays, not the curve's
 
   /** The two plots: each remembers what it shows ({key, length}) and when it was last drawn. */
   const plots = [
@@ -117,7 +118,7 @@ export function createCurves(root, store, history) {
         const blowUp = divergence();
         top = costTop();
         const yaxis = { ...blowUp.yaxis };
-        if (!history.diverged) costRange(yaxis);
+        if (!curve.diverged) costRange(yaxis);
         window.Plotly.react(cost, [
           line('mini-batch', copy('iteration'), copy('minibatch'), MB_RAW, 1, { hoverinfo: 'skip' }),
           line('mini-batch EWMA', copy('iteration'), copy('minibatch_ewma'), MB_EWMA, 1.5),
@@ -144,25 +145,25 @@ export function createCurves(root, store, history) {
       extend() {} },
   ];
 
-  const keyNow = () => `${history.version}|${store.get('presenter')}|${kind}`;
-  const stale = (p) => !p.off() && (p.key !== keyNow() || p.length !== history.length);
+  const keyNow = () => `${curve.version}|${store.get('presenter')}|${kind}`;
+  const stale = (p) => !p.off() && (p.key !== keyNow() || p.length !== curve.length);
 
   /** Bring one plot up to date: the new points appended, or everything redrawn when points were
-   *  removed or replaced (history.version), the run diverged, or the look changed. */
+   *  removed or replaced (curve.version), the run diverged, or the look changed. */
   function sync(p) {
     const key = keyNow();
-    const grows = p.key === key && history.length > p.length && !history.diverged && p.el.data?.length >= p.series.length;
+    const grows = p.key === key && curve.length > p.length && !curve.diverged && p.el.data?.length >= p.series.length;
     if (grows) {
       const from = p.length;
       p.extend(from);
-      const x = history.iteration.slice(from);
-      window.Plotly.extendTraces(p.el, { x: p.series.map(() => x), y: p.series.map((s) => history[s].slice(from)) },
+      const x = curve.iteration.slice(from);
+      window.Plotly.extendTraces(p.el, { x: p.series.map(() => x), y: p.series.map((s) => curve[s].slice(from)) },
         p.series.map((_, i) => i));
     } else {
       p.full();
     }
     p.key = key;
-    p.length = history.length;
+    p.length = curve.length;
   }
 
   // A Plotly redraw is the costliest thing on the page (tens of ms): it runs in a task of its
@@ -232,7 +233,7 @@ export function createCurves(root, store, history) {
       accuracy.hidden = k === 'regression';
       noAccuracy.hidden = k !== 'regression';
     },
-    /** The whole history again, now: after a divergence, a loaded run's history or a new run. */
+    /** The whole curve again, now: after a divergence, a loaded run's history or a new run. */
     redraw,
     update({ header }) {
       const t = header.train;
