@@ -2,12 +2,18 @@
 
 Every key has a default and an allowed range; a wrong key or value raises a ValidationError whose
 location names the key (see `format_errors`). The JSON schema (`TrainConfig.model_json_schema()`)
-is what the server publishes at /api/config-schema.
+is what the server publishes at /api/config-schema and embeds in the playground's page: the
+browser takes every range, default and choice from it, and two marks on the fields:
+
+- `live` (`LIVE`): a running training accepts a change of this key (engine/live.py, the `set`
+  message of server/protocol.py); on `schedule` it marks the whole object.
+- `used_by` (`used_by(...)`): the optimizers whose update rule reads this hyperparameter.
 """
 from __future__ import annotations
 
 import math
-from typing import Literal, Optional, Union
+import typing
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,6 +40,35 @@ DATASET_KINDS: dict[str, str] = {
 FEATURE_PATTERN = r"^(x[1-9][0-9]*|x1_sq|x2_sq|x1x2|sin_x1|sin_x2)$"
 CROSS_FEATURES = ("x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
 
+# Ranges that a validator checks (its message names the range); `each_in` states them in the JSON
+# schema too, from these same numbers.
+SPLIT_RANGE = (0.0, 1.0)        # each train / dev / test ratio
+SCALE_RANGE = (1e-3, 1e3)       # each input scale
+KEEP_PROB_RANGE = (0.0, 1.0)    # (0, 1]: 0 excluded (KeepProb)
+
+# Field marks (json_schema_extra), read by `live_paths` and `optimizer_uses`.
+LIVE = {"live": True}
+
+
+def used_by(*optimizers: str, live: bool = True) -> dict:
+    """The mark of an optimizer hyperparameter: which optimizers read it (and that it is live)."""
+    return {"used_by": list(optimizers), **(LIVE if live else {})}
+
+
+def each_in(low: float, high: float, low_open: bool = False, marks: Optional[dict] = None):
+    """json_schema_extra stating that every number of a list / tuple field (and a plain number,
+    for a number-or-list field) is in [low, high] ((low, high] when `low_open`): the range its
+    validator checks, published for the browser; `marks` are added to the field's schema."""
+    bounds = {("exclusiveMinimum" if low_open else "minimum"): low, "maximum": high}
+
+    def extra(schema: dict) -> None:
+        schema.update(marks or {})
+        for node in [schema, *schema.get("anyOf", [])]:
+            for item in [node, node.get("items"), *node.get("prefixItems", [])]:
+                if isinstance(item, dict) and item.get("type") in ("number", "integer"):
+                    item.update(bounds)
+    return extra
+
 
 class _Strict(BaseModel):
     """Unknown keys are errors: a typo must not be silently ignored. Every float must be finite:
@@ -51,25 +86,29 @@ class DataConfig(_Strict):
     classes: int = Field(3, ge=2, le=6, description="classes of the multi-class generators")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     split: tuple[float, float, float] = Field(
-        (0.8, 0.2, 0.0), description="train / dev / test ratios, summing to 1"
+        (0.8, 0.2, 0.0), description="train / dev / test ratios, summing to 1",
+        json_schema_extra=each_in(*SPLIT_RANGE),
     )
     scale: tuple[float, float] = Field(
         (1.0, 1.0), description="x1, x2 of generated data multiplied by these (stretches the raw "
-        "input scales, as in the course's unnormalized-inputs picture); each in [0.001, 1000]"
+        "input scales, as in the course's unnormalized-inputs picture); each in [0.001, 1000]",
+        json_schema_extra=each_in(*SCALE_RANGE),
     )
 
     @field_validator("scale")
     @classmethod
     def _scale_range(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if any(not 1e-3 <= s <= 1e3 for s in v):
-            raise ValueError("each scale must be in [0.001, 1000]")
+        low, high = SCALE_RANGE
+        if any(not low <= s <= high for s in v):
+            raise ValueError(f"each scale must be in [{low:g}, {high:g}]")
         return v
 
     @field_validator("split")
     @classmethod
     def _split_sums_to_one(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(r < 0 or r > 1 for r in v):
-            raise ValueError("each ratio must be in [0, 1]")
+        low, high = SPLIT_RANGE
+        if any(r < low or r > high for r in v):
+            raise ValueError(f"each ratio must be in [{low:g}, {high:g}]")
         if not math.isclose(sum(v), 1.0, abs_tol=1e-6):
             raise ValueError(f"ratios must sum to 1 (got {sum(v):g})")
         if v[0] <= 0:
@@ -79,7 +118,7 @@ class DataConfig(_Strict):
 
 class NetworkConfig(_Strict):
     hidden: list[int] = Field(
-        default_factory=lambda: [4, 2], max_length=MAX_HIDDEN_LAYERS,
+        [4, 2], max_length=MAX_HIDDEN_LAYERS, json_schema_extra=each_in(1, MAX_NEURONS),
         description="units per hidden layer; [] = logistic/softmax regression",
     )
     activation: Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"] = "relu"
@@ -102,33 +141,40 @@ class NetworkConfig(_Strict):
         return v
 
 
-KeepProb = Field(1.0, gt=0.0, le=1.0)
+# One keep probability, in (0, 1]: the type of `keep_prob` (a number or one per hidden layer), so
+# the range is in the schema and in the `set` message's field (server/protocol.py).
+KeepProb = Annotated[float, Field(gt=KEEP_PROB_RANGE[0], le=KEEP_PROB_RANGE[1])]
 
 
 class RegularizationConfig(_Strict):
-    l2: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L2 penalty")
-    l1: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L1 penalty")
-    keep_prob: Union[float, list[float]] = Field(
-        1.0, description="inverted-dropout keep probability in (0, 1]: one number or one per hidden layer"
+    l2: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L2 penalty", json_schema_extra=LIVE)
+    l1: float = Field(0.0, ge=0.0, le=100.0, description="λ of the L1 penalty", json_schema_extra=LIVE)
+    keep_prob: Union[KeepProb, list[KeepProb]] = Field(
+        1.0, description="inverted-dropout keep probability in (0, 1]: one number or one per hidden layer",
+        json_schema_extra=LIVE,
     )
 
-    @field_validator("keep_prob")
+    @field_validator("keep_prob", mode="before")
     @classmethod
-    def _keep_prob_range(cls, v: Union[float, list[float]]) -> Union[float, list[float]]:
+    def _keep_prob_range(cls, v):
+        """A number out of range is named in one sentence (the type alone would report it once per
+        branch of number-or-list); anything else is left to the type."""
+        low, high = KEEP_PROB_RANGE
         for p in v if isinstance(v, list) else [v]:
-            if not 0.0 < p <= 1.0:
-                raise ValueError(f"keep_prob {p} must be in (0, 1]")
+            if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p) and not low < p <= high:
+                raise ValueError(f"keep_prob {float(p)} must be in ({low:g}, {high:g}]")
         return v
 
 
 class OptimizerConfig(_Strict):
     name: Literal["gd", "momentum", "rmsprop", "adam"] = "adam"
-    learning_rate: float = Field(0.01, gt=0.0, le=100.0)
-    beta: float = Field(0.9, ge=0.0, lt=1.0, description="momentum's β")
-    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam's β₁")
-    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="RMSprop's and Adam's β₂")
-    epsilon: float = Field(1e-8, gt=0.0, le=1.0)
-    bias_correction: bool = True
+    learning_rate: float = Field(0.01, gt=0.0, le=100.0, json_schema_extra=LIVE)
+    beta: float = Field(0.9, ge=0.0, lt=1.0, description="momentum's β", json_schema_extra=used_by("momentum"))
+    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam's β₁", json_schema_extra=used_by("adam"))
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="RMSprop's and Adam's β₂",
+                         json_schema_extra=used_by("rmsprop", "adam"))
+    epsilon: float = Field(1e-8, gt=0.0, le=1.0, json_schema_extra=used_by("rmsprop", "adam"))
+    bias_correction: bool = Field(True, json_schema_extra=used_by("adam"))
 
 
 class ScheduleConfig(_Strict):
@@ -153,7 +199,7 @@ class TrainConfig(_Strict):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, json_schema_extra=LIVE)
     batch_size: int = Field(64, ge=1, le=MAX_POINTS, description="≥ m means batch gradient descent")
     epochs: int = Field(100, ge=0, le=1_000_000)
     early_stopping: Optional[EarlyStoppingConfig] = None
@@ -161,7 +207,8 @@ class TrainConfig(_Strict):
     dtype: Literal["float64", "float32"] = "float64"
     backend: Literal["numpy", "cupy"] = "numpy"
     human_error: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="human-level error (Bayes proxy) for the bias/variance diagnosis"
+        None, ge=0.0, le=1.0, description="human-level error (Bayes proxy) for the bias/variance diagnosis",
+        json_schema_extra=LIVE,
     )
 
     @field_validator("features")
@@ -205,6 +252,50 @@ class TrainConfig(_Strict):
         """keep_prob for each hidden layer."""
         kp = self.regularization.keep_prob
         return list(kp) if isinstance(kp, list) else [kp] * len(self.network.hidden)
+
+
+def _marks(field) -> dict:
+    extra = field.json_schema_extra
+    if callable(extra):
+        extra = {}
+        field.json_schema_extra(extra)
+    return extra or {}
+
+
+def _nested_model(annotation) -> Optional[type[BaseModel]]:
+    for a in (annotation, *typing.get_args(annotation)):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a
+    return None
+
+
+def model_at(path: tuple[str, ...], model: type[BaseModel] = TrainConfig) -> type[BaseModel]:
+    """The model that holds the last key of `path`, e.g. OptimizerConfig for ('optimizer', 'beta')."""
+    for part in path[:-1]:
+        model = _nested_model(model.model_fields[part].annotation)
+    return model
+
+
+def live_paths(model: type[BaseModel] = TrainConfig, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    """{live key: its path in the config}, from the `live` marks: a running training accepts a
+    change of these (the `set` message names each by its last part, e.g. 'learning_rate' for
+    ('optimizer', 'learning_rate'))."""
+    paths: dict[str, tuple[str, ...]] = {}
+    for name, field in model.model_fields.items():
+        nested = _nested_model(field.annotation)
+        if _marks(field).get("live"):
+            paths[name] = (*prefix, name)
+        elif nested is not None:
+            paths.update(live_paths(nested, (*prefix, name)))
+    return paths
+
+
+def optimizer_uses() -> dict[str, tuple[str, ...]]:
+    """{optimizer name: the hyperparameters its update rule reads}, from the `used_by` marks
+    (gradient descent reads none: only the learning rate, which every optimizer reads)."""
+    names = typing.get_args(OptimizerConfig.model_fields["name"].annotation)
+    return {opt: tuple(key for key, field in OptimizerConfig.model_fields.items()
+                       if opt in _marks(field).get("used_by", ())) for opt in names}
 
 
 def format_errors(err: ValidationError, prefix: str = "") -> list[str]:

@@ -12,7 +12,7 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from engine.config import TrainConfig
+from engine.config import KEEP_PROB_RANGE, MAX_NEURONS, SPLIT_RANGE, TrainConfig
 
 
 # Meanings for keys whose Field has no description, and ranges checked by validators.
@@ -43,15 +43,18 @@ MEANING = {
     "backend": "numpy (CPU) or cupy (GPU, optional dependency)",
 }
 RANGE = {
-    "data.split": "each in [0, 1], sum 1, train > 0",
+    "data.split": f"each in [{SPLIT_RANGE[0]:g}, {SPLIT_RANGE[1]:g}], sum 1, train > 0",
     "features": "x1..xn, x1_sq, x2_sq, x1x2, sin_x1, sin_x2 (the last five need 2-D data), no repeats",
-    "network.hidden": "each in [1, 1024]",
-    "regularization.keep_prob": "in (0, 1]; a list needs one value per hidden layer",
+    "network.hidden": f"each in [1, {MAX_NEURONS}]",
+    "regularization.keep_prob": f"in ({KEEP_PROB_RANGE[0]:g}, {KEEP_PROB_RANGE[1]:g}]; a list needs one value per "
+                                "hidden layer",
 }
 
 
 def _type_name(annotation) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:  # a constrained type (KeepProb): its range is in the range column
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin is typing.Union:

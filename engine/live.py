@@ -2,48 +2,28 @@
 TrainConfig. A change is merged into the config and the whole config re-validated, so an error
 names the full key path (e.g. 'optimizer.learning_rate: Input should be ...') and a rejected
 change leaves the old config untouched.
+
+The live keys are the config fields marked `live` (engine/config.py `live_paths`): adding the
+mark to a field makes it live here, in the server's `set` message and in the browser.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
-from engine.config import TrainConfig, load_config
+from engine.config import TrainConfig, live_paths, load_config, optimizer_uses
 
 # Live key -> its path in TrainConfig.
-LIVE_KEYS: dict[str, tuple[str, ...]] = {
-    "learning_rate": ("optimizer", "learning_rate"),
-    "beta": ("optimizer", "beta"),
-    "beta1": ("optimizer", "beta1"),
-    "beta2": ("optimizer", "beta2"),
-    "epsilon": ("optimizer", "epsilon"),
-    "bias_correction": ("optimizer", "bias_correction"),
-    "l2": ("regularization", "l2"),
-    "l1": ("regularization", "l1"),
-    "keep_prob": ("regularization", "keep_prob"),
-    "schedule": ("schedule",),
-    "human_error": ("human_error",),
-}
-OPTIMIZER_HYPER = ("beta", "beta1", "beta2", "epsilon", "bias_correction")
+LIVE_KEYS: dict[str, tuple[str, ...]] = live_paths()
+# The optimizer's own hyperparameters (the live keys some optimizer reads besides α).
+OPTIMIZER_HYPER: tuple[str, ...] = tuple(
+    key for key in LIVE_KEYS if any(key in keys for keys in optimizer_uses().values()))
 
-
-class LiveChange(BaseModel):
-    """The accepted keys (an unknown key is a ValidationError naming it); values are checked by
-    TrainConfig after merging."""
-
-    model_config = ConfigDict(extra="forbid")
-    learning_rate: Any = None
-    beta: Any = None
-    beta1: Any = None
-    beta2: Any = None
-    epsilon: Any = None
-    bias_correction: Any = None
-    l2: Any = None
-    l1: Any = None
-    keep_prob: Any = None
-    schedule: Any = None
-    human_error: Any = None
+# The accepted keys (an unknown key is a ValidationError naming it); values are checked by
+# TrainConfig after merging.
+LiveChange = create_model("LiveChange", __config__=ConfigDict(extra="forbid"),
+                          **{key: (Any, None) for key in LIVE_KEYS})
 
 
 def apply_live_change(config: TrainConfig, changes: dict) -> tuple[TrainConfig, set[str]]:
