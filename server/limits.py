@@ -1,12 +1,19 @@
 """Server-side limits (tighter than the engine's) and the per-connection message rate limiter.
 
 docs/limits.md documents every number here; `LIMITS` is also sent to the browser in `state`.
+What a config may ask of this server is a stricter model, `ServerTrainConfig` (the websocket's
+`configure` parses it, server/protocol.py); `config_violations` lists the same problems for a
+config validated elsewhere (a saved run, server/run_routes.py).
 """
 from __future__ import annotations
 
 import time
+from typing import Annotated, Any, Optional
 
-from engine.config import TrainConfig
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from engine.config import DataConfig, TrainConfig
 
 # Network and data: small enough that a frame stays cheap for many concurrent sessions.
 MAX_HIDDEN_LAYERS = 6
@@ -96,31 +103,90 @@ LIMITS: dict[str, int] = {
 }
 
 
-def config_violations(config: TrainConfig, csv_inputs: int | None = None) -> list[tuple[str, str]]:
-    """(field, message) for every server limit the config breaks; [] when it fits.
+# ------------------------------------------------------------------ the config this server trains
+LIMIT_ERROR = "server_limit"  # pydantic error type of a broken limit: its message is a whole sentence
 
-    `csv_inputs` is the column count of the uploaded CSV when data.name == "csv".
-    """
-    problems: list[tuple[str, str]] = []
-    hidden = config.network.hidden
-    if len(hidden) > MAX_HIDDEN_LAYERS:
-        problems.append(("config.network.hidden",
-                         f"at most {MAX_HIDDEN_LAYERS} hidden layers on this server (got {len(hidden)})"))
-    for i, units in enumerate(hidden):
-        if units > MAX_NEURONS:
-            problems.append((f"config.network.hidden.{i}",
-                             f"units per layer must be in [1, {MAX_NEURONS}] on this server (got {units})"))
-    if config.data.n > MAX_POINTS:
-        problems.append(("config.data.n",
-                         f"points must be in [10, {MAX_POINTS}] on this server (got {config.data.n})"))
-    if config.features is not None and len(config.features) > MAX_INPUTS:
-        problems.append(("config.features",
-                         f"at most {MAX_INPUTS} inputs on this server (got {len(config.features)})"))
-    if csv_inputs is not None and csv_inputs > MAX_INPUTS:
-        problems.append(("csv_id", f"at most {MAX_INPUTS} input columns on this server (got {csv_inputs})"))
-    if config.backend != "numpy":
-        problems.append(("config.backend", "this server trains with 'numpy' only"))
-    return problems
+
+def _at_most(limit: int, message: str, **ctx: Any) -> AfterValidator:
+    """The value (a list: its length) at most `limit`, else a LIMIT_ERROR `message` formatted
+    with {limit}, {got} and `ctx`."""
+    def check(value: Any) -> Any:
+        got = len(value) if isinstance(value, list) else value
+        if got > limit:
+            raise PydanticCustomError(LIMIT_ERROR, message, {"limit": limit, "got": got, **ctx})
+        return value
+    return AfterValidator(check)
+
+
+def _only(allowed: str, message: str) -> AfterValidator:
+    def check(value: Any) -> Any:
+        if value != allowed:
+            raise PydanticCustomError(LIMIT_ERROR, message, {"got": value})
+        return value
+    return AfterValidator(check)
+
+
+class _Limits(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # only the limited keys; the engine checked the rest
+
+
+class _NetworkLimits(_Limits):
+    # Two views of network.hidden, both named `hidden` in an error: how many layers, and each
+    # layer's units (so a config breaking both hears of both).
+    layers: Annotated[list, _at_most(MAX_HIDDEN_LAYERS, "at most {limit} hidden layers on this server (got {got})")] \
+        = Field([], validation_alias="hidden")
+    hidden: list[Annotated[int, _at_most(MAX_NEURONS, "units per layer must be in [1, {limit}] on this server "
+                                                      "(got {got})")]] = []
+
+
+class _DataLimits(_Limits):
+    n: Annotated[int, _at_most(MAX_POINTS, "points must be in [{low}, {limit}] on this server (got {got})",
+                               low=next(m.ge for m in DataConfig.model_fields["n"].metadata if hasattr(m, "ge")))] = 0
+
+
+class ServerLimits(_Limits):
+    """What this server trains, beyond the engine's own ranges: each limit a constraint on one
+    key, reported as a pydantic error naming it (type LIMIT_ERROR). `csv_id` holds the column
+    count of the uploaded CSV the config names (it is not in the config)."""
+
+    network: _NetworkLimits = Field(default_factory=_NetworkLimits)
+    data: _DataLimits = Field(default_factory=_DataLimits)
+    features: Optional[Annotated[list, _at_most(MAX_INPUTS, "at most {limit} inputs on this server (got {got})")]] = None
+    csv_id: Optional[Annotated[int, _at_most(MAX_INPUTS, "at most {limit} input columns on this server "
+                                                         "(got {got})")]] = None
+    backend: Annotated[str, _only("numpy", "this server trains with 'numpy' only")] = "numpy"
+
+
+def check_limits(config: TrainConfig, csv_inputs: Optional[int] = None) -> None:
+    """Raise a ValidationError (locations inside the config; `csv_id` for the CSV) when `config`,
+    or an uploaded CSV of `csv_inputs` input columns, is beyond this server's limits."""
+    ServerLimits.model_validate({**config.model_dump(include={"network", "data", "features", "backend"}),
+                                 "csv_id": csv_inputs})
+
+
+class ServerTrainConfig(TrainConfig):
+    """A TrainConfig within this server's limits: the engine's checks first (their sentence is
+    the one a student gets, as before), then ServerLimits. Titled TrainConfig: it is the public
+    config, and messages and schemas name it so."""
+
+    model_config = ConfigDict(title="TrainConfig")
+
+    @model_validator(mode="after")
+    def _within_server_limits(self) -> "ServerTrainConfig":
+        check_limits(self)
+        return self
+
+
+def config_violations(config: TrainConfig, csv_inputs: Optional[int] = None) -> list[tuple[str, str]]:
+    """(field, message) for every server limit the config (and an uploaded CSV of `csv_inputs`
+    input columns) breaks, [] when it fits: ServerLimits' errors, fields as the websocket names
+    them ('config.network.hidden', 'csv_id')."""
+    try:
+        check_limits(config, csv_inputs)
+    except ValidationError as err:
+        return [(".".join(str(p) for p in ([] if e["loc"][0] == "csv_id" else ["config"]) + list(e["loc"])), e["msg"])
+                for e in err.errors()]
+    return []
 
 
 class RateLimiter:

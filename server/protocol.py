@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
-from engine.config import OptimizerConfig, RegularizationConfig, ScheduleConfig, TrainConfig
+from engine.config import model_at
+from engine.live import LIVE_KEYS
 from server import limits
+from server.limits import LIMIT_ERROR, ServerTrainConfig
 from server.strict_json import MAX_JSON_DEPTH, JsonRefused, loads as strict_loads
 from server.wording import plain_error
 
@@ -47,12 +49,12 @@ class _Message(BaseModel):
 def optional_field(model: type[BaseModel], name: str) -> Any:
     """Optional version of a config field with the same constraints (one source of truth)."""
     info = model.model_fields[name]
-    return Optional[Annotated[(info.annotation, *info.metadata)]]
+    return Optional[Annotated[(info.annotation, *info.metadata)]] if info.metadata else Optional[info.annotation]
 
 
 class Configure(_Message):
     type: Literal["configure"]
-    config: TrainConfig
+    config: ServerTrainConfig  # the engine's ranges, then this server's limits (server/limits.py)
     csv_id: Optional[str] = Field(None, min_length=1, max_length=64, description="id from POST /api/csv")
     run_id: Optional[int] = Field(None, ge=1, le=RUN_ID_MAX, description="start from the weights of this saved run")
 
@@ -83,23 +85,9 @@ class Reset(_Message):
     type: Literal["reset"]
 
 
-class Set(_Message):
-    type: Literal["set"]
-    learning_rate: optional_field(OptimizerConfig, "learning_rate") = None
-    l2: optional_field(RegularizationConfig, "l2") = None
-    l1: optional_field(RegularizationConfig, "l1") = None
-    keep_prob: Optional[Union[Annotated[float, Field(gt=0.0, le=1.0)],
-                              list[Annotated[float, Field(gt=0.0, le=1.0)]]]] = None
-    beta: optional_field(OptimizerConfig, "beta") = None
-    beta1: optional_field(OptimizerConfig, "beta1") = None
-    beta2: optional_field(OptimizerConfig, "beta2") = None
-    epsilon: optional_field(OptimizerConfig, "epsilon") = None
-    bias_correction: Optional[bool] = None
-    schedule: Optional[ScheduleConfig] = None
-    human_error: optional_field(TrainConfig, "human_error") = None
-
+class _SetBase(_Message):
     @model_validator(mode="after")
-    def _something(self) -> "Set":
+    def _something(self) -> "_SetBase":
         if not self.changes():
             raise ValueError("give at least one of " + ", ".join(SET_FIELDS))
         return self
@@ -109,7 +97,11 @@ class Set(_Message):
         return self.model_dump(exclude_unset=True, exclude={"type"}, mode="json")
 
 
-SET_FIELDS = [name for name in Set.model_fields if name != "type"]
+# `set`: one optional field per live key (engine/live.py LIVE_KEYS, the config's `live` marks),
+# named by its last part and with the config field's type and range.
+Set = create_model("Set", __base__=_SetBase, __module__=__name__, type=(Literal["set"], ...),
+                   **{key: (optional_field(model_at(path), path[-1]), None) for key, path in LIVE_KEYS.items()})
+SET_FIELDS = list(LIVE_KEYS)
 
 
 class Speed(_Message):
@@ -222,7 +214,9 @@ _UNION_TAGS = ("literal[", "function-", "int", "float", "str", "bool", "list[", 
 def validation_problem(err: ValidationError, model: type[BaseModel], request_type: Optional[str] = None,
                        prefix: str = "", strip_tag: bool = True) -> ProtocolError:
     """The first problem of a ValidationError as a ProtocolError with a dotted field path."""
-    errors = err.errors()
+    # A server limit is checked only once the engine's ranges hold, and is reported after any
+    # other problem of the message, as before it was a model (server/limits.py).
+    errors = [e for e in err.errors() if e["type"] != LIMIT_ERROR] or err.errors()
     # In a union every member reports; a broken bound says more than "should be 'max'".
     first = next((e for e in errors if not e["type"].endswith(("_type", "_error", "_parsing"))), errors[0])
     loc = list(first["loc"])
@@ -231,6 +225,8 @@ def validation_problem(err: ValidationError, model: type[BaseModel], request_typ
     path = [str(p) for p in loc if not (isinstance(p, str) and p.startswith(_UNION_TAGS))]
     field = ".".join(([prefix] if prefix else []) + path)
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == LIMIT_ERROR:  # a whole sentence with the limit and the value given
+        return ProtocolError(field, message, request_type)
     if first["type"] == "missing":
         message = "field required"
     elif first["type"] == "extra_forbidden":

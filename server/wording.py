@@ -169,8 +169,9 @@ RULES: list[Rule] = [
     (re.compile(r"^training is over \((\w+)\)"), _over),
 ]
 
-# "allowed: …" suffixes that tell a student nothing
-_NO_HELP = re.compile(r"; allowed: (a list|number or a list|an? [A-Za-z]+ object|string|integer)[^;]*?(?= \(got |$)")
+# The "allowed: …" suffix after a validator's own sentence: schema talk ("a list", "a TrainConfig
+# object"), or the range the sentence already states (keep_prob's "must be in (0, 1]")
+_NO_HELP = re.compile(r"; allowed: .*?(?= \(got |$)")
 
 # pydantic's "Input should be …; allowed: RANGE (got VALUE)" from server/protocol.py
 _RANGE = re.compile(r"^(?:Input should be [^;]*|[^;]*)(?:; allowed: (?P<allowed>.*?))?(?: \(got (?P<got>.*)\))?$", re.S)

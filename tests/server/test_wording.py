@@ -203,3 +203,35 @@ def test_unknown_messages_pass_through_and_every_control_path_is_a_config_key():
     for path in CONTROLS:
         assert f'"{path.split(".")[-1]}"' in schema, path
     assert outcome_text({"status": "done", "epochs_run": 3}).startswith("Finished: all 3 epochs ran")
+
+
+@pytest.mark.parametrize("config, field, message", [
+    ({"network": {"hidden": [4] * 7}}, "config.network.hidden",
+     "At most 6 hidden layers on this server (got 7) (Network → Hidden layers)."),
+    ({"network": {"hidden": [4, 17]}}, "config.network.hidden.1",
+     "Units per layer must be in [1, 16] on this server (got 17) (Network → Hidden layers)."),
+    ({"data": {"n": 3000}}, "config.data.n", "Points must be in [10, 2000] on this server (got 3000) (Data → Points)."),
+    ({"features": [f"x{i}" for i in range(1, 18)]}, "config.features",
+     "At most 16 inputs on this server (got 17) (Features + network → Features)."),
+    ({"backend": "cupy"}, "config.backend", "this server trains with 'numpy' only"),
+])
+def test_server_limits_are_worded_as_before(config, field, message):
+    """The server's limits (a stricter model, server/limits.py ServerTrainConfig) reach a student in
+    the words config_violations gave them: the limit and the value, then the control."""
+    error = configure_error(config)
+    assert (error["field"], error["message"]) == (field, message)
+    assert_plain(error)
+
+
+def test_the_engine_range_is_named_before_the_server_limit():
+    # 2000 units break both; the engine's sentence comes first, as when the limits were a second pass
+    error = configure_error({"network": {"hidden": [3, 2000]}, "data": {"n": 3000}})
+    assert error["message"].startswith("Hidden layer 2 has 2000 units: a layer can have 1 to 1024 units")
+    error = configure_error({"optimizer": {"learning_rate": 500}, "data": {"n": 3000}})
+    assert error["field"] == "config.optimizer.learning_rate"
+
+
+def test_keep_prob_out_of_range_in_a_configure_keeps_its_sentence():
+    error = configure_error({"regularization": {"keep_prob": 1.5}})
+    assert error["field"] == "config.regularization.keep_prob"
+    assert error["message"] == "Keep_prob 1.5 must be in (0, 1] (got 1.5) (Regularization → Keep prob)."
