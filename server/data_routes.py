@@ -40,6 +40,8 @@ def presets() -> list[dict]:
 
 @router.get("/api/config-schema")
 def config_schema() -> dict:
+    """The TrainConfig JSON schema: ranges, defaults, choices and the `live` and `used_by` marks
+    (engine/config.py); the playground's page embeds the same (server/page_routes.py)."""
     return TrainConfig.model_json_schema()
 
 

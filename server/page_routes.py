@@ -1,15 +1,19 @@
 """The HTML pages: the playground (/), the optimizer lab (/lab) and a classroom room (/room/{code}).
-Their templates get the limits, the frame rate and plotly.js's versioned URL (app.state.plotly_url)."""
+Their templates get the limits, the frame rate and plotly.js's versioned URL (app.state.plotly_url);
+the playground's (/ and a playground room) the TrainConfig JSON schema too, embedded in the page
+(static/js/state.js reads its ranges, defaults and live keys without a request before first paint)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from engine.config import TrainConfig
 from server import limits
 from server.version import VERSION
 
 router = APIRouter(include_in_schema=False)
+CONFIG_SCHEMA = TrainConfig.model_json_schema()  # as GET /api/config-schema serves it
 
 
 def page(request: Request, name: str, **extra) -> Response:
@@ -25,7 +29,7 @@ def page(request: Request, name: str, **extra) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
-    return page(request, "index.html")
+    return page(request, "index.html", config_schema=CONFIG_SCHEMA)
 
 
 @router.get("/lab", response_class=HTMLResponse)
@@ -40,4 +44,6 @@ async def room(request: Request, code: str) -> Response:
     code = code.upper()[:12]
     record = await request.app.state.rooms.store.get_room(code)
     lab_room = record is not None and record.kind == "lab"
-    return page(request, "lab_room.html" if lab_room else "room.html", code=code)
+    if lab_room:
+        return page(request, "lab_room.html", code=code)
+    return page(request, "room.html", code=code, config_schema=CONFIG_SCHEMA)

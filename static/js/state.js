@@ -1,57 +1,139 @@
 // The one typed state schema of the playground: defaults, the URL hash, hidden controls and the
 // mapping to the server's TrainConfig all come from SCHEMA. The whole experiment lives in the
 // hash, so copying the URL reproduces it; `<key>_hide=true` hides a control (classroom use).
+//
+// Every range, default, choice and live key comes from the TrainConfig JSON schema (the pydantic
+// models of engine/config.py), which the page embeds (<script id="config-schema">, templates/
+// index.html); a module loaded without it (a test) fetches /api/config-schema. This file keeps
+// only what the page adds: labels, order, preset choices and the browser-only keys.
 
-const DATASETS = ['circle', 'xor', 'gauss', 'spiral', 'moons', 'flower', 'multi_spiral',
-  'multi_blobs', 'reg_plane', 'reg_gauss', 'csv'];
+export const CONFIG_SCHEMA = await loadConfigSchema();
+
+async function loadConfigSchema() {
+  const tag = globalThis.document?.getElementById('config-schema');
+  if (tag) return JSON.parse(tag.textContent);
+  const response = await fetch('/api/config-schema');
+  return response.json();
+}
+
+const resolve = (node) => {
+  while (node?.$ref) node = CONFIG_SCHEMA.$defs[node.$ref.split('/').pop()];
+  return node;
+};
+
+/** The JSON schema of a config key ('optimizer.learning_rate'): {node, nullable, live}, where
+ *  node is the non-null branch (for a nullable key), `default` the key's own and `live` true
+ *  when the key or an object holding it carries the schema's `live` mark. */
+export function configField(path) {
+  let node = CONFIG_SCHEMA;
+  let live = false;
+  let field = null;
+  for (const part of path.split('.')) {
+    const owner = resolve(node);
+    const options = owner.anyOf ? owner.anyOf.map(resolve) : [owner];
+    field = options.map((o) => o.properties?.[part]).find(Boolean);
+    if (!field) throw new Error(`config-schema: no key ${path}`);
+    live ||= Boolean(field.live);
+    node = field;
+  }
+  const options = (field.anyOf ?? [field]).map(resolve);
+  const some = options.filter((o) => o.type !== 'null');
+  return { node: some[0], nullable: some.length < options.length, live, default: field.default };
+}
+
+/** Which hyperparameters each optimizer reads ({adam: ['beta1', …]}), from the schema's `used_by` marks. */
+export const OPTIMIZER_USES = (() => {
+  const fields = resolve(CONFIG_SCHEMA.properties.optimizer).properties;
+  const uses = Object.fromEntries(fields.name.enum.map((name) => [name, []]));
+  for (const [key, f] of Object.entries(fields)) for (const name of f.used_by ?? []) uses[name].push(key);
+  return uses;
+})();
+
+const bounds = (s) => ({
+  ...(s.minimum ?? s.exclusiveMinimum) !== undefined && { min: s.minimum ?? s.exclusiveMinimum },
+  ...(s.maximum ?? s.exclusiveMaximum) !== undefined && { max: s.maximum ?? s.exclusiveMaximum },
+  ...'exclusiveMinimum' in s && { minOpen: true },
+  ...'exclusiveMaximum' in s && { maxOpen: true },
+});
+
+/** Type, range, choices, default and kind of an entry with a config path, from the schema; the
+ *  page's own properties (label, order, …, and a different representation of null) win. */
+function fromSchema(e) {
+  if (!e.path) return e;
+  const { node, nullable, live, default: dflt } = configField(e.path);
+  const derived = { kind: live ? 'live' : 'reset', default: dflt };
+  if (node.enum) {
+    const order = e.order ?? [];
+    const rank = (v) => (order.includes(v) ? order.indexOf(v) : order.length);
+    Object.assign(derived, { type: 'enum', values: [...(e.extraValues ?? []), ...node.enum.slice().sort((a, b) => rank(a) - rank(b))] });
+  } else if (node.type === 'integer' || node.type === 'number') {
+    Object.assign(derived, { type: node.type === 'integer' ? 'int' : 'number' }, bounds(node), nullable && e.default === undefined && { nullable: true });
+  } else if (node.type === 'boolean') {
+    derived.type = 'bool';
+  } else if (node.prefixItems) {
+    Object.assign(derived, { type: 'numbers', length: node.prefixItems.length }, bounds(node.prefixItems[0]));
+  } else if (node.items?.type === 'integer') {
+    Object.assign(derived, { type: 'ints', maxLength: node.maxItems }, bounds(node.items));
+  } else if (node.items?.type === 'string') {
+    derived.type = 'strings';
+  }
+  const entry = { ...derived, ...e };
+  delete entry.order;
+  delete entry.extraValues;
+  return entry;
+}
+
 export const FEATURES = ['x1', 'x2', 'x1_sq', 'x2_sq', 'x1x2', 'sin_x1', 'sin_x2'];
 
-// kind: 'reset' (needs a new `configure`), 'live' (sent with `set`), 'ui' (browser only).
-// secondary: hidden in presenter mode. choices: preset values offered by a select.
-export const SCHEMA = [
+// The page's entries, in the page's order. kind (from the schema): 'reset' (needs a new
+// `configure`), 'live' (sent with `set`), 'ui' (browser only, given here). secondary: hidden in
+// presenter mode. choices: preset values offered by a select. order: how a select lists the
+// schema's values. A `default` here is the page's representation of the config's null (or, for
+// epochs, the page's longer run); a `min` here is the page's 0 for "off" (decay_interval).
+const PAGE = [
   // data
-  { key: 'dataset', type: 'enum', values: DATASETS, default: 'circle', path: 'data.name', kind: 'reset', label: 'Dataset' },
-  { key: 'n', type: 'int', min: 10, max: 100000, default: 400, path: 'data.n', kind: 'reset', label: 'Points', choices: [100, 200, 400, 1000, 2000], secondary: true },
-  { key: 'noise', type: 'number', min: 0, max: 1, default: 0, path: 'data.noise', kind: 'reset', label: 'Noise' },
-  { key: 'classes', type: 'int', min: 2, max: 6, default: 3, path: 'data.classes', kind: 'reset', label: 'Classes', choices: [2, 3, 4, 5, 6] },
-  { key: 'data_seed', type: 'int', min: 0, max: 4294967295, default: 0, path: 'data.seed', kind: 'reset', label: 'Data seed', secondary: true },
-  { key: 'split', type: 'numbers', length: 3, min: 0, max: 1, default: [0.8, 0.2, 0], path: 'data.split', kind: 'reset', label: 'Train / dev / test', secondary: true,
+  { key: 'dataset', path: 'data.name', label: 'Dataset' },
+  { key: 'n', path: 'data.n', label: 'Points', choices: [100, 200, 400, 1000, 2000], secondary: true },
+  { key: 'noise', path: 'data.noise', label: 'Noise' },
+  { key: 'classes', path: 'data.classes', label: 'Classes', choices: [2, 3, 4, 5, 6] },
+  { key: 'data_seed', path: 'data.seed', label: 'Data seed', secondary: true },
+  { key: 'split', path: 'data.split', label: 'Train / dev / test', secondary: true,
     choices: [[0.8, 0.2, 0], [0.7, 0.15, 0.15], [0.6, 0.2, 0.2], [0.5, 0.5, 0], [0.98, 0.01, 0.01], [0.3, 0.7, 0]] },
-  { key: 'scale', type: 'numbers', length: 2, min: 0.001, max: 1000, default: [1, 1], path: 'data.scale', kind: 'reset', label: 'Input scales (x1, x2)', secondary: true },
+  { key: 'scale', path: 'data.scale', label: 'Input scales (x1, x2)', secondary: true },
   { key: 'csv_id', type: 'string', default: '', kind: 'reset', label: 'Uploaded CSV', secondary: true },
   // features and network
-  { key: 'features', type: 'strings', values: FEATURES, default: ['x1', 'x2'], path: 'features', kind: 'reset', label: 'Features', csvValues: true },
-  { key: 'normalize', type: 'bool', default: true, path: 'normalize', kind: 'reset', label: 'Normalize inputs' },
-  { key: 'hidden', type: 'ints', min: 1, max: 1024, maxLength: 10, default: [4, 2], path: 'network.hidden', kind: 'reset', label: 'Hidden layers' },
-  { key: 'activation', type: 'enum', values: ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear'], default: 'relu', path: 'network.activation', kind: 'reset', label: 'Activation' },
-  { key: 'output', type: 'enum', values: ['auto', 'sigmoid', 'softmax', 'linear'], default: 'auto', path: 'network.output', kind: 'reset', label: 'Output layer', secondary: true },
-  { key: 'init', type: 'enum', values: ['he', 'xavier', 'glorot', 'random', 'zeros'], default: 'he', path: 'network.init', kind: 'reset', label: 'Init' },
-  { key: 'init_scale', type: 'number', min: 1e-6, max: 100, default: 0.01, path: 'network.init_scale', kind: 'reset', label: 'Random scale', secondary: true, choices: [0.001, 0.01, 0.1, 1, 10] },
-  { key: 'batch_norm', type: 'bool', default: false, path: 'network.batch_norm', kind: 'reset', label: 'Batch norm' },
-  { key: 'seed', type: 'int', min: 0, max: 4294967295, default: 1, path: 'seed', kind: 'reset', label: 'Init seed', secondary: true },
+  { key: 'features', path: 'features', values: FEATURES, default: ['x1', 'x2'], label: 'Features', csvValues: true },
+  { key: 'normalize', path: 'normalize', label: 'Normalize inputs' },
+  { key: 'hidden', path: 'network.hidden', label: 'Hidden layers' },
+  { key: 'activation', path: 'network.activation', label: 'Activation', order: ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear'] },
+  { key: 'output', path: 'network.output', extraValues: ['auto'], default: 'auto', label: 'Output layer', secondary: true },
+  { key: 'init', path: 'network.init', label: 'Init', order: ['he', 'xavier', 'glorot', 'random', 'zeros'] },
+  { key: 'init_scale', path: 'network.init_scale', label: 'Random scale', secondary: true, choices: [0.001, 0.01, 0.1, 1, 10] },
+  { key: 'batch_norm', path: 'network.batch_norm', label: 'Batch norm' },
+  { key: 'seed', path: 'seed', label: 'Init seed', secondary: true },
   // optimization
-  { key: 'optimizer', type: 'enum', values: ['gd', 'momentum', 'rmsprop', 'adam'], default: 'adam', path: 'optimizer.name', kind: 'reset', label: 'Optimizer' },
-  { key: 'learning_rate', type: 'number', min: 1e-7, max: 100, default: 0.01, path: 'optimizer.learning_rate', kind: 'live', label: 'Learning rate',
+  { key: 'optimizer', path: 'optimizer.name', label: 'Optimizer' },
+  { key: 'learning_rate', path: 'optimizer.learning_rate', label: 'Learning rate',
     choices: [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 100] },
-  { key: 'beta', type: 'number', min: 0, max: 0.9999, default: 0.9, path: 'optimizer.beta', kind: 'live', label: 'β', secondary: true },
-  { key: 'beta1', type: 'number', min: 0, max: 0.9999, default: 0.9, path: 'optimizer.beta1', kind: 'live', label: 'β₁', secondary: true },
-  { key: 'beta2', type: 'number', min: 0, max: 0.99999, default: 0.999, path: 'optimizer.beta2', kind: 'live', label: 'β₂', secondary: true },
-  { key: 'epsilon', type: 'number', min: 1e-12, max: 1, default: 1e-8, path: 'optimizer.epsilon', kind: 'live', label: 'ε', secondary: true },
-  { key: 'bias_correction', type: 'bool', default: true, path: 'optimizer.bias_correction', kind: 'live', label: 'Bias correction', secondary: true },
-  { key: 'schedule', type: 'enum', values: ['constant', 'inverse_time', 'exponential', 'inverse_sqrt'], default: 'constant', path: 'schedule.name', kind: 'live', label: 'Decay' },
-  { key: 'decay_rate', type: 'number', min: 0, max: 1000, default: 1, path: 'schedule.decay_rate', kind: 'live', label: 'Decay rate', secondary: true },
-  { key: 'decay_interval', type: 'int', min: 0, max: 100000, default: 0, path: 'schedule.interval', kind: 'live', label: 'Staircase (epochs)', secondary: true },
-  { key: 'decay_base', type: 'number', min: 0.0001, max: 1, default: 0.95, path: 'schedule.base', kind: 'live', label: 'Base', secondary: true },
-  { key: 'decay_k', type: 'number', min: 0.0001, max: 1000, default: 1, path: 'schedule.k', kind: 'live', label: 'k', secondary: true },
-  { key: 'batch_size', type: 'int', min: 1, max: 100000, default: 64, path: 'batch_size', kind: 'reset', label: 'Batch size', choices: [1, 8, 16, 32, 64, 128, 256, 512, 100000] },
-  { key: 'epochs', type: 'int', min: 0, max: 1000000, default: 1000, path: 'epochs', kind: 'reset', label: 'Epochs', secondary: true, choices: [10, 100, 1000, 10000, 100000] },
+  { key: 'beta', path: 'optimizer.beta', label: 'β', secondary: true },
+  { key: 'beta1', path: 'optimizer.beta1', label: 'β₁', secondary: true },
+  { key: 'beta2', path: 'optimizer.beta2', label: 'β₂', secondary: true },
+  { key: 'epsilon', path: 'optimizer.epsilon', label: 'ε', secondary: true },
+  { key: 'bias_correction', path: 'optimizer.bias_correction', label: 'Bias correction', secondary: true },
+  { key: 'schedule', path: 'schedule.name', label: 'Decay' },
+  { key: 'decay_rate', path: 'schedule.decay_rate', label: 'Decay rate', secondary: true },
+  { key: 'decay_interval', path: 'schedule.interval', min: 0, default: 0, label: 'Staircase (epochs)', secondary: true },
+  { key: 'decay_base', path: 'schedule.base', label: 'Base', secondary: true },
+  { key: 'decay_k', path: 'schedule.k', label: 'k', secondary: true },
+  { key: 'batch_size', path: 'batch_size', label: 'Batch size', choices: [1, 8, 16, 32, 64, 128, 256, 512, 100000] },
+  { key: 'epochs', path: 'epochs', default: 1000, label: 'Epochs', secondary: true, choices: [10, 100, 1000, 10000, 100000] },
   // regularization
-  { key: 'l2', type: 'number', min: 0, max: 100, default: 0, path: 'regularization.l2', kind: 'live', label: 'L2 λ', choices: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
-  { key: 'l1', type: 'number', min: 0, max: 100, default: 0, path: 'regularization.l1', kind: 'live', label: 'L1 λ', secondary: true, choices: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
-  { key: 'keep_prob', type: 'number', min: 0.01, max: 1, default: 1, path: 'regularization.keep_prob', kind: 'live', label: 'Keep prob', choices: [1, 0.95, 0.9, 0.8, 0.7, 0.5, 0.3] },
-  { key: 'early_stopping', type: 'bool', default: false, path: 'early_stopping', kind: 'reset', label: 'Early stopping' },
-  { key: 'patience', type: 'int', min: 1, max: 100000, default: 50, path: 'early_stopping.patience', kind: 'reset', label: 'Patience', secondary: true },
-  { key: 'human_error', type: 'number', min: 0, max: 1, default: null, nullable: true, path: 'human_error', kind: 'live', label: 'Human-level error' },
+  { key: 'l2', path: 'regularization.l2', label: 'L2 λ', choices: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
+  { key: 'l1', path: 'regularization.l1', label: 'L1 λ', secondary: true, choices: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10] },
+  { key: 'keep_prob', path: 'regularization.keep_prob', label: 'Keep prob', choices: [1, 0.95, 0.9, 0.8, 0.7, 0.5, 0.3] },
+  { key: 'early_stopping', path: 'early_stopping', type: 'bool', default: false, label: 'Early stopping' },
+  { key: 'patience', path: 'early_stopping.patience', label: 'Patience', secondary: true },
+  { key: 'human_error', path: 'human_error', label: 'Human-level error' },
   // browser only
   { key: 'speed', type: 'enum', values: ['1', '3', '10', '30', '100', 'max'], default: '10', kind: 'ui', label: 'Steps per frame' },
   { key: 'show_test', type: 'bool', default: false, kind: 'ui', label: 'Show dev/test points' },
@@ -59,6 +141,8 @@ export const SCHEMA = [
   { key: 'presenter', type: 'bool', default: false, kind: 'ui', label: 'Presenter' },
   { key: 'lesson', type: 'string', default: '', kind: 'ui', label: 'Lesson' },
 ];
+
+export const SCHEMA = PAGE.map(fromSchema);
 
 export const ENTRY = Object.fromEntries(SCHEMA.map((e) => [e.key, e]));
 
@@ -68,7 +152,14 @@ export function defaults() {
   return Object.fromEntries(SCHEMA.map((e) => [e.key, clone(e.default)]));
 }
 
-const inRange = (e, x) => Number.isFinite(x) && (e.min === undefined || x >= e.min) && (e.max === undefined || x <= e.max);
+const inRange = (e, x) => Number.isFinite(x)
+  && (e.min === undefined || (e.minOpen ? x > e.min : x >= e.min))
+  && (e.max === undefined || (e.maxOpen ? x < e.max : x <= e.max));
+
+/** An entry's range in words: '[0, 1]', '(0, 100]'. */
+export const rangeText = (e) => `${e.minOpen ? '(' : '['}${e.min}, ${e.max}${e.maxOpen ? ')' : ']'}`;
+
+const between = (e) => `${e.minOpen ? 'above' : 'from'} ${e.min} ${e.maxOpen ? 'and below' : 'to'} ${e.max}`;
 
 /** Coerce a raw value (string from the hash or a control, or a typed value) to the entry's type.
  *  Returns undefined when it is not valid. */
@@ -117,10 +208,10 @@ const format = (v) => (Array.isArray(v) ? v.join(',') : v === null ? '' : String
 export function allowedText(e) {
   if (e.type === 'enum') return e.values.filter((v) => v !== 'csv').join(', ');
   if (e.type === 'bool') return 'true or false';
-  if (e.type === 'int' || e.type === 'number') return `${e.type === 'int' ? 'a whole number' : 'a number'} from ${e.min} to ${e.max}`;
+  if (e.type === 'int' || e.type === 'number') return `${e.type === 'int' ? 'a whole number' : 'a number'} ${between(e)}`;
   if (e.type === 'strings') return e.values.join(', ');
-  if (e.type === 'numbers') return `${e.length} numbers from ${e.min} to ${e.max}`;
-  if (e.type === 'ints') return `up to ${e.maxLength} whole numbers from ${e.min} to ${e.max}`;
+  if (e.type === 'numbers') return `${e.length} numbers ${between(e)}`;
+  if (e.type === 'ints') return `up to ${e.maxLength} whole numbers ${between(e)}`;
   return 'text';
 }
 

@@ -213,6 +213,42 @@ def test_state_schema_maps_to_the_server_config_and_back(page, server_url):
         assert got == expected, preset["id"]
 
 
+def test_the_pages_ranges_defaults_and_live_keys_come_from_the_config_schema(page, server_url):
+    """state.js keeps labels and layout only: every range, default, choice list and live key of an
+    entry with a config path is the schema's (embedded in the page: no /api/config-schema request),
+    and the optimizer controls follow the schema's used_by marks."""
+    from engine.config import TrainConfig, live_paths, optimizer_uses
+
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    open_playground(page, server_url)
+    assert not [url for url in requests if "config-schema" in url]  # embedded, no round trip
+    got = page.evaluate("""async () => {
+        const s = await import('/static/js/state.js');
+        const embedded = JSON.parse(document.getElementById('config-schema').textContent);
+        return { entries: s.SCHEMA, uses: s.OPTIMIZER_USES, same: JSON.stringify(embedded) === JSON.stringify(s.CONFIG_SCHEMA) };
+    }""")
+    assert got["same"]
+    entries = {e["key"]: e for e in got["entries"]}
+    schema = TrainConfig.model_json_schema()
+    lr = entries["learning_rate"]
+    assert (lr["min"], lr.get("minOpen"), lr["max"], lr["default"], lr["kind"]) == (0, True, 100, 0.01, "live")
+    assert (entries["beta2"]["max"], entries["beta2"].get("maxOpen")) == (1, True)
+    assert (entries["hidden"]["max"], entries["hidden"]["maxLength"], entries["hidden"]["default"]) == (1024, 10, [4, 2])
+    assert entries["optimizer"]["values"] == schema["$defs"]["OptimizerConfig"]["properties"]["name"]["enum"]
+    assert sorted(entries["activation"]["values"]) == sorted(schema["$defs"]["NetworkConfig"]["properties"]["activation"]["enum"])
+    live = {e["path"].split(".")[0] if e["path"].startswith("schedule.") else e["path"].split(".")[-1]
+            for e in got["entries"] if e["kind"] == "live"}
+    assert live == set(live_paths())
+    assert {k: set(v) for k, v in got["uses"].items()} == {k: set(v) for k, v in optimizer_uses().items()}
+    # the controls follow the marks: momentum shows β only, RMSprop β₂ and ε, Adam all four
+    for optimizer, keys in optimizer_uses().items():
+        select_label(page, "optimizer", {"gd": "GD", "momentum": "Momentum", "rmsprop": "RMSprop", "adam": "Adam"}[optimizer])
+        for key in ("beta", "beta1", "beta2", "epsilon", "bias_correction"):
+            assert page.locator(f"#hyperparams [data-key={key}]").is_visible() == (key in keys), (optimizer, key)
+    assert page.console_errors == []
+
+
 # ------------------------------------------------------------------ painting (issue #11)
 PAUSED = "document.getElementById('status').dataset.status === 'paused'"
 

@@ -6,17 +6,22 @@
 // random init or early stopping fills room kept for it instead of pushing the rest of the bar
 // onto other lines. Where the bar breaks depends on the window's width alone.
 import { h } from '../dom.js';
+import { ENTRY, OPTIMIZER_USES } from '../state.js';
 import { control } from '../widgets.js';
 
-const uses = (state, ...optimizers) => optimizers.includes(state.optimizer);
+// An optimizer's hyperparameter applies when the chosen optimizer reads it (the config schema's
+// `used_by` marks, engine/config.py); absent from every optimizer's list: always.
+const hyperparameter = (key) => {
+  const name = ENTRY[key].path?.startsWith('optimizer.') ? ENTRY[key].path.split('.').pop() : null;
+  return Object.values(OPTIMIZER_USES).some((keys) => keys.includes(name)) ? name : null;
+};
+const relevant = (key) => {
+  const name = hyperparameter(key);
+  return name ? (s) => OPTIMIZER_USES[s.optimizer].includes(name) : RELEVANT[key];
+};
 
 // key -> when it applies (absent = always)
 const RELEVANT = {
-  beta: (s) => uses(s, 'momentum'),
-  beta1: (s) => uses(s, 'adam'),
-  beta2: (s) => uses(s, 'rmsprop', 'adam'),
-  epsilon: (s) => uses(s, 'rmsprop', 'adam'),
-  bias_correction: (s) => uses(s, 'adam'),
   decay_rate: (s) => s.schedule === 'inverse_time',
   decay_interval: (s) => s.schedule === 'inverse_time',
   decay_base: (s) => s.schedule === 'exponential',
@@ -47,7 +52,7 @@ export function createHyperparams(root, store) {
     const slots = {};
     const items = [];
     for (const key of keys) {
-      const field = control(store, key, { relevant: RELEVANT[key] });
+      const field = control(store, key, { relevant: relevant(key) });
       const slot = SLOTS[key];
       if (!slot) { items.push(field); continue; }
       if (!slots[slot]) items.push(slots[slot] = h('span', { class: 'hp-slot', dataset: { slot } }));
