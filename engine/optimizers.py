@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import ValidationError
-
 from engine.backend import get_backend
-from engine.config import OptimizerConfig, format_errors
+from engine.checks import check_field
+from engine.config import OptimizerConfig, optimizer_uses
 
-# Hyperparameters `configure` accepts; their ranges are OptimizerConfig's (β in [0, 1), ε in (0, 1]).
-HYPERPARAMETERS = ("beta", "beta1", "beta2", "epsilon", "bias_correction")
+# Which optimizer reads which hyperparameter: OptimizerConfig's `used_by` marks (engine/config.py).
+USES = optimizer_uses()
+# Hyperparameters `configure` accepts: those some optimizer reads (their ranges: OptimizerConfig's).
+HYPERPARAMETERS = tuple(key for key in OptimizerConfig.model_fields if any(key in keys for keys in USES.values()))
 
 
 def default_backend():
@@ -41,7 +42,7 @@ class Optimizer:
 
     name = "gd"
     buffers: tuple[str, ...] = ()  # names of the state buffers this optimizer keeps
-    uses: tuple[str, ...] = ()     # names of the hyperparameters its update rule reads
+    uses: tuple[str, ...] = USES["gd"]  # names of the hyperparameters its update rule reads
 
     def __init__(self, size: int, backend=None, *, beta: float = 0.9, beta1: float = 0.9,
                  beta2: float = 0.999, epsilon: float = 1e-8, bias_correction: bool = True):
@@ -75,22 +76,19 @@ class Optimizer:
     def configure(self, **hyper: Any) -> None:
         """Live change of beta / beta1 / beta2 / epsilon / bias_correction; VdW, SdW and t kept.
 
-        The values are checked against OptimizerConfig (strictly: a bool is no number, a string no
-        bool), the one place their ranges are written: the optimizers are public API, which a
-        library user (or the lab's 2-D paths) calls without a TrainConfig. A bad value raises
-        ValueError naming the key, and changes nothing.
+        Each value is checked as its OptimizerConfig field (engine.checks.check_field: strictly, a
+        bool is no number, a string no bool), the one place its range is written: the optimizers
+        are public API, which a library user (or the lab's 2-D paths) calls without a TrainConfig.
+        A bad value raises ValueError naming the key, and changes nothing.
         """
         unknown = set(hyper) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(
                 f"unknown optimizer hyperparameter(s) {sorted(unknown)}: allowed {list(HYPERPARAMETERS)}"
             )
-        try:
-            checked = OptimizerConfig.model_validate(hyper, strict=True)
-        except ValidationError as exc:
-            raise ValueError("; ".join(format_errors(exc))) from None
-        for key in hyper:  # all validated first: a bad value changes nothing
-            setattr(self, key, getattr(checked, key))
+        checked = {key: check_field(OptimizerConfig, key, value) for key, value in hyper.items()}
+        for key, value in checked.items():  # all validated first: a bad value changes nothing
+            setattr(self, key, value)
 
     @property
     def state(self) -> dict:
@@ -129,7 +127,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     buffers = ("VdW",)
-    uses = ("beta",)
+    uses = USES["momentum"]
 
     def _step(self, theta, grads, lr: float) -> None:
         xp, tmp, V = self.xp, self._tmp, self._state["VdW"]
@@ -145,7 +143,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     buffers = ("SdW",)
-    uses = ("beta2", "epsilon")
+    uses = USES["rmsprop"]
 
     def _step(self, theta, grads, lr: float) -> None:
         xp, tmp, S = self.xp, self._tmp, self._state["SdW"]
@@ -169,7 +167,7 @@ class Adam(Optimizer):
 
     name = "adam"
     buffers = ("VdW", "SdW")
-    uses = ("beta1", "beta2", "epsilon", "bias_correction")
+    uses = USES["adam"]
 
     def _step(self, theta, grads, lr: float) -> None:
         xp, tmp, V, S = self.xp, self._tmp, self._state["VdW"], self._state["SdW"]
@@ -210,7 +208,7 @@ class Nesterov(Optimizer):
 
     name = "nesterov"
     buffers = ("VdW",)
-    uses = ("beta",)
+    uses = USES["momentum"]
 
     def _step(self, theta, grads, lr: float) -> None:
         xp, tmp, V = self.xp, self._tmp, self._state["VdW"]
