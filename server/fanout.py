@@ -45,14 +45,15 @@ class Fanout:
         self._task: Optional[asyncio.Task] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
-    def offer(self, run: Any, frame: bytes) -> None:
+    def offer(self, run: Any, frame: bytes, thin: bool = True) -> None:
         """Offer `frame` to `run`'s viewers (run.viewers, run.owner): the owner first, then the
-        `every_frame` ones, and the other viewers whose turn it is (all while the loop keeps up).
+        `every_frame` ones, and the other viewers whose turn it is (all while the loop keeps up,
+        or when not `thin`: the frame of a run that stopped, which every follower must show).
         The window's position is kept on the run (run.fanout_position)."""
         viewers, owner = run.viewers, run.owner
         if owner is not None and owner in viewers:
             owner.offer(frame)
-        share = self.share
+        share = self.share if thin else 1.0
         if share >= 1.0:
             followers = 0
             for viewer in viewers:

@@ -24,6 +24,7 @@ from server.workers import WorkerPool
 
 BROADCAST = frozenset(("data", "state", "done", "diverged"))
 _KIND = re.compile(r'\{"type":\s*"(\w+)"')
+_RUNNING = re.compile(r'"status":\s*"running"')
 
 
 class Viewer(Protocol):
@@ -87,6 +88,14 @@ def replayed(replay: list[str], text: str) -> list[str]:
     return replay + [text]
 
 
+def is_running(replay: list[str]) -> bool:
+    """Whether a run's replay (`data`, latest `state`, a done/diverged after it) says it is
+    training. Only then may its frames be thinned for followers: a frame after a pause, a step or
+    a reset is the one the class must end on, so it goes to every viewer."""
+    kinds = [message_kind(text) for text in replay]
+    return "state" in kinds and kinds[-1] == "state" and bool(_RUNNING.search(replay[-1]))
+
+
 class LiveRun:
     def __init__(self, pool: WorkerPool, owner: Optional[Owner] = None, affinity: Optional[str] = None):
         self.pool, self.owner = pool, owner
@@ -94,6 +103,7 @@ class LiveRun:
         self.viewers: list[Viewer] = []
         self.replay: list[str] = []          # `data`, latest `state`, the done/diverged after it
         self.last_frame: Optional[bytes] = None
+        self.running = False                 # is_running(self.replay), kept with it
         self.asked = False                   # a `want` is on its way to the worker
         self.csv: Any = None                 # the uploaded data of the last configure (for `push`)
         self.export_waiters: list[asyncio.Future] = []  # forks waiting for the exported state
@@ -158,6 +168,7 @@ class LiveRun:
         kind = message_kind(text)
         if kind in BROADCAST:
             self.replay = replayed(self.replay, text)
+            self.running = is_running(self.replay)
             for viewer in self.viewers:
                 viewer.send_text(text)
         elif self.owner is not None:
@@ -166,7 +177,7 @@ class LiveRun:
     def on_frame(self, frame: bytes) -> None:
         self.last_frame = frame
         self.asked = False
-        FANOUT.offer(self, frame)  # the owner first; followers thinned when the loop lags
+        FANOUT.offer(self, frame, thin=self.running)  # the owner first; followers thinned when the loop lags
         self.ask()
 
     def on_save(self, record: bytes) -> None:

@@ -43,7 +43,7 @@ from server.fanout import FANOUT
 from server.frames import MAGIC
 from server.lab_race import HISTORY, LabRace, track_lengths
 from server.lab_session import RacerView, Snapshot, TrackView
-from server.live_run import LiveRun, message_kind, replayed
+from server.live_run import LiveRun, is_running, message_kind, replayed
 from server.room_store import RoomBus, RoomRecord, RoomStore, StudentRecord
 from server.tasks import cancel_and_wait
 from server.thumbnails import Thumbnail, thumbnail
@@ -598,6 +598,7 @@ class RemoteRun(_Mirror):
         self.viewers: list = []
         self.replay: list[str] = []
         self.last_frame: Optional[bytes] = None
+        self.running = False  # is_running(self.replay)
         self.csv: Any = None
         self.owner = None
 
@@ -620,6 +621,7 @@ class RemoteRun(_Mirror):
         if self.unlisten is None:
             return
         self.synced, self.replay, self.last_frame = True, list(texts), frame
+        self.running = is_running(self.replay)
         for viewer in list(self.viewers):
             for text in texts:
                 viewer.send_text(text)
@@ -631,10 +633,11 @@ class RemoteRun(_Mirror):
             return  # what came before the replay is in it
         if data[:4] == MAGIC:
             self.last_frame = data
-            FANOUT.offer(self, data)  # thinned when this process's loop lags (server/fanout.py)
+            FANOUT.offer(self, data, thin=self.running)  # thinned when this process's loop lags (server/fanout.py)
             return
         text = data.decode()
         self.replay = replayed(self.replay, text)
+        self.running = is_running(self.replay)
         for viewer in list(self.viewers):
             viewer.send_text(text)
 

@@ -377,8 +377,9 @@ class Scheduler:
         if self._need_session(slot, "pause"):
             slot.playing, slot.requested = False, 0
             self._state(slot)
-            if slot.fresh:
-                self._frame(slot)  # show where training stopped
+            # where training stopped, with its paused status: also when nothing was trained since
+            # the last frame, which a thinned follower (server/fanout.py) may not have had
+            self._frame(slot)
 
     def _op_step(self, slot: Slot, n: Optional[int] = None, epochs: Optional[int] = None) -> None:
         if self._need_session(slot, "step", train=True):

@@ -61,6 +61,28 @@ def test_followers_get_their_share_in_even_turns():
     assert all(len(f.got) - 10 in (69, 70, 71) for f in followers)
 
 
+def test_a_stopped_runs_frame_goes_to_every_follower_and_the_replay_says_when():
+    """The frame after a pause, a step or a reset is the one the class must end on: not thinned,
+    whatever the share. live_run.is_running reads that from the run's replay."""
+    from server.live_run import is_running
+
+    log = []
+    followers = [Viewer(log) for _ in range(9)]
+    run = Run(followers)
+    hub = Fanout()
+    hub._watch = lambda: None
+    hub.share = 1 / 3
+    hub.offer(run, "running")
+    assert sum(f.got == ["running"] for f in followers) == 3
+    hub.offer(run, "paused", thin=False)
+    assert all(f.got[-1] == "paused" for f in followers)
+
+    data, playing, paused = '{"type": "data"}', '{"type": "state", "status": "running"}', '{"type": "state", "status": "paused"}'
+    assert is_running([data, playing])
+    assert not is_running([data, paused]) and not is_running([])
+    assert not is_running([data, playing, '{"type": "done", "status": "done"}'])
+
+
 def test_the_share_follows_the_loops_lag(monkeypatch):
     monkeypatch.setattr(fanout, "ADJUST_SECONDS", 0.05)
     monkeypatch.setattr(fanout, "PERIOD", 0.01)
