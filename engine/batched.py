@@ -46,7 +46,7 @@ import numpy as np  # host-side permutations, dropout draws and per-run bookkeep
 from engine import batched_math as bm
 from engine.config import TrainConfig, load_config
 from engine.diagnosis import diagnose_run
-from engine.epochs import EarlyStopping, History, continue_epochs
+from engine.epochs import EarlyStopping, EpochHistory, continue_epochs
 from engine.grids import DomainGrid, check_dtype
 from engine.live import OPTIMIZER_HYPER, apply_live_change
 from engine.schedules import learning_rate as scheduled_learning_rate
@@ -72,7 +72,7 @@ class _Run:
         self.config: TrainConfig = t.config
         self.prepared = t.prepared
         self.rng = copy.deepcopy(t.rng)  # the Trainer's stream from where it stands
-        self.history: History = copy.deepcopy(t.history_log())
+        self.history: EpochHistory = copy.deepcopy(t.history_log())
         self.early: Optional[EarlyStopping] = copy.deepcopy(t._early)
         self.status = t.status
         self.diverged_at, self.diverged_epoch = t.diverged_at, t.diverged_epoch

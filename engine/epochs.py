@@ -44,7 +44,6 @@ class EpochHistory:
         return values[-1] if values else None
 
 
-History = EpochHistory  # the former name, still imported by engine/batched.py
 
 
 class EarlyStopping:

@@ -42,9 +42,10 @@ class TrainingCommands:
             if csv is None:
                 raise ProtocolError("csv_id", f"unknown or expired CSV id {request.csv_id!r}: upload the file "
                                     "again with POST /api/csv", "configure")
-        problems = limits.config_violations(config, csv.n_x if csv is not None else None)
-        if problems:
-            raise ProtocolError(*problems[0], "configure")
+        if csv is not None:  # the config itself was checked against the limits when it was parsed
+            problems = limits.config_violations(config, csv.n_x)
+            if problems:
+                raise ProtocolError(*problems[0], "configure")
         saved = None
         if request.run_id is not None:
             saved = await asyncio.to_thread(self.runs.get, request.run_id)

@@ -1,8 +1,9 @@
 """The replies waiting for a socket's sender (server/socket_base.py), bounded in bytes.
 
-Why bytes, not a count: one playground `state` of a 5,000 × 16 CSV run is ~0.6 MB, so the old cap
-of 512 replies let a client that never reads pin ~300 MiB. Why snapshot kinds replace each other:
-a `state` is the whole run as it is now, so a queued older one says nothing a newer one does not;
+Why bytes, not a count: one playground `data` message of a 5,000 × 16 CSV run is ~0.6 MB (it
+used to be inside every `state`), so the old cap of 512 replies let a client that never reads pin
+~300 MiB. Why snapshot kinds replace each other: a `state` (a `data`) is the whole run (its
+points) as it is now, so a queued older one says nothing a newer one does not;
 like the one-slot frame mailbox, a slow client gets the newest snapshot instead of a backlog (a
 student dragging a slider on a CSV run over a slow link must not hit the byte cap).
 """

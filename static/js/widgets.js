@@ -1,7 +1,7 @@
 // Labelled controls built from the state schema and bound to the store, each with an error slot
 // beside it (filled by local validation or by the server's `error` naming the field).
 import { h, fmt } from './dom.js';
-import { ENTRY, SCHEMA } from './state.js';
+import { ENTRY, SCHEMA, rangeText } from './state.js';
 
 const LABELS = {
   relu: 'ReLU', leaky_relu: 'Leaky ReLU', tanh: 'Tanh', sigmoid: 'Sigmoid', linear: 'Linear',
@@ -92,8 +92,8 @@ function buildInput(e, id, onInput, range) {
 }
 
 function rangeMessage(e) {
-  if (e.type === 'int') return `${e.label} must be a whole number in [${e.min}, ${e.max}]`;
-  return `${e.label} must be a number in [${e.min}, ${e.max}]${e.nullable ? ' (or empty)' : ''}`;
+  if (e.type === 'int') return `${e.label} must be a whole number in ${rangeText(e)}`;
+  return `${e.label} must be a number in ${rangeText(e)}${e.nullable ? ' (or empty)' : ''}`;
 }
 
 /** A labelled control for `key`, kept in step with the store. `relevant(state)` hides it when it

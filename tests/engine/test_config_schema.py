@@ -44,14 +44,6 @@ def test_which_optimizer_reads_which_hyperparameter():
     assert schema_of("optimizer", "beta2")["used_by"] == ["rmsprop", "adam"]
 
 
-def test_the_engine_optimizers_read_what_the_schema_says():
-    """Until engine/optimizers.py takes `uses` from the marks, the two must agree."""
-    from engine.optimizers import OPTIMIZERS
-
-    for name, keys in optimizer_uses().items():
-        assert set(OPTIMIZERS[name].uses) == set(keys), name
-
-
 def test_the_schema_states_every_range_the_browser_reads():
     lr = schema_of("optimizer", "learning_rate")
     assert (lr["exclusiveMinimum"], lr["maximum"], lr["default"]) == (0.0, 100.0, 0.01)
