@@ -36,6 +36,8 @@ DATASET_KINDS: dict[str, str] = {
     "reg_gauss": "regression",
     "csv": "csv",  # kind decided by the file's labels
 }
+# the output activations that fit each kind of data, the default first
+OUTPUTS: dict[str, tuple[str, ...]] = {"binary": ("sigmoid", "softmax"), "multiclass": ("softmax",), "regression": ("linear",)}
 
 FEATURE_PATTERN = r"^(x[1-9][0-9]*|x1_sq|x2_sq|x1x2|sin_x1|sin_x2)$"
 CROSS_FEATURES = ("x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
@@ -240,7 +242,7 @@ class TrainConfig(_Strict):
         kind = DATASET_KINDS[self.data.name]
         out = self.network.output
         if out is not None and kind != "csv":
-            allowed = {"binary": {"sigmoid", "softmax"}, "multiclass": {"softmax"}, "regression": {"linear"}}[kind]
+            allowed = OUTPUTS[kind]
             if out not in allowed:
                 raise ValueError(
                     f"network.output {out!r} does not fit {kind} data {self.data.name!r}: "

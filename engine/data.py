@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from engine.config import DATASET_KINDS
+from engine.config import DATASET_KINDS, OUTPUTS
 from engine.csvdata import MAX_CSV_CLASSES, MAX_CSV_ROWS, SPLIT_NAMES, CsvData, load_csv
 from engine.datasets import DOMAIN, GENERATORS, classes_of, generate, generate_points, labels_to_targets
 
@@ -150,9 +150,6 @@ class Normalizer:
 
 
 # --- prepare ---------------------------------------------------------------------------------
-
-OUTPUTS = {"binary": ("sigmoid", "softmax"), "multiclass": ("softmax",), "regression": ("linear",)}  # default first
-
 
 def resolve_output(kind: str, output: Optional[str] = None) -> str:
     """The output activation for the data's kind: `output` if it fits, the kind's default if None."""
