@@ -69,7 +69,7 @@ def server_rss(pid: int) -> int:
 
 
 def upload_big_csv(server) -> str:
-    """A 5,000-row, 16-column CSV (the largest the server takes): each `state` carries ~0.6 MB."""
+    """A 5,000-row, 16-column CSV (the largest the server takes): its `data` message is ~0.6 MB."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(limits.MAX_CSV_ROWS, limits.MAX_INPUTS))
     label = (x[:, 0] + x[:, 1] > 0).astype(int)
@@ -82,28 +82,34 @@ def upload_big_csv(server) -> str:
 
 def test_a_client_that_never_reads_is_dropped_and_its_session_freed(server):
     """Point 3: `set` at 50/s on a 5,000 × 16 CSV run, never reading. Old server: +257 MiB, the
-    session kept until the TCP connection closed. Now: dropped within seconds (its connection is
-    reset), the server's memory stays bounded and /healthz shows the session freed at once."""
+    session kept until the TCP connection closed. Since `state` no longer carries the points
+    (issue #13) a `set`'s reply is ~1.4 KB, so the attack also re-sends `configure` 5 times a
+    second: each is answered with the run's ~0.6 MB `data`, which fills the kernel's buffers in
+    about two seconds. Now: dropped within seconds of a send that does not complete (its
+    connection is reset), the server's memory stays bounded and /healthz shows the session freed
+    at once."""
     csv_id = upload_big_csv(server)
     server.wait_idle()
     sock = raw_socket(server.port)
-    sock.sendall(text_frame({"type": "configure", "config": {"data": {"name": "csv"}, "network": {"hidden": [4]}},
-                             "csv_id": csv_id}))
+    configure = text_frame({"type": "configure", "config": {"data": {"name": "csv"}, "network": {"hidden": [4]}},
+                            "csv_id": csv_id})
+    sock.sendall(configure)
     time.sleep(1.0)  # configured: its state waits unread
     assert server.health()["connections"] == 1
     before = server_rss(server.process.pid)
     peak, dropped_at, started = before, None, time.monotonic()
-    for i in range(600):  # 12 s at 50/s at most
+    for i in range(750):  # 15 s at 50/s at most
         try:
-            sock.sendall(text_frame({"type": "set", "learning_rate": 0.01 + 0.0001 * (i % 50)}))
+            sock.sendall(configure if i % 10 == 0 else
+                         text_frame({"type": "set", "learning_rate": 0.01 + 0.0001 * (i % 50)}))
         except OSError:  # reset by the server: dropped
             dropped_at = time.monotonic()
             break
         if i % 5 == 0:
             peak = max(peak, server_rss(server.process.pid))
         time.sleep(0.02)
-    assert dropped_at is not None, "a client that never reads was not dropped within 12 s"
-    assert dropped_at - started < limits.SEND_TIMEOUT + 3
+    assert dropped_at is not None, "a client that never reads was not dropped within 15 s"
+    assert dropped_at - started < limits.SEND_TIMEOUT + 6
     health = server.wait_idle(timeout=2)
     freed = time.monotonic() - dropped_at
     assert health["connections"] == 0 and all(w["sessions"] == 0 for w in health["workers"]), health
