@@ -55,24 +55,24 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
-        self._sync_header_timer()
+        self._sync_timers()
 
     def data_received(self, data: bytes) -> None:
         if self._header_timer is not None:
             self._partial = True
         super().data_received(data)
-        self._sync_header_timer()
+        self._sync_timers()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # may start the next cycle, and parse a pipelined request
-        self._sync_header_timer()
+        self._sync_timers()
 
     def connection_lost(self, exc) -> None:
         self._cancel_header_timer()
         self._cancel_body_timer()
         super().connection_lost(exc)
 
-    def _sync_header_timer(self) -> None:
+    def _sync_timers(self) -> None:
         state = self.conn.their_state
         # once upgraded, the transport belongs to the websocket protocol (h11 is left in SEND_BODY)
         open_ = not self.transport.is_closing() and self.transport.get_protocol() is self

@@ -19,11 +19,11 @@ import re
 from typing import Any, Optional, Protocol
 
 from server.fanout import FANOUT
+from server.reply_queue import message_kind
 from server.socket_base import FrameSlot
 from server.workers import WorkerPool
 
 BROADCAST = frozenset(("data", "state", "done", "diverged"))
-_KIND = re.compile(r'\{"type":\s*"(\w+)"')
 _RUNNING = re.compile(r'"status":\s*"running"')
 
 
@@ -68,12 +68,6 @@ class SocketViewer:
             self.viewed.ask()
         if self.slot.frame is not None:
             self.wake.set()
-
-
-def message_kind(text: str) -> Optional[str]:
-    """The `type` of a worker's JSON text (it always comes first) without parsing the rest."""
-    match = _KIND.match(text)
-    return match.group(1) if match else None
 
 
 def replayed(replay: list[str], text: str) -> list[str]:

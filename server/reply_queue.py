@@ -72,6 +72,11 @@ class ReplyQueue:
     def _snapshot_kind(self, reply: Reply) -> Optional[str]:
         if not self.snapshots or not isinstance(reply, str):
             return None
-        match = _KIND.match(reply)
-        kind = match.group(1) if match else None
+        kind = message_kind(reply)
         return kind if kind in self.snapshots else None
+
+
+def message_kind(text: str) -> Optional[str]:
+    """The `type` of a server JSON text (it always comes first) without parsing the rest."""
+    match = _KIND.match(text)
+    return match.group(1) if match else None
