@@ -27,7 +27,7 @@ from server.lab_presets import presets_payload
 from server.lab_race import LabRace, RaceFeed, dumps
 from server.lab_session import Snapshot
 from server.protocol import ProtocolError
-from server.socket_base import SERVER_FULL, SocketBase, accept
+from server.socket_base import SERVER_FULL, SocketBase
 
 router = APIRouter()
 CONNECTIONS: set["LabConnection"] = set()  # live lab sockets: the cap counts them (a closed one is freed)
@@ -87,8 +87,7 @@ def lab_ewma(request: Request):
 
 @router.websocket("/ws/lab")
 async def lab_socket(ws: WebSocket) -> None:
-    if not await accept(ws):  # the training socket's origin rule (server/socket_base.py)
-        return
+    await ws.accept()  # its Host and Origin were checked by server/origins.py
     if len(CONNECTIONS) >= MAX_LAB_SOCKETS:  # like /ws's MAX_SESSIONS (server/training_routes.py)
         await ws.send_json({"type": "error", "field": "", "request_type": None,
                             "message": f"the lab is full ({MAX_LAB_SOCKETS} lab sockets): try again later"})

@@ -11,7 +11,6 @@ from server import limits
 from server.lab_room import LabRoomSocket
 from server.room_protocol import KINDS
 from server.room_socket import RoomSocket
-from server.socket_base import accept
 
 router = APIRouter()
 
@@ -46,8 +45,7 @@ async def _kind(request: Request) -> str:
 
 @router.websocket("/ws/room/{code}")
 async def room_socket(ws: WebSocket, code: str) -> None:
-    if not await accept(ws):
-        return
+    await ws.accept()  # its Host and Origin were checked by server/origins.py
     state = ws.app.state
     record = await state.rooms.store.get_room(code.upper()[:12])
     kind = LabRoomSocket if record is not None and record.kind == "lab" else RoomSocket

@@ -1,8 +1,9 @@
-"""What every websocket of the server shares (/ws, /ws/lab, /ws/room/{code}): the origin check,
-a receive loop (JSON text only, rate limits checked before any parsing, size limit, a parser for
-the socket's message table, dispatch to `on_<type>`), one error shape, a queue of JSON replies
-bounded in bytes (server/reply_queue.py) and one sender task that sends the replies first, in
-order, then whatever frame the socket has ready (`next_frame`), then a close if one was asked.
+"""What every websocket of the server shares (/ws, /ws/lab, /ws/room/{code}; their Host and
+Origin are checked before the handshake by server/origins.py): a receive loop (JSON text only,
+rate limits checked before any parsing, size limit, a parser for the socket's message table,
+dispatch to `on_<type>`), one error shape, a queue of JSON replies bounded in bytes
+(server/reply_queue.py) and one sender task that sends the replies first, in order, then
+whatever frame the socket has ready (`next_frame`), then a close if one was asked.
 
 One rule for a client that stops reading (issue #12: such a client pinned ~257 MiB and its
 session outlived the 1008 close, which itself waited on the stuck peer): it is *dropped* when
@@ -19,7 +20,6 @@ import logging
 import time
 from functools import partial
 from typing import Any, Callable, Optional, Union
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -34,29 +34,6 @@ log = logging.getLogger("nn_playground.sockets")
 SERVER_FULL = 1013      # try again later: the server (or the room) is full
 # `ready` is most of a viewer's traffic (one per frame): its usual spellings skip pydantic.
 READY_TEXTS = frozenset(('{"type":"ready"}', '{"type": "ready"}'))
-
-
-def origin_allowed(origin: Optional[str], host: Optional[str], extra: list[str]) -> bool:
-    """Same origin (the Origin's host:port equals the Host header), an --allow-origin entry,
-    or no Origin header at all (non-browser clients). '*' in `extra` allows every origin."""
-    if origin is None:
-        return True
-    origin = origin.rstrip("/")
-    if "*" in extra or origin in extra:
-        return True
-    netloc = urlsplit(origin).netloc
-    return bool(host) and netloc.lower() == host.lower()
-
-
-async def accept(ws: WebSocket) -> bool:
-    """Accept the handshake if the origin is allowed (app.state.settings.allow_origins); else
-    refuse it before accepting (the client sees HTTP 403) and return False."""
-    settings = getattr(ws.app.state, "settings", None)
-    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"), getattr(settings, "allow_origins", [])):
-        await ws.close(code=1008, reason="origin not allowed")
-        return False
-    await ws.accept()
-    return True
 
 
 class FrameSlot:

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, WebSocket
 
 from server import limits
 from server.connections import Connection
-from server.socket_base import SERVER_FULL, accept
+from server.socket_base import SERVER_FULL
 from server.version import VERSION
 
 router = APIRouter()
@@ -20,8 +20,7 @@ async def healthz(request: Request) -> dict:
 
 @router.websocket("/ws")
 async def training_socket(ws: WebSocket) -> None:
-    if not await accept(ws):  # origin refused before the handshake: HTTP 403
-        return
+    await ws.accept()  # its Host and Origin were checked by server/origins.py
     state = ws.app.state
     if state.pool.session_count >= limits.MAX_SESSIONS:
         await ws.send_json({"type": "error", "field": "", "request_type": None,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import server.lab as lab
+from server.origins import OriginGuard
 from server.lab import Mailbox
 
 QUAD = {"name": "quadratic", "condition": 20, "rotation": 0}
@@ -23,6 +24,7 @@ THREE = [
 def lab_client():
     app = FastAPI()
     app.include_router(lab.router)
+    app.add_middleware(OriginGuard, allow_origins=[], allow_hosts=["testserver"])  # as create_app does
     with TestClient(app) as c:
         yield c
 
