@@ -9,9 +9,9 @@ machine) from the event loop, which relays every playground frame. One race at t
 has to be bounded whatever the number of races:
 - one job at a time, first come first served: a race submits its next tick only once the last one
   is done, so the ticks of many races are served round-robin;
-- a tick is bounded in time (`TICK_SECONDS`): a race whose `steps_per_frame` cost more gets fewer
+- a tick is bounded in time (`LAB_TICK_SECONDS`, server/limits.py): a race whose `steps_per_frame` cost more gets fewer
   steps that tick (server/lab_race.py), never a backlog;
-- the thread rests `REST` of the time it worked after each job, so the lab takes at most
+- the thread rests `LAB_REST` of the time it worked after each job, so the lab takes at most
   1 / (1 + REST) of a core however many races there are.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Callable, Optional, TypeVar
 from server.limits import LAB_REST as REST
 
 T = TypeVar("T")
-
 
 _executor: Optional[ThreadPoolExecutor] = None
 _lock = threading.Lock()

@@ -3,7 +3,7 @@ client alone, or a lab room's teacher and the students following them (docs/prot
 
 - `LabRace` holds the race (server/lab_session.py), its status and speed, and the runner task
   that advances it `steps_per_frame` updates per tick at `fps` ticks per second on the lab's own
-  thread (server/lab_executor.py: jobs of at most TICK_SECONDS, every race's in turn; a race that
+  thread (server/lab_executor.py: jobs of at most LAB_TICK_SECONDS, every race's in turn; a race that
   thread cannot keep up with gets fewer steps per tick). Commands come from its owner
   (`command`); the run-wide messages (`surface`, `state`, `diverged`) go to every viewer as the
   same JSON text, and the latest of them are replayed to a viewer that joins later. Each tick's
@@ -251,7 +251,7 @@ class LabRace:
 
     async def _apply_replays(self) -> None:
         """The pending replays (caller holds the lock): whole paths recomputed on the lab's thread
-        in chunks of TICK_SECONDS (other races' ticks run in between), then `state`, any
+        in chunks of LAB_TICK_SECONDS (other races' ticks run in between), then `state`, any
         `diverged`, and a snapshot whose frame sends those paths from 0."""
         if not self.replays:
             return
