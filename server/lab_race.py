@@ -334,7 +334,7 @@ class LabRace:
     # ------------------------------------------------------------------ the runner
     async def _advance(self, n: int, publish: bool = True) -> int:
         """Up to n updates of every path (caller holds the lock) in one job of the lab's executor,
-        at most TICK_SECONDS long; then divergence news and (publish) a snapshot. Returns the
+        at most LAB_TICK_SECONDS long; then divergence news and (publish) a snapshot. Returns the
         number of updates made (0: every path has finished)."""
         session = self.session
         events, made = await lab_executor.run(session.advance_within, n, LAB_TICK_SECONDS)
