@@ -28,6 +28,7 @@ from collections import deque
 from typing import Optional
 
 from server.limits import COMMAND_BURST, COMMAND_RATE, MAX_QUEUED
+from server.time_budget import TimeBudget
 
 
 class CommandQueue:
@@ -35,30 +36,10 @@ class CommandQueue:
 
     def __init__(self) -> None:
         self.waiting: deque[list] = deque()  # [op, args], oldest first
-        self.tokens = COMMAND_BURST
-        self._at: Optional[float] = None  # when the tokens were last refilled
+        self.budget = TimeBudget(COMMAND_RATE, COMMAND_BURST)  # the worker's seconds for its commands
 
     def __len__(self) -> int:
         return len(self.waiting)
-
-    def _refill(self, now: float) -> None:
-        if self._at is not None:
-            self.tokens = min(COMMAND_BURST, self.tokens + (now - self._at) * COMMAND_RATE)
-        self._at = now
-
-    def can_run(self, now: float) -> bool:
-        """The session may run a command now: its budget is not in debt."""
-        self._refill(now)
-        return self.tokens >= 0
-
-    def wait(self, now: float) -> float:
-        """Seconds until the budget is out of debt (0 when it is)."""
-        self._refill(now)
-        return max(0.0, -self.tokens / COMMAND_RATE)
-
-    def charge(self, seconds: float) -> None:
-        """What a command that ran cost (seconds of the worker's time)."""
-        self.tokens -= seconds
 
     def add(self, op: str, args: dict) -> Optional[str]:
         """Queue a command behind the waiting ones; returns why it is refused, or None."""

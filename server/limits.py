@@ -55,6 +55,12 @@ COMMAND_RATE = 0.2       # seconds per second one session's commands may take of
 COMMAND_BURST = 0.3      # seconds a quiet session's commands may take at once (a gradient check and a
                          # dozen 200×200 grids), without waiting
 MAX_QUEUED = 32          # commands waiting per session; more are refused with an `error`
+# A session's due frames in its worker (server/scheduler.py `_may_draw`): a 200×200 grid on the
+# largest network costs 10-20 ms a frame, half a worker at 30 frames/s; a student's ~0.2 ms.
+FRAME_SHARE = 2.0        # × 1/N (N sessions playing on the worker): seconds per second a session's
+                         # frames may take, sustained (twice its fair share: alone or with one
+                         # neighbour, no limit at all)
+FRAME_BURST = 0.1        # seconds of frames a session may take at once before its budget limits it
 
 # The optimizer lab's one thread (server/lab_executor.py).
 MAX_LAB_SOCKETS = 32     # concurrent /ws/lab sockets per server; one more gets an `error` and 1013
@@ -209,3 +215,25 @@ class RateLimiter:
             self.tokens -= 1.0
             return True
         return False
+
+
+# ------------------------------------------------------------------ Sweeps (server/sweeps.py, docs/limits.md "Sweeps")
+# A hyperparameter sweep (issue #14) trains whole runs in the server's own process pool, at a lower
+# OS priority, so the playground's live sessions keep their frames.
+MAX_SWEEP_TRIALS = 200               # trials per sweep, every refine round included
+MAX_TRIAL_WORK = 2_000_000           # epochs × points of one trial (its largest sampled values)
+MAX_SWEEP_WORK = 40_000_000          # epochs × points summed over a sweep's trials (~2-4 min of two cores)
+MAX_SWEEPS = 4                       # sweeps running at a time on this server (their trials share the pool)
+MAX_SWEEPS_PER_SOCKET = 1            # sweeps running at a time per /ws/sweep connection
+MAX_SWEEP_SOCKETS = 32               # concurrent /ws/sweep sockets; one more gets an `error` and 1013
+MAX_SWEEP_SECONDS = 900.0            # a sweep still running after this long is cancelled
+SWEEP_NICE = 10                      # os.nice() of the sweep pool's processes (the playground's workers keep 0)
+
+SWEEP_LIMITS: dict[str, float] = {
+    "max_trials": MAX_SWEEP_TRIALS,
+    "max_trial_work": MAX_TRIAL_WORK,
+    "max_sweep_work": MAX_SWEEP_WORK,
+    "max_sweeps": MAX_SWEEPS,
+    "max_sweeps_per_socket": MAX_SWEEPS_PER_SOCKET,
+    "max_sweep_seconds": MAX_SWEEP_SECONDS,
+}

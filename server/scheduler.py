@@ -19,7 +19,10 @@ worker's seconds for its commands; a command runs at once while its session has 
 debt, else it waits, in order, for the session's turn of the round-robin (where it takes the place
 of a training chunk), so a client flooding costly commands (gradcheck, predict_grid) gets about
 COMMAND_RATE of its worker and the other sessions keep their frames. `want` and `watched` (the
-main process's flow control) are never queued.
+main process's flow control) are never queued. A session's due frames have a budget of their
+own (`_may_draw`): FRAME_SHARE / N of the worker's time, N sessions playing, so a client asking
+for costly frames (a 200×200 grid on the largest network at fps 60) gets fewer of them, not its
+neighbours' share.
 
 Batching (server/batching.py): sessions of this worker whose configs are batch-compatible form a
 Group (one engine BatchedTrainer), from two members on. A group is one unit of the round-robin:
@@ -57,6 +60,7 @@ from server.protocol import error_message
 from server import session_state
 from server.batching import Group
 from server.command_queue import CommandQueue
+from server.time_budget import TimeBudget
 from server.sessions import Session
 from server.wording import divergence_hint
 
@@ -95,6 +99,8 @@ class Slot:
         self.watched = False     # a class watches this run: alone, and every other training turn
         self.rate = 1000.0       # measured iterations per second, sizes the chunks
         self.commands = CommandQueue()  # its commands waiting their turn, and its time budget for them
+        # the worker's time its due frames may take: its fair share, FRAME_SHARE / (sessions playing)
+        self.frame_budget = TimeBudget(limits.FRAME_SHARE, limits.FRAME_BURST)
 
     def trainable(self) -> bool:
         if self.session is None or self.session.finished:
@@ -135,6 +141,7 @@ class Scheduler:
         self.groups: dict[tuple, Group] = {}  # batch key -> the group of this worker's sessions with it
         self._watched: dict[int, Slot] = {}  # sid -> slot of the runs a class watches (op `watched`)
         self._boost = False  # this tick's turn goes to a watched run first
+        self._frame_share = limits.FRAME_SHARE  # each playing session's budget for frames, s/s
 
     # ------------------------------------------------------------------ output
     def _text(self, sid: int, message: dict | str) -> None:
@@ -155,18 +162,21 @@ class Scheduler:
         self._text(slot.sid, session.data_text())
         self._state(slot)
 
-    def _frame(self, slot: Slot) -> None:
+    def _frame(self, slot: Slot) -> float:
+        """Compute and emit the slot's frame; returns what computing it took (seconds)."""
         session = slot.session
         if session.trainer.status == "diverged":
-            return  # parameters were restored, but a diverged run shows `diverged`, not frames
-        started = time.perf_counter()
+            return 0.0  # parameters were restored, but a diverged run shows `diverged`, not frames
+        started = self.cost_clock()
         try:
             frame = session.frame(session.status(slot.playing), slot.resolution)
         except NonFiniteFrame:
             self._diverged(slot, weights_too_large=True)
-            return
-        self._frame_seconds += 0.1 * (time.perf_counter() - started - self._frame_seconds)
+            return 0.0
+        cost = self.cost_clock() - started
+        self._frame_seconds += 0.1 * (cost - self._frame_seconds)
         self._sent(slot, frame)
+        return cost
 
     def _sent(self, slot: Slot, frame: bytes, now: Optional[float] = None) -> None:
         """Emit a slot's frame and restart its pacing (from `now`: a group's frames count from
@@ -232,7 +242,7 @@ class Scheduler:
             self._run(slot, op, args)
             return
         queue = slot.commands
-        if queue or not queue.can_run(self.clock()):  # behind its waiting ones, or in debt: it waits
+        if queue or not queue.budget.can_run(self.clock()):  # behind its waiting ones, or in debt: it waits
             refused = queue.add(op, args)
             if refused is not None:
                 self._error(slot, "", refused, op)
@@ -244,14 +254,14 @@ class Scheduler:
         started = self.cost_clock()
         self._run(slot, op, args)
         cost = self.cost_clock() - started
-        slot.commands.charge(cost)
+        slot.commands.budget.charge(cost)
         return cost
 
     def _serve(self, slot: Slot, now: float) -> None:
         """A session's turn spent on its waiting commands: in order, while its budget is out of
         debt, until they took CHUNK_SECONDS (one costly command takes the whole turn)."""
         spent = 0.0
-        while slot.commands and spent < CHUNK_SECONDS and slot.commands.can_run(now):
+        while slot.commands and spent < CHUNK_SECONDS and slot.commands.budget.can_run(now):
             spent += self._charged(slot, *slot.commands.pop())
 
     def _run(self, slot: Slot, op: str, args: dict) -> None:
@@ -439,14 +449,16 @@ class Scheduler:
         now = self.clock()
         order = self._order()
         due_groups: Optional[dict] = None
+        self._frame_share = limits.FRAME_SHARE / max(1, self._running)
         for slot in self.slots.values():  # due: wanted, trained since the last one, paced (inlined: hot)
             if (slot.want and slot.fresh and slot.playing and now >= slot.next_frame
-                    and (slot.steps_per_frame is None or slot.budget == 0) and slot.session is not None):
+                    and (slot.steps_per_frame is None or slot.budget == 0) and slot.session is not None
+                    and self._may_draw(slot, now)):
                 if slot.session.batched:
                     due_groups = due_groups or {}
                     due_groups.setdefault(slot.session.trainer.group, None)
                 else:
-                    self._frame(slot)
+                    slot.frame_budget.charge(self._frame(slot))
         if due_groups:
             for group in due_groups:
                 self._group_frames(group, now)
@@ -463,7 +475,7 @@ class Scheduler:
         for i in range(len(order)):
             unit = order[(self._turn + i) % len(order)]
             if type(unit) is Slot:
-                if unit.commands and unit.commands.can_run(now):  # its waiting commands take its turn
+                if unit.commands and unit.commands.budget.can_run(now):  # its waiting commands take its turn
                     self._turn = (self._turn + i + 1) % len(order)
                     self._serve(unit, now)
                     self.flush()
@@ -474,7 +486,7 @@ class Scheduler:
                     self.flush()
                     return 0.0
                 continue
-            waiting = next((slot for slot in unit[1] if slot.commands and slot.commands.can_run(now)), None)
+            waiting = next((slot for slot in unit[1] if slot.commands and slot.commands.budget.can_run(now)), None)
             if waiting is not None:  # one member's commands take the group's turn
                 self._turn = (self._turn + i + 1) % len(order)
                 self._serve(waiting, now)
@@ -486,12 +498,21 @@ class Scheduler:
                 self._group_chunk(unit[0], members)
                 self.flush()
                 return 0.0
-        waits = [slot.next_frame - now for slot in self.slots.values()
+        waits = [max(slot.next_frame - now, slot.frame_budget.wait(now)) for slot in self.slots.values()
                  if slot.session is not None and slot.want and slot.fresh and slot.playing]
-        waits += [slot.commands.wait(now) for slot in self.slots.values() if slot.commands]  # debts paid back
+        waits += [slot.commands.budget.wait(now) for slot in self.slots.values() if slot.commands]  # debts paid back
         return max(0.0, min(waits)) if waits else None
 
     _group_slots: dict = {}
+
+    def _may_draw(self, slot: Slot, now: float) -> bool:
+        """The slot's frame budget is not in debt. Frames are the one cost a client chooses that
+        the round-robin does not share out (fps 60 at a 200×200 grid on the largest network takes
+        half a worker): each playing session's due frames may take FRAME_SHARE / N of the worker
+        (N sessions playing there) over time; a session in debt gets its next frame once the debt
+        is paid back, so its frame rate drops and its neighbours' hold."""
+        slot.frame_budget.rate = self._frame_share
+        return slot.frame_budget.can_run(now)
 
     def _order(self) -> list:
         """The round-robin units: each session alone as its Slot, each group once as (group, its
@@ -519,12 +540,12 @@ class Scheduler:
         slots = [slot for slot in self._group_slots.get(group, ())
                  if slot.want and slot.fresh and slot.playing and now >= slot.next_frame - EARLY_FRAME / slot.fps
                  and (slot.steps_per_frame is None or slot.budget == 0)
-                 and slot.session.trainer.status != "diverged"]
+                 and slot.session.trainer.status != "diverged" and self._may_draw(slot, now)]
         if not slots:
             return
         if self._watched and len(slots) > WATCHED_PASS:  # the most overdue first; the rest next tick
             slots = sorted(slots, key=lambda slot: slot.next_frame)[:WATCHED_PASS]
-        started = time.perf_counter()
+        started = self.cost_clock()
         bt = group.bt
         stale = [slot.session.trainer.id for slot in slots if slot.session.stale]
         if stale:
@@ -554,9 +575,10 @@ class Scheduler:
                                                    images.get(slot.sid), exact.get(session.trainer.id))))
             except NonFiniteFrame:
                 self._diverged(slot, weights_too_large=True)
-        per_frame = (time.perf_counter() - started) / len(slots)
+        per_frame = (self.cost_clock() - started) / len(slots)
         self._frame_seconds += 0.1 * (per_frame - self._frame_seconds)
         for slot, frame in frames:
+            slot.frame_budget.charge(per_frame)
             self._sent(slot, frame, now)
 
     def _group_chunk(self, group: Group, members: list[Slot]) -> None:

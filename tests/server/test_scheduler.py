@@ -6,7 +6,7 @@ import json
 import pytest
 
 from engine.config import TrainConfig
-from server import command_queue
+from server import command_queue, limits, scheduler
 from server.cost_curve import CostCurve
 from server.scheduler import FRAME, SAVE, TEXT, Scheduler
 from server.sessions import Session
@@ -241,3 +241,97 @@ def test_a_batched_member_s_waiting_command_takes_its_group_s_turn(monkeypatch, 
     h.run(1)
     assert [m["type"] for m in h.texts() if isinstance(m, dict)] == ["gradcheck"]
     assert h.s.slots[2].session.batched and len(h.s.slots[2].commands) == 0  # back in its group
+
+
+# ---------------------------------------------------------------- frame budgets
+# (Scheduler._may_draw). A fake clock for what frames cost: a 200×200 grid "costs" 0.25 s, any
+# other resolution 0.01 s; the budget is FRAME_SHARE / N seconds per second per session playing.
+
+class Drawn(Harness):
+    def __init__(self, monkeypatch, share, burst, **kwargs):
+        monkeypatch.setattr(limits, "FRAME_SHARE", share)
+        monkeypatch.setattr(limits, "FRAME_BURST", burst)
+        monkeypatch.setattr(scheduler, "BATCHING", False)  # three sessions alone, one unit each
+        super().__init__(**kwargs)
+        self.cost = 0.0
+        self.s.cost_clock = lambda: self.cost
+        real = Session.frame
+
+        def frame(session, status, resolution, *args, **kw):
+            self.cost += 0.25 if resolution == 200 else 0.01
+            return real(session, status, resolution, *args, **kw)
+
+        monkeypatch.setattr(Session, "frame", frame)
+
+    def frames_by_session(self):
+        counts = {}
+        for sid, kind, _ in self.out:
+            if kind == FRAME:
+                counts[sid] = counts.get(sid, 0) + 1
+        self.out = []
+        return counts
+
+
+def test_a_session_s_costly_frames_get_its_share_and_its_neighbours_every_frame(monkeypatch):
+    """Three sessions playing at fps 8 share 0.75 s/s: 0.25 s/s each. The 200×200 one spends its
+    burst of 0.25 s on one frame (at 0.125 s: still no debt) and a second (debt 0.25 s), then draws
+    one frame per second (0.25 s of frames at 0.25 s per second): 2 + 9 frames in 10 s; the two
+    others (0.08 s/s of frames each) get all their 8 frames a second (the first at 0.125 s, after
+    the frame that answered `configure`)."""
+    h = Drawn(monkeypatch, share=0.75, burst=0.25, steps_per_frame=None, fps=8)
+    for sid in (2, 3):
+        h.s.handle(sid, "open", {"fps": 8, "steps_per_frame": None})
+    for sid in (1, 2, 3):
+        h.s.handle(sid, "configure", {"config": CONFIG})
+        h.s.handle(sid, "play", {})
+    h.s.handle(1, "predict_grid", {"resolution": 200})
+    h.s.tick()  # counts the sessions playing
+    h.take()
+    for k in range(80):  # 10 s, every session asking for every frame
+        h.now = k / 8
+        for sid in (1, 2, 3):
+            h.s.handle(sid, "want", {})
+        h.run(4)
+    counts = h.frames_by_session()
+    assert counts[1] == 2 + 9  # t = 0.125, 0.25, then 1.25, 2.25, ... 9.25
+    assert counts[2] == counts[3] == 79
+    assert h.s.slots[1].frame_budget.rate == pytest.approx(0.25)
+
+
+def test_alone_a_session_s_costly_frames_are_not_limited(monkeypatch):
+    """Alone on its worker a session may take FRAME_SHARE (2 s) per second of frames: at 0.25 s a
+    frame and fps 4 (1 s/s), every frame is drawn."""
+    h = Drawn(monkeypatch, share=2.0, burst=0.1, steps_per_frame=None, fps=4)
+    h.s.handle(1, "predict_grid", {"resolution": 200})  # before a session: no frame yet
+    h.s.handle(1, "configure", {"config": CONFIG})  # its frame at 0 s: the next is due at 0.25 s
+    h.s.handle(1, "play", {})
+    h.take()
+    for k in range(40):  # 10 s
+        h.now = k / 4
+        h.s.handle(1, "want", {})
+        h.run(2)
+    assert h.frames_by_session() == {1: 39}  # 0.25, 0.5, ... 9.75 s
+
+
+def test_a_session_in_frame_debt_lets_its_worker_sleep_until_the_debt_is_paid(monkeypatch):
+    """steps_per_frame 2 at fps 10, alone, 0.25 s/s: a 0.25 s frame from a budget of 0.1 s leaves
+    a debt of 0.15 s; the next frame is due in 0.1 s by the pacing but waits 0.6 s for the budget,
+    and the worker may sleep that long (no busy loop)."""
+    h = Drawn(monkeypatch, share=0.25, burst=0.1, steps_per_frame=2, fps=10)
+    h.s.handle(1, "configure", {"config": CONFIG})
+    h.s.handle(1, "play", {})
+    h.s.handle(1, "predict_grid", {"resolution": 200})
+    h.now = 1.0  # the commands' frames are paid for by the command budget, not this one
+    h.take()
+    h.s.handle(1, "want", {})
+    h.run(2)
+    assert len(h.frames()) == 1 and h.s.slots[1].frame_budget.tokens == pytest.approx(-0.15)
+    h.run(2)  # its 2 steps
+    h.s.handle(1, "want", {})
+    assert h.s.tick() == pytest.approx(0.6)
+    h.now = 1.5
+    h.run(1)
+    assert h.frames() == []
+    h.now = 1.6
+    h.run(1)
+    assert len(h.frames()) == 1
