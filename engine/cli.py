@@ -1,15 +1,19 @@
-"""Headless command line: `python -m engine train|gradcheck|config-table ...` (docs/config.md).
+"""Headless command line: `python -m engine train|gradcheck|sweep|config-table ...` (docs/config.md).
 
-Exit codes: 0 training finished (done / stopped_early) or gradient check not "likely a bug"
-(difference < 1e-3); 1 gradient check verdict "likely a bug"; 2 usage, config, data or --init-from error (message on stderr, no
-traceback); 3 training diverged (NaN/inf) — the result JSON is still written, with the last
-finite parameters.
+Exit codes: 0 training finished (done / stopped_early), gradient check not "likely a bug"
+(difference < 1e-3), or sweep done; 1 gradient check verdict "likely a bug"; 2 usage, config,
+sweep, data, --init-from or --dask error (message on stderr, no traceback); 3 training diverged
+(NaN/inf) — the result JSON is still written, with the last finite parameters — or every trial
+of a sweep diverged; 130 interrupted (a sweep writes its finished trials first).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -17,7 +21,7 @@ from pydantic import ValidationError
 
 from engine.config import TrainConfig, format_errors, load_config
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 GRADCHECK_EXAMPLES = 16
 
 
@@ -139,6 +143,93 @@ def cmd_gradcheck(args) -> int:
     return EXIT_CHECK_FAILED if check.verdict == BUG else EXIT_OK
 
 
+def _write(text: str, out: Optional[str]) -> None:
+    if out:
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise CliError(f"cannot write {out}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _sweep_spec(args):
+    """The validated SweepSpec (--data switches the base to the CSV) and the CSV text."""
+    from engine import sweep
+
+    raw = _read_json(args.sweep, "sweep")
+    csv_text = None
+    if args.data:
+        try:
+            csv_text = Path(args.data).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CliError(f"cannot read {args.data}: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            sweep.load_csv_text(csv_text)
+        except ValueError as e:
+            raise CliError(f"{args.data}: {e}") from None
+        if isinstance(raw.get("base"), dict):
+            raw = {**raw, "base": sweep.csv_config(raw["base"], csv_text)}
+    try:
+        spec = sweep.parse_sweep(raw)
+        if spec.base.get("data", {}).get("name") == "csv" and csv_text is None:
+            raise CliError("base.data.name is 'csv': give the file with --data FILE.csv")
+        sweep.check_sweep(spec, csv_text)
+    except ValueError as e:
+        raise CliError(f"invalid sweep {args.sweep}:\n  " + str(e).replace("\n", "\n  ")) from None
+    return spec, csv_text
+
+
+def _executor(args):
+    from engine import sweep_exec
+
+    if args.dask:
+        return sweep_exec.dask_executor(args.dask)
+    if args.workers is not None and args.workers < 1:
+        raise CliError(f"--workers {args.workers}: give at least 1")
+    return sweep_exec.process_pool(args.workers)
+
+
+def cmd_sweep(args) -> int:
+    from engine import sweep, sweep_exec
+    from engine.progress import SweepProgress
+
+    spec, csv_text = _sweep_spec(args)
+    cancel = threading.Event()
+    progress = None if args.quiet else SweepProgress(spec.metric, sys.stderr)
+    with contextlib.ExitStack() as stack:
+        try:
+            executor = stack.enter_context(_executor(args))
+        except ImportError as e:
+            raise CliError(str(e)) from None
+        except OSError as e:  # includes TimeoutError
+            raise CliError(f"--dask {args.dask}: cannot reach the scheduler: {e}") from None
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl-C: cancel, keep the finished
+        try:
+            result = sweep.run_sweep(spec, executor, csv_text=csv_text, on_trial=progress, cancel=cancel)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if progress is not None:
+                progress.close()
+        if result["status"] == "cancelled":
+            sweep_exec.stop(executor)
+    _write(sweep.dumps(result), args.out)
+    done = len(result["trials"])
+    if result["status"] == "cancelled":
+        print(f"cancelled: {done} of {spec.total} trials finished (kept in the results)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result["best"] is None:
+        print(f"every one of the {done} trials diverged: lower the learning rates of the space", file=sys.stderr)
+        return EXIT_DIVERGED
+    if not args.quiet:
+        best = result["best"]
+        diverged = sum(e["status"] == "diverged" for e in result["trials"])
+        print(f"done: {done} trials ({diverged} diverged); best {spec.metric} "
+              f"{sweep.metric_value(best, spec.metric):.4g} at trial {best['trial']}: "
+              + json.dumps(best["params"]), file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_config_table(args) -> int:
     from engine.configdoc import config_table
 
@@ -149,10 +240,10 @@ def cmd_config_table(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m engine",
-        description="Train or gradient-check an nn-playground config headless (docs/config.md).",
-        epilog="exit codes: 0 done/stopped_early (gradcheck: difference < 1e-3), 1 gradcheck "
+        description="Train, gradient-check or hyperparameter-search an nn-playground config headless (docs/config.md).",
+        epilog="exit codes: 0 done/stopped_early (gradcheck: difference < 1e-3; sweep: done), 1 gradcheck "
                "'likely a bug', "
-               "2 usage/config/data error, 3 diverged",
+               "2 usage/config/data error, 3 diverged (sweep: every trial), 130 interrupted",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train to config.epochs and write the result JSON")
@@ -169,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--examples", type=int, default=GRADCHECK_EXAMPLES,
                        help=f"training examples used (default {GRADCHECK_EXAMPLES})")
     check.set_defaults(func=cmd_gradcheck)
+    sweep = sub.add_parser("sweep", help="hyperparameter search: random trials on the right scale, "
+                           "coarse to fine, in parallel (docs/config.md)")
+    sweep.add_argument("sweep", help="SWEEP.json: base config, trials, seed, metric, space, refine")
+    sweep.add_argument("--data", help="CSV file; replaces the base config's generated dataset")
+    runner = sweep.add_mutually_exclusive_group()
+    runner.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    runner.add_argument("--dask", metavar="ADDRESS",
+                        help="run the trials on a Dask distributed scheduler, e.g. tcp://HOST:8786 "
+                             "(needs the `sweep` extra)")
+    sweep.add_argument("--out", help="write the results JSON here (default: stdout)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    sweep.set_defaults(func=cmd_sweep)
     table = sub.add_parser("config-table", help="print the Markdown table of every config key")
     table.set_defaults(func=cmd_config_table)
     return parser
@@ -183,4 +286,4 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
