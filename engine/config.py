@@ -12,6 +12,7 @@ browser takes every range, default and choice from it, and two marks on the fiel
 from __future__ import annotations
 
 import math
+import re
 import typing
 from typing import Annotated, Literal, Optional, Union
 
@@ -36,6 +37,16 @@ DATASET_KINDS: dict[str, str] = {
     "reg_gauss": "regression",
     "csv": "csv",  # kind decided by the file's labels
 }
+# Image datasets (engine/images.py): X is (m, n_H, n_W, n_C), for `network.layers` (or, flattened,
+# for `network.hidden`). Kept apart from DATASET_KINDS, which lists the 2-D point datasets.
+IMAGE_DATASETS: dict[str, str] = {"digits": "multiclass", "shapes": "multiclass"}
+DIGITS_SHAPE = (8, 8, 1)  # scikit-learn's bundled 8×8 handwritten digits, 10 classes
+MAX_LAYERS = 20  # entries of network.layers
+
+
+def dataset_kind(name: str) -> str:
+    """binary / multiclass / regression / csv of a dataset name (point or image)."""
+    return DATASET_KINDS.get(name) or IMAGE_DATASETS[name]
 # the output activations that fit each kind of data, the default first
 OUTPUTS: dict[str, tuple[str, ...]] = {"binary": ("sigmoid", "softmax"), "multiclass": ("softmax",), "regression": ("linear",)}
 
@@ -82,7 +93,9 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    name: Literal[tuple(DATASET_KINDS)] = "circle"  # type: ignore[valid-type]
+    name: Literal[tuple(DATASET_KINDS) + tuple(IMAGE_DATASETS)] = Field(  # type: ignore[valid-type]
+        "circle", description="a generated 2-D dataset, `csv` for a file (CLI `--data`, server upload), "
+        "or the images `digits` / `shapes` (docs/config.md, Convolutional networks)")
     n: int = Field(400, ge=10, le=MAX_POINTS, description="number of generated points")
     noise: float = Field(0.0, ge=0.0, le=1.0, description="noise level, 0 = clean")
     classes: int = Field(3, ge=2, le=6, description="classes of the multi-class generators")
@@ -96,6 +109,8 @@ class DataConfig(_Strict):
         "input scales, as in the course's unnormalized-inputs picture); each in [0.001, 1000]",
         json_schema_extra=each_in(*SCALE_RANGE),
     )
+
+    size: int = Field(16, ge=8, le=64, description="shapes: side n_H = n_W of the generated images")
 
     @field_validator("scale")
     @classmethod
@@ -118,6 +133,52 @@ class DataConfig(_Strict):
         return v
 
 
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+
+
+class ConvLayer(_Strict):
+    """Z = W * A + b over f×f windows at stride s after padding p; A = g(Z) (engine/conv.py)."""
+    type: Literal["conv"]
+    filters: int = Field(8, ge=1, le=256, description="n_C of the output: the number of f×f×n_C[l-1] filters")
+    size: int = Field(3, ge=1, le=15, description="f")
+    stride: int = Field(1, ge=1, le=8, description="s")
+    padding: Union[Literal["valid", "same"], Annotated[int, Field(ge=0, le=8)]] = Field(
+        "valid", description='"valid" (p = 0), "same" (p = (f − 1)/2, f odd) or p')
+    activation: Activation = "relu"
+    batch_norm: Optional[bool] = Field(None, description="None = network.batch_norm (per channel)")
+
+
+class PoolLayer(_Strict):
+    """Max or average over f×f windows at stride s; no parameters."""
+    type: Literal["pool"]
+    mode: Literal["max", "average"] = "max"
+    size: int = Field(2, ge=1, le=8, description="f")
+    stride: Optional[int] = Field(None, ge=1, le=8, description="s; None = f")
+
+
+class FlattenLayer(_Strict):
+    """(m, n_H, n_W, n_C) → (n_H·n_W·n_C, m): unrolls each volume in (h, w, c) order."""
+    type: Literal["flatten"]
+
+
+class DenseLayer(_Strict):
+    type: Literal["dense"]
+    units: int = Field(32, ge=1, le=MAX_NEURONS)
+    activation: Activation = "relu"
+    batch_norm: Optional[bool] = Field(None, description="None = network.batch_norm")
+
+
+class ResidualLayer(_Strict):
+    """A[l] = g(Z₂ + A[l-1]): two "same" convs of stride 1 with n_C[l-1] filters (a ResNet block)."""
+    type: Literal["residual"]
+    size: int = Field(3, ge=1, le=15, description="f of both convs (odd)")
+    activation: Activation = "relu"
+    batch_norm: Optional[bool] = Field(None, description="None = network.batch_norm (per channel)")
+
+
+LayerSpec = Annotated[Union[ConvLayer, PoolLayer, FlattenLayer, DenseLayer, ResidualLayer], Field(discriminator="type")]
+
+
 class NetworkConfig(_Strict):
     hidden: list[int] = Field(
         [4, 2], max_length=MAX_HIDDEN_LAYERS, json_schema_extra=each_in(1, MAX_NEURONS),
@@ -133,6 +194,12 @@ class NetworkConfig(_Strict):
     batch_norm: bool = False
     bn_momentum: float = Field(0.9, ge=0.0, lt=1.0, description="β of the running averages")
     bn_epsilon: float = Field(1e-5, gt=0.0, le=1.0)
+    layers: Optional[list[LayerSpec]] = Field(
+        None, max_length=MAX_LAYERS,
+        description="a convolutional network for image data (docs/config.md, Convolutional networks): "
+                    "conv / pool / flatten / dense / residual entries, then the output layer; "
+                    "replaces hidden and activation",
+    )
 
     @field_validator("hidden")
     @classmethod
@@ -234,12 +301,22 @@ class TrainConfig(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> "TrainConfig":
         kp = self.regularization.keep_prob
-        if isinstance(kp, list) and len(kp) != len(self.network.hidden):
+        layers = self.network.layers
+        if layers is not None:
+            self._check_layers()
+            if isinstance(kp, list) and len(kp) != len(layers):
+                raise ValueError(
+                    f"regularization.keep_prob has {len(kp)} values but network.layers has "
+                    f"{len(layers)} entries: give one per layer or a single number (dense layers only)"
+                )
+        elif isinstance(kp, list) and len(kp) != len(self.network.hidden):
             raise ValueError(
                 f"regularization.keep_prob has {len(kp)} values but network.hidden has "
                 f"{len(self.network.hidden)} layers: give one per hidden layer or a single number"
             )
-        kind = DATASET_KINDS[self.data.name]
+        if self.data.name in IMAGE_DATASETS and self.features is not None:
+            raise ValueError(f"features: image data {self.data.name!r} takes its pixels as they are (features must be null)")
+        kind = dataset_kind(self.data.name)
         out = self.network.output
         if out is not None and kind != "csv":
             allowed = OUTPUTS[kind]
@@ -251,9 +328,36 @@ class TrainConfig(_Strict):
         return self
 
     def keep_probs(self) -> list[float]:
-        """keep_prob for each hidden layer."""
-        kp = self.regularization.keep_prob
+        """keep_prob for each hidden layer; with network.layers, one per entry of layers (a single
+        number applies to the dense layers only)."""
+        kp, layers = self.regularization.keep_prob, self.network.layers
+        if layers is not None:
+            return list(kp) if isinstance(kp, list) else [kp if spec.type == "dense" else 1.0 for spec in layers]
         return list(kp) if isinstance(kp, list) else [kp] * len(self.network.hidden)
+
+    def image_shape(self) -> Optional[tuple[int, int, int]]:
+        """(n_H, n_W, n_C) of one example of image data, None for point data."""
+        if self.data.name == "digits":
+            return DIGITS_SHAPE
+        if self.data.name == "shapes":
+            return (self.data.size, self.data.size, 1)
+        return None
+
+    def _check_layers(self) -> None:
+        """network.layers needs image data and must fit its shape: a ShapeError names the layer
+        and the arithmetic (engine.conv.plan_layers), reported at network.layers.<i>."""
+        from engine.conv import ShapeError, plan_layers  # NumPy-only module; imported when used
+
+        shape = self.image_shape()
+        if shape is None:
+            raise ValueError(f"network.layers: convolutional layers need image data (data.name "
+                             f"{' or '.join(map(repr, IMAGE_DATASETS))}), not {self.data.name!r}")
+        if "hidden" in self.network.model_fields_set:
+            raise ValueError("network: give network.layers or network.hidden, not both")
+        try:
+            plan_layers(self.network.layers, shape)
+        except ShapeError as e:
+            raise ValueError(str(e)) from None
 
 
 def _marks(field) -> dict:
@@ -300,6 +404,9 @@ def optimizer_uses() -> dict[str, tuple[str, ...]]:
                        if opt in _marks(field).get("used_by", ())) for opt in names}
 
 
+_KEYED = re.compile(r"^[a-z_0-9]+(\.[a-z_0-9]+)*: ")
+
+
 def format_errors(err: ValidationError, prefix: str = "") -> list[str]:
     """One line per problem, each naming the key path, e.g. 'optimizer.learning_rate: ...'."""
     lines = []
@@ -307,6 +414,9 @@ def format_errors(err: ValidationError, prefix: str = "") -> list[str]:
         loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after",))
         loc = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
         msg = e["msg"].removeprefix("Value error, ")
+        if not loc and _KEYED.match(msg):  # a cross-check whose message starts with its key
+            lines.append(msg)
+            continue
         lines.append(f"{loc or 'config'}: {msg}")
     return lines
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from engine.config import DATASET_KINDS, OUTPUTS
+from engine.config import DATASET_KINDS, IMAGE_DATASETS, OUTPUTS
 from engine.csvdata import MAX_CSV_CLASSES, MAX_CSV_ROWS, SPLIT_NAMES, CsvData, load_csv
 from engine.datasets import DOMAIN, GENERATORS, classes_of, generate, generate_points, labels_to_targets
 
@@ -181,6 +181,11 @@ class Prepared:
     raw: dict[str, dict[str, np.ndarray]]
     domain: Optional[tuple[float, float, float, float]]
     backend: Any = field(default=None, repr=False)
+    # Image data (engine/images.py): (n_H, n_W, n_C) of one example, the class names, and the
+    # axis of X that counts examples: 0 for (m, n_H, n_W, n_C) images, 1 for columns (n_x, m).
+    image_shape: Optional[tuple[int, int, int]] = None
+    class_names: Optional[list[str]] = None
+    example_axis: int = 1
 
     def transform(self, X_raw: Any) -> Any:
         """Raw inputs (n, m) → network inputs: the same feature map and train-set normalization."""
@@ -207,6 +212,10 @@ def prepare(config, csv: Optional[CsvData] = None, backend: Any = None) -> Prepa
     the normalization fitted on train, and targets for the kind: binary (1, m), multiclass one-hot
     (C, m), regression (1, m); binary data with a softmax output gets one-hot (2, m) targets."""
     data = config.data
+    if data.name in IMAGE_DATASETS:
+        from engine.images import prepare_images
+
+        return prepare_images(config, backend)
     if data.name == "csv":
         if csv is None:
             raise ValueError("data.name: 'csv' needs an uploaded CSV file")

@@ -38,6 +38,16 @@ def _metrics(m) -> Any:
     return None if m is None else m.to_dict()
 
 
+def _conv_network(trainer) -> dict:
+    """For network.layers: the layer specs, each A[l]'s shape ((n_H, n_W, n_C) or (n,), l = 0..L)
+    and the parameters per layer; nothing for the dense form (its result stays as it was)."""
+    net = trainer.network
+    if trainer.config.network.layers is None:
+        return {}
+    return {"layer_specs": [dict(spec) for spec in net.specs], "shapes": [list(s) for s in net.shapes],
+            "parameter_counts": net.parameter_counts()}
+
+
 def build_result(trainer) -> dict:
     """Everything a later run needs to report on, continue from or reproduce this one."""
     snap = trainer.snapshot()
@@ -59,7 +69,7 @@ def build_result(trainer) -> dict:
         "diverged_epoch": trainer.diverged_epoch,
         "restored_iteration": trainer.restored_iteration,
         "learning_rate": snap.learning_rate,
-        "examples": {name: int(X.shape[1]) for name, (X, _) in trainer.sets.items()},
+        "examples": {name: int(X.shape[getattr(trainer, "example_axis", 1)]) for name, (X, _) in trainer.sets.items()},
         "train": _metrics(snap.train),
         "dev": _metrics(snap.dev),
         "test": _metrics(snap.test),
@@ -71,6 +81,7 @@ def build_result(trainer) -> dict:
             "activation": trainer.config.network.activation,
             "output": trainer.output,
             "batch_norm": trainer.config.network.batch_norm,
+            **_conv_network(trainer),
         },
         "normalizer": None if normalizer is None else {
             "mu": to_numpy(normalizer.mu).ravel().tolist(),

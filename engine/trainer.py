@@ -79,11 +79,17 @@ class Trainer:
         self.output = self.prepared.output  # sigmoid / softmax / linear, resolved from the data's kind
         self.sets = {name: self._as_arrays(getattr(self.prepared, name)) for name in ("train", "dev", "test")}
         X, Y = self.sets["train"]
-        self.m = X.shape[1]
-        if cfg.early_stopping is not None and self.sets["dev"][0].shape[1] == 0:
+        # X counts examples along axis 1 (columns), or 0 for images (m, n_H, n_W, n_C); Y is (n_y, m)
+        self.example_axis = getattr(self.prepared, "example_axis", 1)
+        self.m = X.shape[self.example_axis]
+        if cfg.early_stopping is not None and self._count(self.sets["dev"][0]) == 0:
             raise ValueError("early_stopping needs a non-empty dev set: set data.split[1] above 0")
-        self.layer_dims = [X.shape[0], *cfg.network.hidden, Y.shape[0]]
-        self.network = self._make_network(self.backend)
+        if cfg.network.layers is None:
+            self.layer_dims = [X.shape[0], *cfg.network.hidden, Y.shape[0]]
+            self.network = self._make_network(self.backend)
+        else:  # a ConvNet (engine/conv.py): n[l] = units of each A[l], n_H·n_W·n_C for a volume
+            self.network = self._make_network(self.backend)
+            self.layer_dims = self.network.layer_dims
         self.optimizer = make_optimizer(cfg.optimizer, self.network.theta.size, self.backend)
         self.rng = np.random.default_rng(cfg.seed)  # shuffling and dropout masks
         self.status = "ready"
@@ -131,9 +137,22 @@ class Trainer:
         self._begin()
 
     # ---------------------------------------------------------------- setup
+    def _count(self, X) -> int:
+        """Examples in X (its columns, or its first axis for images)."""
+        return X.shape[self.example_axis]
+
     def _make_network(self, backend) -> Network:
-        """A Network of the config's architecture and initialization on `backend`."""
+        """A Network (or a ConvNet for network.layers) of the config's architecture and
+        initialization on `backend`."""
         cfg, net = self.config, self.config.network
+        if net.layers is not None:
+            from engine.conv import ConvNet
+
+            return ConvNet(
+                net.layers, self.prepared.image_shape, self.sets["train"][1].shape[0], output=self.output,
+                init=net.init, init_scale=net.init_scale, batch_norm=net.batch_norm, leaky_slope=net.leaky_slope,
+                bn_momentum=net.bn_momentum, bn_epsilon=net.bn_epsilon, seed=cfg.seed, backend=backend,
+            )
         return Network(
             self.layer_dims, activation=net.activation, output=self.output, init=net.init,
             init_scale=net.init_scale, batch_norm=net.batch_norm, leaky_slope=net.leaky_slope,
@@ -155,7 +174,10 @@ class Trainer:
             self._Xs, self._Ys = xp.empty_like(X, order="C"), xp.empty_like(Y, order="C")
         else:
             self._Xs, self._Ys = X, Y
-        self._batches = [(self._Xs[:, a:a + b], self._Ys[:, a:a + b]) for a in range(0, self.m, b)]
+        if self.example_axis == 0:  # images: mini-batches are runs of the first axis
+            self._batches = [(self._Xs[a:a + b], self._Ys[:, a:a + b]) for a in range(0, self.m, b)]
+        else:
+            self._batches = [(self._Xs[:, a:a + b], self._Ys[:, a:a + b]) for a in range(0, self.m, b)]
         self._k = 0  # index of the next mini-batch in the current epoch
 
     def _shuffle_epoch(self) -> None:
@@ -163,7 +185,7 @@ class Trainer:
         xp = self.backend.xp
         perm = xp.asarray(self.rng.permutation(self.m))
         X, Y = self.sets["train"]
-        xp.take(X, perm, axis=1, out=self._Xs)
+        xp.take(X, perm, axis=self.example_axis, out=self._Xs)
         xp.take(Y, perm, axis=1, out=self._Ys)
 
     def _apply_hyperparameters(self) -> None:
@@ -393,7 +415,7 @@ class Trainer:
     def _metrics(self, name: str) -> Optional[SetMetrics]:
         """Full-set cost and accuracy in test mode (no dropout, running batch-norm statistics)."""
         X, Y = self.sets[name]
-        if X.shape[1] == 0:
+        if self._count(X) == 0:
             return None
         AL, cache = self.network.forward(X)
         return self._set_metrics(AL, Y, cache.ZL)
@@ -402,11 +424,11 @@ class Trainer:
         """_metrics of every set from ONE test-mode forward over the sets side by side (test mode
         treats columns independently): a snapshot then costs one pass, not three."""
         if self._joined is None:  # the sets never change: joined once
-            self._joined = self.backend.xp.concatenate([X for X, _ in self.sets.values()], axis=1)
+            self._joined = self.backend.xp.concatenate([X for X, _ in self.sets.values()], axis=self.example_axis)
         AL, cache = self.network.forward(self._joined)
         metrics, a = {}, 0
         for name, (X, Y) in self.sets.items():
-            b = a + X.shape[1]
+            b = a + self._count(X)
             metrics[name] = self._set_metrics(AL[:, a:b], Y, cache.ZL[:, a:b]) if b > a else None
             a = b
         return metrics
@@ -440,7 +462,7 @@ class Trainer:
             self.history_log().lists, self.status, train, dev, metrics["test"], grad_norms, self.iteration,
             self.epoch, self.config.human_error, classes=self.layer_dims[-1] + (self.layer_dims[-1] == 1),
             diverged_at=self.diverged_at, restored_iteration=self.restored_iteration,
-            dev_size=self.sets["dev"][0].shape[1])
+            dev_size=self._count(self.sets["dev"][0]))
         return Snapshot(
             iteration=self.iteration, epoch=self.epoch, status=self.status,
             learning_rate=self.learning_rate, minibatch_cost=self.minibatch_cost,
