@@ -2,7 +2,9 @@
 
 - plotly.js (4.8 MB, from the installed `plotly` package) is compressed once per process, in
   memory: brotli (when the `brotli` module is installed and the browser accepts `br`: Chromium
-  does on https and localhost) and gzip for the others. It is served at a versioned URL,
+  does on https and localhost) and gzip for the others: zlib's gzip -9 (1.47 MB) until zopfli's
+  smaller gzip (1.41 MB, server/precompress.py: made in a background thread at startup, kept in
+  the user's cache directory) is ready. It is served at a versioned URL,
   /static/vendor/plotly-<plotly.js version>.min.js, cached for a year as immutable; the old
   /static/vendor/plotly.min.js still answers, with `no-cache` (revalidated by its ETag).
 - Our own files (static/js, static/css) are ES modules importing each other by relative path, so
@@ -24,6 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from server.precompress import ZopfliGzip
 
 try:  # optional: without it, gzip only
     import brotli
@@ -72,7 +76,8 @@ def accepted(request: Request, coding: str) -> bool:
 
 
 class CompressedFile:
-    """One file held in memory; each compressed form is made on its first request (thread-safe)."""
+    """One file held in memory; each compressed form is made on its first request (thread-safe).
+    gzip: zopfli's body (`self.zopfli`, once `precompress()` has made or found it), else gzip -9."""
 
     def __init__(self, path: Path, media_type: str):
         self.path, self.media_type = path, media_type
@@ -80,6 +85,22 @@ class CompressedFile:
         self._bodies: dict[str, bytes] = {}
         self.codings = ("br", "gzip") if brotli is not None else ("gzip",)
         self.etag = ""
+        self.zopfli: ZopfliGzip | None = None
+
+    def precompress(self) -> "CompressedFile":
+        """Start zopfli's gzip body in the background (or find it in the cache directory)."""
+        self.body("identity")
+        self.zopfli = ZopfliGzip.for_bytes(self._bodies["identity"])
+        return self
+
+    def gzip_body(self) -> tuple[bytes, str]:
+        """(gzip body, its ETag suffix): zopfli's when ready, else zlib's level 9."""
+        smaller = self.zopfli.body() if self.zopfli is not None else None
+        if smaller is not None:
+            self._bodies.pop("gzip", None)  # no longer sent
+            return smaller, "gzip-z"
+        body = self._bodies.get("gzip")
+        return (body if body is not None else self.body("gzip")), "gzip"
 
     def body(self, coding: str) -> bytes:
         """The file's bytes in `coding` ('br', 'gzip' or 'identity'), compressed once."""
@@ -97,10 +118,17 @@ class CompressedFile:
 
     async def response(self, request: Request, cache_control: str) -> Response:
         coding = next((c for c in self.codings if accepted(request, c)), "identity")
-        body = self._bodies.get(coding)
-        if body is None:  # the first request in this coding: compress off the event loop
-            body = await asyncio.to_thread(self.body, coding)
-        headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding", "ETag": f'"{self.etag}-{coding}"'}
+        tag = coding
+        if coding == "gzip":
+            if self.zopfli is not None and self.zopfli.body() is not None:
+                body, tag = self.gzip_body()
+            else:  # the first gzip request may compress (gzip -9): off the event loop
+                body, tag = await asyncio.to_thread(self.gzip_body)
+        else:
+            body = self._bodies.get(coding)
+            if body is None:  # the first request in this coding: compress off the event loop
+                body = await asyncio.to_thread(self.body, coding)
+        headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding", "ETag": f'"{self.etag}-{tag}"'}
         sent = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]
         if any(t == "*" or t.startswith(f'"{self.etag}-') for t in sent):  # the same content, any coding
             return Response(status_code=304, headers=headers)
@@ -131,7 +159,7 @@ def add_static_routes(app: FastAPI, static_dir: Path) -> str:
     else:
         version = plotly_js_version(path)
         url = f"{VENDOR_PREFIX}plotly-{version}.min.js"
-        bundle = CompressedFile(path, "text/javascript")
+        bundle = CompressedFile(path, "text/javascript").precompress()
         app.state.plotly_bundle = bundle
 
         @app.api_route(url, methods=["GET", "HEAD"], include_in_schema=False)

@@ -1,0 +1,123 @@
+"""zopfli's gzip body for plotly.js (server/precompress.py, server/static_files.py): made in a
+background thread, kept on disk by content hash, found there by the next process, never served
+before it is ready (gzip -9 meanwhile) nor when it does not decompress to the file."""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import threading
+import time
+
+import pytest
+from starlette.requests import Request
+
+from server import precompress, static_files
+from server.precompress import ZopfliGzip
+
+pytestmark = pytest.mark.skipif(precompress.zopfli_gzip is None, reason="the zopfli module is not installed")
+
+SAMPLE = b"".join(b"function f%d(a, b) { return a * %d + b; }\n" % (i, i * 7 % 13) for i in range(3000))
+
+
+def request(accept: str = "gzip, deflate") -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                    "headers": [(b"accept-encoding", accept.encode())]})
+
+
+def test_zopfli_body_is_smaller_than_gzip_9_cached_and_found_again(tmp_path):
+    job = ZopfliGzip(SAMPLE, directory=tmp_path).start()
+    assert job.done.wait(60) and job.source == "zopfli"
+    body = job.body()
+    assert gzip.decompress(body) == SAMPLE
+    assert len(body) < len(gzip.compress(SAMPLE, 9))
+    assert job.path.read_bytes() == body and job.path.parent == tmp_path
+    assert job.digest[:32] in job.path.name and "n1" in job.path.name  # content hash and options
+    assert not list(tmp_path.glob("*.tmp"))
+
+    again = ZopfliGzip(SAMPLE, directory=tmp_path).start()  # the next process: from the disk
+    assert again.done.wait(10) and again.source == "cache" and again.body() == body
+
+
+def test_a_damaged_or_foreign_cache_file_is_not_served(tmp_path):
+    job = ZopfliGzip(SAMPLE, directory=tmp_path)
+    job.path.write_bytes(gzip.compress(SAMPLE[:-1]))  # valid gzip of other bytes
+    job.start()
+    assert job.done.wait(60) and job.source == "zopfli" and gzip.decompress(job.body()) == SAMPLE
+    job.path.write_bytes(job.body()[:-9])  # truncated
+    other = ZopfliGzip(SAMPLE, directory=tmp_path).start()
+    assert other.done.wait(60) and other.source == "zopfli" and gzip.decompress(other.body()) == SAMPLE
+
+
+def test_an_unwritable_cache_directory_still_gives_the_body(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    job = ZopfliGzip(SAMPLE, directory=blocker / "cache").start()
+    assert job.done.wait(60) and gzip.decompress(job.body()) == SAMPLE
+
+
+def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(precompress.CACHE_ENV, str(tmp_path / "mine"))
+    assert precompress.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv(precompress.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert precompress.cache_dir() == tmp_path / "xdg" / "nn-playground"
+
+
+def test_one_job_per_content_per_process():
+    assert ZopfliGzip.for_bytes(SAMPLE) is ZopfliGzip.for_bytes(bytes(SAMPLE))
+    ZopfliGzip.for_bytes(SAMPLE).done.wait(60)
+
+
+def test_gzip_9_is_served_until_zopfli_is_ready_then_zopfli(tmp_path, monkeypatch):
+    path = tmp_path / "bundle.js"
+    path.write_bytes(SAMPLE)
+    gate = threading.Event()
+    real = precompress.zopfli_gzip.compress
+
+    def slow(data, **options):  # zopfli "still running" until the gate opens
+        gate.wait(30)
+        return real(data, **options)
+
+    monkeypatch.setattr(precompress, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(precompress.zopfli_gzip, "compress", slow)
+    monkeypatch.setattr(ZopfliGzip, "_jobs", {})
+    bundle = static_files.CompressedFile(path, "text/javascript").precompress()
+    before = asyncio.run(bundle.response(request(), static_files.IMMUTABLE))
+    assert before.headers["content-encoding"] == "gzip" and before.body == gzip.compress(SAMPLE, 9, mtime=0)
+    assert before.headers["etag"].endswith('-gzip"')
+
+    gate.set()
+    assert bundle.zopfli.done.wait(60)
+    after = asyncio.run(bundle.response(request(), static_files.IMMUTABLE))
+    assert after.headers["content-encoding"] == "gzip" and after.body == bundle.zopfli.body()
+    assert len(after.body) < len(before.body) and gzip.decompress(after.body) == SAMPLE
+    assert after.headers["etag"].endswith('-gzip-z"')
+    # a browser holding the gzip -9 body revalidates it with a 304 (the same file)
+    revalidated = asyncio.run(bundle.response(
+        Request({"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                 "headers": [(b"accept-encoding", b"gzip"), (b"if-none-match", before.headers["etag"].encode())]}),
+        static_files.IMMUTABLE))
+    assert revalidated.status_code == 304
+    assert bundle.body("br" if static_files.brotli else "identity")  # other codings unaffected
+
+
+def test_the_app_serves_plotly_with_zopfli_once_ready(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(db_path=tmp_path / "runs.sqlite3", workers=1))
+    bundle = app.state.plotly_bundle
+    started = time.monotonic()
+    assert bundle.zopfli.done.wait(120), "zopfli did not finish plotly.js in 2 minutes"
+    print(f"\nplotly.js zopfli body: {len(bundle.zopfli.body())} bytes ({bundle.zopfli.source}, "
+          f"waited {time.monotonic() - started:.1f} s)")
+    with TestClient(app) as client:
+        url = app.state.plotly_url
+        with client.stream("GET", url, headers={"Accept-Encoding": "gzip, deflate"}) as reply:
+            body = b"".join(reply.iter_raw())
+    assert reply.headers["content-encoding"] == "gzip" and body == bundle.zopfli.body()
+    raw = static_files.plotly_bundle().read_bytes()
+    assert gzip.decompress(body) == raw
+    assert len(body) < len(gzip.compress(raw, 9)) - 40_000  # zopfli: ~55 KB smaller on plotly.js 4.1
