@@ -1,4 +1,4 @@
-"""The HTML pages: the playground (/), the optimizer lab (/lab) and a classroom room (/room/{code}).
+"""The HTML pages: the playground (/), the optimizer lab (/lab), the CNN lab (/cnn) and a classroom room (/room/{code}).
 Their templates get the limits, the frame rate and plotly.js's versioned URL (app.state.plotly_url);
 the playground's (/ and a playground room) the TrainConfig JSON schema too, embedded in the page
 (static/js/state.js reads its ranges, defaults and live keys without a request before first paint)."""
@@ -35,6 +35,11 @@ def index(request: Request) -> Response:
 @router.get("/lab", response_class=HTMLResponse)
 def lab(request: Request) -> Response:
     return page(request, "lab.html")
+
+
+@router.get("/cnn", response_class=HTMLResponse)
+def cnn(request: Request) -> Response:
+    return page(request, "cnn.html")
 
 
 @router.get("/room/{code}", response_class=HTMLResponse)

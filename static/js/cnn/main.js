@@ -1,0 +1,4 @@
+// The CNN lab page (/cnn): the convolution explorer (app.js).
+import { startCnn } from './app.js';
+
+startCnn();
