@@ -429,7 +429,8 @@ class Pool(_Layer):
 
 class Flatten(_Layer):
     def forward(self, A, train, update_running):
-        return A.reshape(A.shape[0], -1).T, A.shape  # (n_H·n_W·n_C, m): examples as columns
+        m, n_H, n_W, n_C = A.shape
+        return A.reshape(m, n_H * n_W * n_C).T, A.shape  # (n_H·n_W·n_C, m): examples as columns
 
     def backward(self, dA, cache, need_dA):
         return dA.T.reshape(cache) if need_dA else None
@@ -641,7 +642,7 @@ class ConvNet:
                 masks[i] = D = dropout_mask(xp, rng, A.shape, probs[i], dtype)
                 A = dropout(xp, A, D)
         if A.ndim != 2:  # no layers: the output layer reads the flat pixels
-            A = A.reshape(A.shape[0], -1).T
+            A = A.reshape(A.shape[0], int(np.prod(A.shape[1:]))).T
         ZL, out_cache = self.out_layer.linear(A, train, update_running)
         AL = self.out_layer.g.forward(ZL)
         self._last_out = (AL, ZL)

@@ -135,7 +135,7 @@ def prepare_images(config, backend: Any = None):
         return np.asarray(a, dtype=np.float64) if backend is None else backend.xp.asarray(a, dtype=backend.dtype)
 
     def layout(im):
-        return im if conv else im.reshape(im.shape[0], -1).T
+        return im if conv else im.reshape(im.shape[0], int(np.prod(im.shape[1:]))).T
 
     ready = {name: (to_backend(layout(images[name])), to_backend(labels_to_targets(lab[0], "multiclass", classes)))
              for name, (_, lab) in sets.items()}
