@@ -641,8 +641,6 @@ class ConvNet:
             if probs is not None and probs[i] < 1.0:
                 masks[i] = D = dropout_mask(xp, rng, A.shape, probs[i], dtype)
                 A = dropout(xp, A, D)
-        if A.ndim != 2:  # no layers: the output layer reads the flat pixels
-            A = A.reshape(A.shape[0], int(np.prod(A.shape[1:]))).T
         ZL, out_cache = self.out_layer.linear(A, train, update_running)
         AL = self.out_layer.g.forward(ZL)
         self._last_out = (AL, ZL)
