@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
 from server import (csv_routes, data_routes, lab, limits, page_routes, room_pages, room_routes, run_routes,
-                    training_routes)
+                    sweep_routes, training_routes)
 from server.commands import TrainingCommands
 from server.origins import OriginGuard
 from server.rooms import RoomManager
@@ -62,4 +62,5 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(lab.router)              # the optimizer lab: /ws/lab and /api/lab/* (docs/lab.md)
     app.include_router(room_routes.router)      # classroom rooms: /api/rooms and /ws/room/{code}
     app.include_router(room_pages.router)       # a room's join QR code
+    sweep_routes.install(app)                   # the Search page: /search, /ws/sweep, /api/sweeps (its own pool)
     return app
