@@ -231,14 +231,16 @@ export async function startCnn() {
     else if (changed.includes('nc') || changed.includes('filters')) showParams({ n: view.image.length, f: view.filter.length, outSize: view.conv.size, pool: view.pooling && view.pooled.size > 0 });
   });
   window.addEventListener('hashchange', () => {
-    if (location.hash === `#${serializeHash(store.state)}`) return;
-    store.update(parseHash(location.hash));
+    const followed = location.hash;
+    if (followed !== `#${serializeHash(store.state)}`) store.update(parseHash(followed));
+    document.body.dataset.followed = followed; // for the browser tests: this hash is shown
   });
+  // space = play/pause (not on a focused button or link, which space presses), → = one position
   document.addEventListener('keydown', (event) => {
     const t = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (t.closest?.('input, select, textarea, button, a, summary')) return;
-    if (event.key === ' ') { event.preventDefault(); animator.toggle(); }
+    if (t.closest?.('input, select, textarea, [contenteditable]')) return;
+    if (event.key === ' ' && !t.closest?.('button, a, summary')) { event.preventDefault(); animator.toggle(); }
     else if (event.key === 'ArrowRight') { event.preventDefault(); animator.step(); }
   });
 
