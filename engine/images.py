@@ -55,8 +55,8 @@ def generate_shapes(n: int, size: int = 16, noise: float = 0.1, seed: int = 0, c
         idx = np.flatnonzero(labels == k)
         c = len(idx)
         # centre, half-length / radius and half-thickness, per image, (c, 1, 1) for broadcasting
-        cy, cx = (rng.uniform(0.3, 0.7, (2, c, 1, 1)) * S)
         r = rng.uniform(0.2, 0.32, (c, 1, 1)) * S
+        cy, cx = r + 0.5 + rng.uniform(0.0, 1.0, (2, c, 1, 1)) * (S - 2 * r - 1.0)  # the shape stays inside
         t = rng.uniform(0.5, 1.0, (c, 1, 1)) * max(1.0, S / 16)
         dy, dx = y - cy, x - cx
         name = SHAPE_CLASSES[k]
