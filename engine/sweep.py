@@ -374,7 +374,7 @@ def check_sweep(spec: SweepSpec, csv_text: Optional[str] = None) -> None:
     except ValueError as e:
         raise SweepError([str(e)]) from None
     name, key = spec.metric.split(".")
-    if trainer.sets[name][0].shape[1] == 0:
+    if trainer.sets[name][1].shape[1] == 0:  # Y is (n_y, m) for every kind of data
         raise SweepError([f"metric: {spec.metric} needs a dev set, but the base config's dev set is empty "
                           "(data.split[1] = 0, or no 'dev' row in the CSV's split column): give data.split "
                           "a dev share or use train.*"])

@@ -35,11 +35,19 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_init() -> None:
-    """In each pool worker, before any trial (and NumPy) loads: one BLAS thread; SIGINT ignored."""
+def init_worker(nice: int = 0) -> None:
+    """A pool worker's initializer, run before any trial (and NumPy) loads: one BLAS thread
+    (PIN_ENV, unless set already), SIGINT ignored, and os.nice(nice) when nice > 0 (where
+    permitted). It must come from a module that imports no NumPy, as this one: OpenBLAS reads
+    its thread count when NumPy loads it. For another pool: functools.partial(init_worker, nice=10)."""
     for name, value in PIN_ENV.items():
         os.environ.setdefault(name, value)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except OSError:  # not permitted (some containers): the usual priority
+            pass
 
 
 class SweepPool(ProcessPoolExecutor):
@@ -62,7 +70,7 @@ def process_pool(workers: Optional[int] = None) -> SweepPool:
     if workers is not None and workers < 1:
         raise ValueError(f"workers: {workers} must be at least 1")
     return SweepPool(max_workers=workers or usable_cpus(), mp_context=multiprocessing.get_context("spawn"),
-                     initializer=_worker_init)
+                     initializer=init_worker)
 
 
 @contextlib.contextmanager

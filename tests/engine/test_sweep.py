@@ -284,6 +284,27 @@ def test_the_same_trials_inline_in_threads_and_in_processes():
     assert [p["round"] for _, p in seen] == [0] * 6 + [1] * 6
 
 
+def _blas_threads() -> tuple:
+    """In a pool worker: its BLAS variable and its threads after a matmul (OpenBLAS starts its own)."""
+    import os
+
+    a = np.ones((300, 300))
+    a @ a
+    tasks = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    return os.environ.get("OPENBLAS_NUM_THREADS"), tasks
+
+
+def test_pool_workers_run_blas_on_one_thread(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with process_pool(2) as pool:
+        assert pool._max_workers == 2
+        env, tasks = pool.submit(_blas_threads).result()
+    assert env == "1" and tasks in (1, None)
+    default = process_pool()  # one per usable core; no process starts before a submit
+    assert default._max_workers == len(__import__("os").sched_getaffinity(0))
+    default.shutdown()
+
+
 def test_cancel_after_the_first_trial_keeps_it_and_does_not_hang():
     spec = spec_of(trials=40, base={**TINY, "epochs": 60})
     cancel = threading.Event()
