@@ -5,7 +5,6 @@
 // A lab room's cards (`lab`) show the race instead: each optimizer's steps and cost J.
 import { h, fmt, fmtInt, fmtPct } from '../dom.js';
 import { paintGrid, PALETTE, tint } from '../colors.js';
-import { SHORT_LABELS } from '../lab/state.js';
 
 /** A multi-class boundary (class indices, row 0 = bottom): each class in its palette tint. */
 function paintClasses(canvas, data, rows, cols) {
@@ -40,8 +39,14 @@ const RACE_STATUS = { running: 'racing', converged: 'converged', diverged: 'dive
 const rank = (x) => (x == null || !Number.isFinite(x) ? -Infinity : x);
 const hasRun = (s) => !['following', 'idle'].includes(s.status);
 
+// The racers' short names (lab/state.js), read in a lab room only: a playground room does not
+// load the lab's modules; a lab room's page has loaded them already (lab/app.js), so they are here
+// before the first roster.
+let SHORT_LABELS = {};
+
 /** `actions.spotlight(student_id | null)` sends the spotlight. */
 export function createDashboard(root, actions, { lab = false } = {}) {
+  if (lab) import('../lab/state.js').then((m) => { SHORT_LABELS = m.SHORT_LABELS; });
   const sorts = lab ? LAB_SORTS : SORTS;
   const statusText = lab ? { ...STATUS, running: 'Racing' } : STATUS;
   root.classList.toggle('dash-lab', lab);
