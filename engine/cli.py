@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import threading
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -207,6 +208,10 @@ def cmd_sweep(args) -> int:
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl-C: cancel, keep the finished
         try:
             result = sweep.run_sweep(spec, executor, csv_text=csv_text, on_trial=progress, cancel=cancel)
+        except BrokenExecutor as e:
+            raise CliError(f"a worker process ended abruptly (out of memory?): {e}") from None
+        except ImportError as e:  # unpickling run_trial on a Dask worker
+            raise CliError(f"a worker cannot import the engine ({e}): install nn-playground on every Dask worker") from None
         finally:
             signal.signal(signal.SIGINT, previous)
             if progress is not None:

@@ -417,7 +417,9 @@ def run_sweep(spec: SweepSpec, executor: Executor, *, csv_text: Optional[str] = 
                 for future in sorted(done, key=lambda f: futures[f][0]):
                     try:
                         outcome = future.result()
-                    except CancelledError:
+                    except Exception as e:  # cancelled, or its worker ended by a cancel (Ctrl-C)
+                        if not (isinstance(e, CancelledError) or (cancel is not None and cancel.is_set())):
+                            raise
                         status = "cancelled"
                         continue
                     trial, params = futures[future]

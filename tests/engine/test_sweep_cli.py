@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -128,12 +129,13 @@ def test_ctrl_c_writes_the_finished_trials_and_exits_130(tmp_path):
     spec = {**SWEEP, "trials": 200, "refine": None, "base": {**TINY, "epochs": 60}}
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "engine", "sweep", str(write(tmp_path / "s.json", spec)),
-                             "--workers", "2", "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                             "--workers", "2", "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         first = proc.stderr.readline()
         assert first.startswith("trial "), first
         start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the CLI and its workers
         rest = proc.stderr.read()
         assert proc.wait(timeout=30) == 130, rest
         assert time.monotonic() - start < 15
