@@ -46,7 +46,7 @@ POLL_SECONDS = 0.1         # how often run_sweep looks at `cancel` while trials 
 METRICS = ("dev.accuracy", "dev.cost", "train.accuracy", "train.cost")
 KINDS = ("log_uniform", "one_minus_log_uniform", "uniform", "int_uniform", "choice")
 CONTINUOUS = ("log_uniform", "one_minus_log_uniform", "uniform")
-_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|[0-9]+))*$")
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$")
 
 
 class SweepError(ValueError):
@@ -150,18 +150,28 @@ def _get(config: dict, path: str) -> Any:
     return node
 
 
-def _set(config: dict, path: str, value: Any) -> None:
+def _set(config: dict, filled: dict, path: str, value: Any) -> None:
+    """config[path] = value; a section or list the config leaves to its defaults is first copied
+    from `filled` (the same config with defaults filled in), the rest stays as the config gives it."""
     *head, last = _parts(path)
-    node = config
+    node, shadow = config, filled
     for part in head:
+        if isinstance(node, dict) and part not in node:
+            node[part] = {} if isinstance(shadow[part], dict) else _copy(shadow[part])
         node = node[part]
+        try:
+            shadow = shadow[part]
+        except (KeyError, IndexError, TypeError):  # a part a parent dimension added
+            shadow = node
     node[last] = value
 
 
-def _apply(config: dict, params: dict[str, Any]) -> dict:
-    """config with params set, parents before children (network.hidden before network.hidden.0)."""
+def _apply(config: dict, params: dict[str, Any], filled: Optional[dict] = None) -> dict:
+    """config with params set, parents before children (network.hidden before network.hidden.0);
+    `filled`: see _set (None: config has every default already)."""
+    filled = config if filled is None else filled
     for path in sorted(params, key=lambda p: p.count(".")):
-        _set(config, path, _copy(params[path]))
+        _set(config, filled, path, _copy(params[path]))
     return config
 
 
@@ -206,13 +216,19 @@ def trial_seed(spec: SweepSpec, trial: int) -> int:
     return (SEED_STRIDE * spec.seed + trial) % 2**32
 
 
+def _with(base: dict, params: dict[str, Any]) -> dict:
+    """A copy of the base as given with params set (a default it leaves out is filled in where a
+    path goes through it: network.hidden.0 of a base without network copies the default hidden)."""
+    return _apply(_copy(base), params, load_config(base).model_dump(mode="json"))
+
+
 def trial_config(spec: SweepSpec, params: dict[str, Any], trial: int) -> dict:
-    """The full training config of a trial: the base with defaults filled in, seed = trial_seed,
-    then params set at their dotted paths (a list index as a number: network.hidden.0). It is
-    what `python -m engine train` takes to train the same network."""
-    config = load_config(spec.base).model_dump(mode="json")
-    config["seed"] = trial_seed(spec, trial)
-    return load_config(_apply(config, params)).model_dump(mode="json")
+    """The training config of a trial: the base as given with seed = trial_seed, then params set
+    at their dotted paths (a list index as a number: network.hidden.0), validated (its other keys
+    keep their defaults). It is what `python -m engine train` takes to train the same network."""
+    config = _with({**spec.base, "seed": trial_seed(spec, trial)}, params)
+    load_config(config)
+    return config
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -244,7 +260,7 @@ def _check_space(spec: SweepSpec, base: dict) -> list[str]:
                 continue
         for value in dist.args:  # [lo, hi] (draw clips into it) or every choice
             try:
-                load_config(_apply(_copy(base), {path: value}))
+                load_config(_with(spec.base, {path: value}))
             except ValidationError as e:
                 problems.append(f"{field}: the value {value!r} is refused: " + "; ".join(format_errors(e)))
                 break

@@ -124,8 +124,22 @@ def test_trial_config_sets_paths_and_the_derived_seed():
     assert config["network"]["hidden"] == [3, 8]  # the parent first, then its element
     assert config["optimizer"]["beta"] == 0.95
     assert config["seed"] == 10_000 * 2 + 7 == sweep.trial_seed(spec, 7)
-    assert config["data"]["seed"] == 0 and config["epochs"] == 8  # the base's data, defaults filled in
+    assert config["data"] == TINY["data"] and config["epochs"] == 8  # the base as given
+    assert TINY["network"]["hidden"] == [4] and "optimizer" not in TINY  # the base is not changed
     assert sweep.trial_config(spec, {"seed": 42}, 7)["seed"] == 42  # a sampled seed wins
+    # a path through keys the base leaves to their defaults: the default list is copied, then set
+    bare = parse_sweep({"base": {}, "trials": 2, "space": {"network.hidden.1": {"int_uniform": [5, 9]}}})
+    assert sweep.trial_config(bare, {"network.hidden.1": 7}, 0) == {"seed": 0, "network": {"hidden": [4, 7]}}
+
+
+def test_a_convolutional_layer_is_a_dimension_too():
+    base = {"data": {"name": "shapes", "n": 60}, "epochs": 1,
+            "network": {"layers": [{"type": "conv", "filters": 4}, {"type": "pool"}, {"type": "flatten"}]}}
+    spec = parse_sweep({"base": base, "trials": 2, "space": {"network.layers.0.filters": {"int_uniform": [2, 3]}}})
+    config = sweep.trial_config(spec, {"network.layers.0.filters": 3}, 1)
+    assert config["network"]["layers"][0] == {"type": "conv", "filters": 3} and "hidden" not in config["network"]
+    with pytest.raises(SweepError, match=r"^space.network.layers.0.filters: the value 300 is refused: "):
+        parse_sweep({**spec.model_dump(), "space": {"network.layers.0.filters": {"int_uniform": [2, 300]}}})
 
 
 @pytest.mark.parametrize("change, message", [
