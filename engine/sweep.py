@@ -419,12 +419,18 @@ def run_sweep(spec: SweepSpec, executor: Executor, *, csv_text: Optional[str] = 
     status = "done"
     for rnd in range(spec.rounds):
         rounds.append({"round": rnd, "space": {p: d.to_json() for p, d in space.items()}})
-        futures = {}
-        for trial in range(rnd * spec.trials, (rnd + 1) * spec.trials):
-            params = sample(space, spec.seed, rnd, trial)
-            futures[executor.submit(run_trial, trial_config(spec, params, trial), csv_text)] = (trial, params)
-        pending, finished = set(futures), []
+        futures: dict = {}
+        pending: set = set()
+        finished: list[dict] = []
         try:
+            for trial in range(rnd * spec.trials, (rnd + 1) * spec.trials):
+                if cancel is not None and cancel.is_set():
+                    status = "cancelled"
+                    break
+                params = sample(space, spec.seed, rnd, trial)
+                future = executor.submit(run_trial, trial_config(spec, params, trial), csv_text)
+                futures[future] = (trial, params)
+                pending.add(future)
             while pending and status == "done":
                 if cancel is not None and cancel.is_set():
                     status = "cancelled"
