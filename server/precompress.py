@@ -63,7 +63,7 @@ class ZopfliGzip:
         self.raw = raw
         self.options = dict(ZOPFLI_OPTIONS if options is None else options)
         self.digest = hashlib.sha256(raw).hexdigest()
-        self.directory = directory
+        self.directory = directory or cache_dir()  # fixed now: the environment may change later
         self._body: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
         self.done = threading.Event()  # set when body() is final (the zopfli body, or None for good)
@@ -82,22 +82,26 @@ class ZopfliGzip:
 
     @property
     def path(self) -> Path:
-        return (self.directory or cache_dir()) / f"{self.digest[:32]}.{options_tag(self.options)}.gz"
+        return self.directory / f"{self.digest[:32]}.{options_tag(self.options)}.gz"
 
     def body(self) -> Optional[bytes]:
         """The zopfli-compressed gzip body, or None while it is being made (or if it cannot be)."""
         return self._body
 
     def start(self) -> "ZopfliGzip":
+        """make() in a background daemon thread."""
         if zopfli_gzip is None:
             self.done.set()
         elif self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="zopfli", daemon=True)
+            self._thread = threading.Thread(target=self.make, name="zopfli", daemon=True)
             self._thread.start()
         return self
 
-    def _run(self) -> None:
+    def make(self) -> Optional[bytes]:
+        """The body, from the cache directory or compressed now (and cached); None if it fails."""
         try:
+            if zopfli_gzip is None:
+                return None
             body = self._read_cache()
             if body is not None:
                 self.source = "cache"
@@ -108,8 +112,10 @@ class ZopfliGzip:
                 self.source = "zopfli"
                 self._write_cache(body)
             self._body = body
-        except Exception:  # the caller keeps its gzip -9
-            log.exception("zopfli compression failed; serving gzip -9")
+            return body
+        except Exception:  # the caller keeps its own gzip
+            log.exception("zopfli compression failed; serving zlib's gzip")
+            return None
         finally:
             self.done.set()
 
@@ -133,3 +139,69 @@ class ZopfliGzip:
                 os.unlink(f.name)
             except (OSError, UnboundLocalError):
                 pass
+
+
+# Our own JS and CSS files are small: 15 iterations (zopfli's default), ~2 s for all of static/ on
+# one core the first time, then read from the cache; ~3 % smaller than GZipMiddleware's level 6.
+OWN_FILE_OPTIONS = {"numiterations": 15, "blocksplittingmax": 15}
+OWN_FILE_SUFFIXES = (".js", ".css")
+
+
+class DirectoryGzip:
+    """zopfli gzip bodies of a directory's JS and CSS files, made in one background thread (or read
+    from the cache directory). Each body is kept with the (mtime, size) its file had when it was
+    read, and `body()` gives it only for a file that still has them: an edited file is sent as
+    before (the caller compresses it) until the next process."""
+
+    _dirs: dict[str, "DirectoryGzip"] = {}
+    _dirs_lock = threading.Lock()
+
+    def __init__(self, root: Path, minimum_size: int = 1024, options: Optional[dict] = None):
+        self.root, self.minimum_size = Path(root), minimum_size
+        self.options = dict(OWN_FILE_OPTIONS if options is None else options)
+        self.cache = cache_dir()
+        self._bodies: dict[str, tuple[int, int, bytes]] = {}
+        self.done = threading.Event()
+
+    @classmethod
+    def for_dir(cls, root: Path, minimum_size: int = 1024) -> "DirectoryGzip":
+        """This process's job for `root` (started): apps created again in one process share it."""
+        key = os.path.realpath(root)
+        with cls._dirs_lock:
+            job = cls._dirs.get(key)
+            if job is None:
+                job = cls._dirs[key] = cls(Path(key), minimum_size)
+                job.start()
+            return job
+
+    def start(self) -> "DirectoryGzip":
+        if zopfli_gzip is None or not self.root.is_dir():
+            self.done.set()
+        else:
+            threading.Thread(target=self.make_all, name="zopfli-static", daemon=True).start()
+        return self
+
+    def make_all(self) -> None:
+        try:
+            for path in sorted(self.root.rglob("*")):
+                if path.suffix not in OWN_FILE_SUFFIXES or not path.is_file():
+                    continue
+                try:
+                    stat = path.stat()
+                    raw = path.read_bytes()
+                except OSError:
+                    continue
+                if len(raw) < self.minimum_size:
+                    continue
+                body = ZopfliGzip(raw, self.options, self.cache).make()
+                if body is not None:
+                    self._bodies[os.path.realpath(path)] = (stat.st_mtime_ns, stat.st_size, body)
+        finally:
+            self.done.set()
+
+    def body(self, full_path: str, stat: os.stat_result) -> Optional[bytes]:
+        """The gzip body of the file at `full_path` if it is made and the file unchanged, else None."""
+        entry = self._bodies.get(os.path.realpath(full_path))
+        if entry is None or entry[:2] != (stat.st_mtime_ns, stat.st_size):
+            return None
+        return entry[2]

@@ -121,3 +121,51 @@ def test_the_app_serves_plotly_with_zopfli_once_ready(tmp_path):
     raw = static_files.plotly_bundle().read_bytes()
     assert gzip.decompress(body) == raw
     assert len(body) < len(gzip.compress(raw, 9)) - 40_000  # zopfli: ~55 KB smaller on plotly.js 4.1
+
+
+def test_own_files_zopfli_bodies_only_for_unchanged_js_and_css(tmp_path, monkeypatch):
+    monkeypatch.setenv(precompress.CACHE_ENV, str(tmp_path / "cache"))
+    root = tmp_path / "static"
+    (root / "js").mkdir(parents=True)
+    big, css = root / "js" / "big.js", root / "style.css"
+    big.write_bytes(SAMPLE[:20_000])
+    css.write_bytes(b".a { color: red; }\n" * 200)
+    (root / "js" / "tiny.js").write_bytes(b"export const x = 1;\n")
+    (root / "notes.txt").write_bytes(SAMPLE[:5_000])
+    own = precompress.DirectoryGzip(root, minimum_size=1024).start()
+    assert own.done.wait(60)
+    for path in (big, css):
+        body = own.body(str(path), path.stat())
+        assert gzip.decompress(body) == path.read_bytes()
+        assert len(body) < len(gzip.compress(path.read_bytes(), 6))
+    assert own.body(str(root / "js" / "tiny.js"), (root / "js" / "tiny.js").stat()) is None  # under the minimum
+    assert own.body(str(root / "notes.txt"), (root / "notes.txt").stat()) is None  # neither JS nor CSS
+    big.write_bytes(SAMPLE[:20_001])  # edited: no longer the body's file
+    assert own.body(str(big), big.stat()) is None
+    assert len(list((tmp_path / "cache").glob("*.gz"))) == 2
+    assert precompress.DirectoryGzip.for_dir(root) is precompress.DirectoryGzip.for_dir(root / "js" / "..")
+
+
+def test_the_app_sends_own_files_as_zopfli_gzip_with_the_same_validators(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(db_path=tmp_path / "runs.sqlite3", workers=1))
+    own = precompress.DirectoryGzip.for_dir(app.state.settings.static_dir)
+    assert own.done.wait(120), "zopfli did not finish the static files in 2 minutes"
+    path = app.state.settings.static_dir / "js" / "app.js"
+    with TestClient(app) as client:
+        with client.stream("GET", "/static/js/app.js", headers={"Accept-Encoding": "gzip, deflate"}) as reply:
+            body = b"".join(reply.iter_raw())
+        plain = client.get("/static/js/app.js", headers={"Accept-Encoding": "identity"})
+        again = client.get("/static/js/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": reply.headers["etag"]})
+    assert reply.status_code == 200 and reply.headers["content-encoding"] == "gzip"
+    assert body == own.body(str(path), path.stat()) and gzip.decompress(body) == path.read_bytes()
+    assert int(reply.headers["content-length"]) == len(body) and "accept-ranges" not in reply.headers
+    assert reply.headers["content-type"].startswith("text/javascript") and reply.headers["cache-control"] == "no-cache"
+    assert reply.headers["etag"] == plain.headers["etag"] and reply.headers["last-modified"] == plain.headers["last-modified"]
+    assert "accept-encoding" in reply.headers["vary"].lower()
+    assert "content-encoding" not in plain.headers and plain.content == path.read_bytes()
+    assert again.status_code == 304
