@@ -1,4 +1,5 @@
-"""`python -m engine sweep` run as a user would: subprocess, files in tmp_path, exit codes, Ctrl-C."""
+"""`python -m engine sweep`: as a user runs it (subprocess, files in tmp_path, exit codes, Ctrl-C), and
+in-process through engine.cli.main where the worker processes are not the point."""
 from __future__ import annotations
 
 import json
@@ -7,9 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from engine import sweep
+import pytest
+
+from engine import sweep, sweep_exec
 from engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +27,8 @@ SWEEP = {"base": TINY, "trials": 4, "seed": 9,
          "refine": {"rounds": 1, "keep_top": 0.5}}
 
 
-def engine(*args, code: str | None = None):
-    command = [sys.executable, "-m", "engine"] if code is None else [sys.executable, "-c", code]
-    proc = subprocess.run([*command, *map(str, args)], cwd=ROOT, capture_output=True, timeout=120)
+def engine(*args):
+    proc = subprocess.run([sys.executable, "-m", "engine", *map(str, args)], cwd=ROOT, capture_output=True, timeout=120)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
@@ -60,24 +63,30 @@ def test_sweep_with_two_workers_writes_the_results_and_each_trial_is_train(tmp_p
             assert e[name] == {k: expected[name][k] for k in ("cost", "accuracy")}
 
 
-def test_results_on_stdout_quiet_and_a_csv(tmp_path):
+@pytest.fixture
+def threads(monkeypatch):
+    """In-process runs of main() with threads for workers (the pool is tested above and in test_sweep.py)."""
+    monkeypatch.setattr(sweep_exec, "process_pool", lambda workers=None: ThreadPoolExecutor(workers or 2))
+
+
+def test_results_on_stdout_quiet_and_a_csv(tmp_path, capsys, threads):
     rows = [f"{i / 40 - 1:.3f},{(i * 7 % 40) / 20 - 1:.3f},{int(i % 3 == 0)}" for i in range(80)]
     csv = write(tmp_path / "d.csv", "x1,x2,label\n" + "\n".join(rows) + "\n")
     spec = {**SWEEP, "trials": 2, "refine": None}
-    proc = engine("sweep", write(tmp_path / "s.json", spec), "--data", csv, "--workers", 1, "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    r = json.loads(proc.stdout)
+    assert main(["sweep", str(write(tmp_path / "s.json", spec)), "--data", str(csv), "--workers", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    r = json.loads(captured.out)
     assert r["status"] == "done" and len(r["trials"]) == 2 and r["rounds"][0]["round"] == 0
+    assert r["trials"][0]["train"]["accuracy"] is not None
 
 
-def test_every_trial_diverged_exits_3(tmp_path):
+def test_every_trial_diverged_exits_3(tmp_path, capsys, threads):
     spec = {"base": {"data": {"name": "reg_plane", "n": 200, "noise": 0.1}, "network": {"hidden": [8, 8]},
                      "optimizer": {"name": "gd"}, "batch_size": 32, "epochs": 40},
             "trials": 2, "metric": "dev.cost", "space": {"optimizer.learning_rate": {"log_uniform": [10, 50]}}}
-    proc = engine("sweep", write(tmp_path / "s.json", spec), "--workers", 1, "--out", tmp_path / "r.json")
-    assert proc.returncode == 3, proc.stderr
-    assert "every one of the 2 trials diverged" in proc.stderr
+    assert main(["sweep", str(write(tmp_path / "s.json", spec)), "--out", str(tmp_path / "r.json")]) == 3
+    assert "every one of the 2 trials diverged" in capsys.readouterr().err
     r = json.loads((tmp_path / "r.json").read_text())
     assert [e["status"] for e in r["trials"]] == ["diverged", "diverged"] and r["best"] is None
 
@@ -117,12 +126,11 @@ def test_errors_exit_2_naming_the_field(tmp_path, capsys):
     assert "trials: Input should be greater than or equal to 1" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_dask_without_distributed_names_the_extra(tmp_path):
-    code = ("import sys; sys.modules['distributed'] = None; from engine.cli import main; "
-            "sys.argv[0] = 'engine'; sys.exit(main(sys.argv[1:]))")
-    proc = engine("sweep", write(tmp_path / "s.json", SWEEP), "--dask", "tcp://127.0.0.1:8786", code=code)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "the optional `sweep` extra" in proc.stderr and "nn-playground[sweep]" in proc.stderr
+def test_dask_without_distributed_names_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["sweep", str(write(tmp_path / "s.json", SWEEP)), "--dask", "tcp://127.0.0.1:8786"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "the optional `sweep` extra" in err and "nn-playground[sweep]" in err
 
 
 def test_ctrl_c_writes_the_finished_trials_and_exits_130(tmp_path):
