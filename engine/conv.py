@@ -27,8 +27,8 @@ Backward (dZ[L] = (A[L] − Y)/m, so every gradient below carries the 1/m):
     conv      dW[a, b, k, c] = Σ_{i,h,w} A_pad[i, h·s + a, w·s + b, k] dZ[i, h, w, c]
               db[c] = Σ_{i,h,w} dZ[i, h, w, c]
               dA_pad[i, y, x, k] = Σ_{h,w,c : y = h·s + a, x = w·s + b} W[a, b, k, c] dZ[i, h, w, c]
-              i.e. a "full" convolution of dZ (stride-dilated, padded by f − 1) with W rotated 180°
-              and its channel axes swapped; dA[l-1] is dA_pad without the p-wide border
+              i.e. dcolsᵀ = W dZᵀ (one product), each window's column scattered back onto the inputs
+              it covers (col2im); dA[l-1] is dA_pad without the p-wide border
     max pool  dA[l-1] gets dA at the position of each window's (first) maximum, 0 elsewhere
     avg pool  dA[l-1][i, y, x, c] = Σ over the windows covering (y, x) of dA[i, h, w, c] / f²
     residual  dZ₂ = dA[l] · g'(...);  dA[l-1] = (conv₁ and conv₂ backward of dZ₂) + dZ₂ (the skip)
@@ -36,8 +36,10 @@ Backward (dZ[L] = (A[L] − Y)/m, so every gradient below carries the 1/m):
 Vectorization: a conv is ONE matrix product on im2col columns: `sliding_window_view` gives the
 (m, n_H, n_W, f, f, n_C[l-1]) view of every window (no copy), one reshape copies it into a
 (m·n_H·n_W, f·f·n_C[l-1]) matrix, and Z = cols @ W.reshape(f·f·n_C[l-1], n_C). Backward is two
-more products (dW = colsᵀ dZ, and dA as a stride-1 im2col product of the dilated, padded dZ with
-the flipped filters). Pooling reduces the window view; max-pool backward writes dA at the saved
+more products (dW = colsᵀ dZ and dcolsᵀ = W dZᵀ) and a col2im: a strided view writes every window's
+share at its input position, one plane per filter offset, and a sum over the planes adds them
+(a product with n_C[l-1] columns, e.g. 8, runs far below BLAS's rate: dcols has f²·n_C[l-1]).
+Pooling reduces the window view; max-pool backward writes dA at the saved
 argmax positions with one scatter. There is no Python loop over examples, positions, filter
 offsets or channels; only over layers.
 
@@ -55,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np  # sliding_window_view; the arrays themselves are the backend's (NumPy)
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from engine import batchnorm
 from engine.activations import HIDDEN, OUTPUTS, make_activation
@@ -231,15 +233,22 @@ def conv_backward(xp, dZ, cols, W, dW, db, s: int, p: int, in_shape, need_dA: bo
     if not need_dA:
         return None
     _, H, Wd, _ = in_shape
-    # dA_pad = full convolution of the stride-dilated dZ with the 180°-rotated filters: place dZ
-    # every s rows/columns inside an (f − 1)-wide zero border, then slide f×f windows at stride 1.
-    # Only the rows/columns of the unpadded input are computed (window rows p .. p + H − 1).
-    Hd, Wdd = H + 2 * p + f - 1, Wd + 2 * p + f - 1  # padded input + (f − 1) border
-    D = xp.zeros((m, Hd, Wdd, n_C), dtype=dZ.dtype)
-    D[:, f - 1 : f - 1 + (n_H - 1) * s + 1 : s, f - 1 : f - 1 + (n_W - 1) * s + 1 : s] = dZ
-    D = D[:, p : p + H + f - 1, p : p + Wd + f - 1]
-    K = W[::-1, ::-1].transpose(0, 1, 3, 2).reshape(f * f * n_C, n_C_prev)
-    return (im2col(D, f, 1, H, Wd) @ K).reshape(m, H, Wd, n_C_prev)
+    # col2im: dcolsᵀ = W dZᵀ holds, for every window (i, h, w), what each of its f·f·n_C[l-1] inputs
+    # (a, b, k) receives; input (y, x) = (h·s + a, w·s + b) sums the windows covering it. P gets
+    # one plane per filter offset (a, b), each window's share written at its input position through
+    # a strided view (distinct (a, b) planes never overlap), and dA_pad = Σ over the f·f planes.
+    # Rows (a, b, k) first keep each copy's inner run a whole row of n_W windows, and the product
+    # has m·n_H·n_W columns: both run near their best rate (with rows (i, h, w) first the scatter
+    # copies runs of n_C[l-1] values, ~3× slower).
+    Hp, Wp = H + 2 * p, Wd + 2 * p
+    dcolsT = W.reshape(f * f * n_C_prev, n_C) @ dZ2.T                 # (f·f·n_C[l-1], m·n_H·n_W)
+    P = xp.zeros((f, f, n_C_prev, m, Hp, Wp), dtype=dZ.dtype)
+    sa, sb, sk, si, sy, sx = P.strides
+    planes = as_strided(P, shape=(f, f, n_C_prev, m, n_H, n_W),
+                        strides=(sa + sy, sb + sx, sk, si, s * sy, s * sx))  # [a, b, k, i, h, w] = P[a, b, k, i, h·s + a, w·s + b]
+    planes[...] = dcolsT.reshape(f, f, n_C_prev, m, n_H, n_W)
+    dA_pad = P.reshape(f * f, -1).sum(axis=0).reshape(n_C_prev, m, Hp, Wp)
+    return xp.ascontiguousarray(dA_pad[:, :, p:p + H, p:p + Wd].transpose(1, 2, 3, 0))  # (m, H, W, n_C[l-1])
 
 
 def pool_forward(xp, A, f: int, s: int, mode: str):
