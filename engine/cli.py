@@ -95,6 +95,17 @@ def _progress_printer(stream):
     return show
 
 
+def _write(text: str, out: Optional[str]) -> None:
+    """The JSON text to the --out file, else to stdout."""
+    if out:
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise CliError(f"cannot write {out}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_train(args) -> int:
     from engine.epochs import early_stopping_message
     from engine.results import dumps
@@ -104,14 +115,7 @@ def cmd_train(args) -> int:
     trainer.run(progress=None if args.quiet else _progress_printer(sys.stderr), interval=0.1)
     if not args.quiet:
         sys.stderr.write("\n")
-    text = dumps(trainer.result())
-    if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise CliError(f"cannot write {args.out}: {e.strerror or e}") from None
-    else:
-        sys.stdout.write(text)
+    _write(dumps(trainer.result()), args.out)
     if trainer.status == "diverged":
         print(f"diverged at iteration {trainer.diverged_at} (epoch {trainer.diverged_epoch}): the cost or a "
               f"parameter became NaN/inf; parameters kept from iteration {trainer.restored_iteration}. "
@@ -142,16 +146,6 @@ def cmd_gradcheck(args) -> int:
     if check.message:
         print(check.message)
     return EXIT_CHECK_FAILED if check.verdict == BUG else EXIT_OK
-
-
-def _write(text: str, out: Optional[str]) -> None:
-    if out:
-        try:
-            Path(out).write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise CliError(f"cannot write {out}: {e.strerror or e}") from None
-    else:
-        sys.stdout.write(text)
 
 
 def _sweep_spec(args):
