@@ -24,6 +24,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -122,7 +123,10 @@ class ZopfliGzip:
     def _read_cache(self) -> Optional[bytes]:
         try:
             body = self.path.read_bytes()
-            return body if gzip.decompress(body) == self.raw else None
+            if gzip.decompress(body) != self.raw:
+                return None
+            os.utime(self.path)  # used now: DirectoryGzip.prune keeps it
+            return body
         except (OSError, EOFError, gzip.BadGzipFile, ValueError):
             return None  # missing, unreadable or damaged: compress again
 
@@ -145,6 +149,7 @@ class ZopfliGzip:
 # one core the first time, then read from the cache; ~3 % smaller than GZipMiddleware's level 6.
 OWN_FILE_OPTIONS = {"numiterations": 15, "blocksplittingmax": 15}
 OWN_FILE_SUFFIXES = (".js", ".css")
+PRUNE_DAYS = 30
 
 
 class DirectoryGzip:
@@ -196,8 +201,20 @@ class DirectoryGzip:
                 body = ZopfliGzip(raw, self.options, self.cache).make()
                 if body is not None:
                     self._bodies[os.path.realpath(path)] = (stat.st_mtime_ns, stat.st_size, body)
+            self.prune()
         finally:
             self.done.set()
+
+    def prune(self, days: float = PRUNE_DAYS) -> None:
+        """Delete cached bodies of own files unused for `days` (each edit of a file caches a new one;
+        a body is marked used whenever a process reads it). plotly.js's (other options) stay."""
+        cutoff = time.time() - days * 86400
+        for path in self.cache.glob(f"*.{options_tag(self.options)}.gz"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
 
     def body(self, full_path: str, stat: os.stat_result) -> Optional[bytes]:
         """The gzip body of the file at `full_path` if it is made and the file unchanged, else None."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import threading
 import time
 
@@ -142,7 +143,20 @@ def test_own_files_zopfli_bodies_only_for_unchanged_js_and_css(tmp_path, monkeyp
     assert own.body(str(root / "notes.txt"), (root / "notes.txt").stat()) is None  # neither JS nor CSS
     big.write_bytes(SAMPLE[:20_001])  # edited: no longer the body's file
     assert own.body(str(big), big.stat()) is None
-    assert len(list((tmp_path / "cache").glob("*.gz"))) == 2
+    cached = sorted((tmp_path / "cache").glob("*.gz"))
+    assert len(cached) == 2
+    # an own file's body unused for a month is pruned at the next start; plotly.js's (other options) stays
+    old, plotly = tmp_path / "cache" / f"{'0' * 32}.b15-n15.gz", tmp_path / "cache" / f"{'1' * 32}.b60-n1.gz"
+    for path in (old, plotly):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 40 * 86400,) * 2)
+    css_cached = ZopfliGzip(css.read_bytes(), precompress.OWN_FILE_OPTIONS, tmp_path / "cache").path
+    assert css_cached in cached
+    os.utime(css_cached, (time.time() - 40 * 86400,) * 2)  # read again below: marked used
+    again = precompress.DirectoryGzip(root, minimum_size=1024).start()
+    assert again.done.wait(60)
+    assert not old.exists() and plotly.exists() and css_cached.exists()
+    assert time.time() - css_cached.stat().st_mtime < 60
     assert precompress.DirectoryGzip.for_dir(root) is precompress.DirectoryGzip.for_dir(root / "js" / "..")
 
 
