@@ -202,6 +202,8 @@ def cmd_sweep(args) -> int:
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # Ctrl-C: cancel, keep the finished
         try:
             result = sweep.run_sweep(spec, executor, csv_text=csv_text, on_trial=progress, cancel=cancel)
+        except sweep.SweepError as e:
+            raise CliError(f"{args.sweep}: {e}") from None
         except BrokenExecutor as e:
             raise CliError(f"a worker process ended abruptly (out of memory?): {e}") from None
         except ImportError as e:  # unpickling run_trial on a Dask worker

@@ -409,8 +409,10 @@ def run_sweep(spec: SweepSpec, executor: Executor, *, csv_text: Optional[str] = 
     on_trial(entry, {"done", "total", "best", "round"}) is called in this thread after each
     finished trial. cancel.set() (or the executor cancelling the futures) stops the sweep within
     POLL_SECONDS: pending trials are cancelled, running ones are not waited for, finished ones
-    are kept, status "cancelled". check_sweep's SweepError comes before any trial runs; any other
-    error of a trial cancels the pending ones and propagates."""
+    are kept, status "cancelled". check_sweep's SweepError comes before any trial runs; a trial's
+    ValueError (a config its data refuses, e.g. a sampled output that does not fit a CSV's labels)
+    becomes SweepError("trial N {params}: …"); that or any other error of a trial cancels the
+    pending ones and propagates."""
     check_sweep(spec, csv_text)
     space = dict(spec.space)
     entries: list[dict] = []
@@ -440,10 +442,13 @@ def run_sweep(spec: SweepSpec, executor: Executor, *, csv_text: Optional[str] = 
                     try:
                         outcome = future.result()
                     except Exception as e:  # cancelled, or its worker ended by a cancel (Ctrl-C)
-                        if not (isinstance(e, CancelledError) or (cancel is not None and cancel.is_set())):
-                            raise
-                        status = "cancelled"
-                        continue
+                        if isinstance(e, CancelledError) or (cancel is not None and cancel.is_set()):
+                            status = "cancelled"
+                            continue
+                        if isinstance(e, ValueError):  # the data refuses this corner of the space
+                            trial, params = futures[future]
+                            raise SweepError([f"trial {trial} {json.dumps(params)}: {e}"]) from e
+                        raise
                     trial, params = futures[future]
                     entry = {"trial": trial, "round": rnd, "params": params, **outcome}
                     finished.append(entry)

@@ -349,6 +349,13 @@ def test_a_csv_text_replaces_the_dataset():
     assert result["status"] == "done" and all(e["dev"]["accuracy"] > 0.5 for e in result["trials"])
     with pytest.raises(SweepError, match="line 3"):
         sweep.check_sweep(spec, "x1,x2,label\n1,2,0\n1,2\n")
+    # a corner of the space the data refuses (only the data knows these labels are binary)
+    outputs = parse_sweep({"base": {**TINY, "data": {"name": "csv"}}, "trials": 4,
+                           "space": {"network.output": {"choice": ["sigmoid", "linear"]}}})
+    assert sample(outputs.space, 0, 0, 0) == {"network.output": "sigmoid"}  # check_sweep's trial 0 passes
+    with ThreadPoolExecutor(2) as ex, pytest.raises(SweepError, match=r'^trial 1 \{"network.output": "linear"\}: '
+                                                                     r"network.output: 'linear' does not fit binary data"):
+        sweep.run_sweep(outputs, ex, csv_text=text)
 
 
 def test_results_json_is_strict_with_one_trial_per_line():
