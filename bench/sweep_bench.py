@@ -7,7 +7,8 @@ pool's rate. Each trial is one config of the same cost (moons, 1000 points, 2-16
 mini-batches of 64, EPOCHS epochs); the sweep samples α (log-uniform), β₁ (1 − β₁ log-uniform) and
 λ (log-uniform), which change the numbers but not the work. trials/s = TRIALS / the wall time of
 engine.sweep.run_sweep on an executor whose workers are already started (a warm-up sweep of one
-trial per worker first: process start and imports are not counted); best of ROUNDS. Every
+trial per worker first: process start and imports are not counted); the three executors stay up
+and take turns, round after round (the machine's load drifts), best of ROUNDS each. Every
 worker runs BLAS on one thread (engine/sweep_exec.py; Dask's nanny sets the same variables),
 so 2 processes do not fight over 2 cores. The load average before and after is printed: other
 programs on the machine lower every figure, the ratios less.
@@ -29,8 +30,8 @@ for _name, _value in PIN_ENV.items():  # this process too, before NumPy loads: t
     os.environ.setdefault(_name, _value)
 
 EPOCHS = 160
-TRIALS = 16
-ROUNDS = 2
+TRIALS = 12
+ROUNDS = 3
 BASE = {"data": {"name": "moons", "n": 1000, "noise": 0.2}, "network": {"hidden": [16, 16]},
         "batch_size": 64, "epochs": EPOCHS}
 SPACE = {"optimizer.learning_rate": {"log_uniform": [1e-3, 3e-2]},
@@ -38,47 +39,61 @@ SPACE = {"optimizer.learning_rate": {"log_uniform": [1e-3, 3e-2]},
          "regularization.l2": {"log_uniform": [1e-4, 1e-1]}}
 
 
-def measure(executor, workers: int, rounds: int = ROUNDS) -> tuple[float, float]:
-    """(best trials/s over `rounds` sweeps of TRIALS, mean seconds of one trial) on a warm executor."""
+def warm(executor, workers: int) -> None:
+    """A short trial per worker (~0.1 s each, so every worker takes one): processes started, engine
+    imported, before any timing."""
     from engine import sweep
 
-    warm = sweep.parse_sweep({"base": {**BASE, "epochs": 5}, "trials": workers, "space": SPACE})
-    sweep.run_sweep(warm, executor)
-    rates, seconds = [], []
-    for r in range(rounds):
-        spec = sweep.parse_sweep({"base": BASE, "trials": TRIALS, "seed": r, "space": SPACE})
-        start = time.perf_counter()
-        result = sweep.run_sweep(spec, executor)
-        rates.append(TRIALS / (time.perf_counter() - start))
-        seconds += [e["seconds"] for e in result["trials"]]
-    return max(rates), sum(seconds) / len(seconds)
+    sweep.run_sweep(sweep.parse_sweep({"base": {**BASE, "epochs": 30}, "trials": workers, "space": SPACE}), executor)
+
+
+def sweep_rate(executor, seed: int) -> tuple[float, list[float]]:
+    """(trials/s of one sweep of TRIALS, each trial's seconds in its worker)."""
+    from engine import sweep
+
+    spec = sweep.parse_sweep({"base": BASE, "trials": TRIALS, "seed": seed, "space": SPACE})
+    start = time.perf_counter()
+    result = sweep.run_sweep(spec, executor)
+    return TRIALS / (time.perf_counter() - start), [e["seconds"] for e in result["trials"]]
 
 
 def main() -> int:
+    from contextlib import ExitStack
+
     from engine.sweep_exec import dask_executor, process_pool
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}  "
           f"(cores usable: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()})")
-    print(f"{TRIALS} trials per sweep, {EPOCHS} epochs each, best of {ROUNDS}")
-    figures = {}
-    for workers in (1, 2):
-        with process_pool(workers) as pool:
-            figures[workers] = measure(pool, workers)
-        rate, trial = figures[workers]
-        print(f"process pool, {workers} worker{'s' if workers > 1 else ' '}:  {rate:6.2f} trials/s   "
-              f"(a trial takes {trial:.2f} s in its worker)")
-    one, two = figures[1][0], figures[2][0]
-    print(f"  2 processes / 1 process: {two / one:.2f}x   (goal >= 1.8x)")
-    try:
-        from distributed import LocalCluster
-    except ImportError:
-        print("Dask: distributed is not installed (python3 -m pip install 'nn-playground[sweep]'): skipped")
-    else:
-        with LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
-                          silence_logs=40) as cluster, dask_executor(cluster.scheduler_address) as executor:
-            rate, trial = measure(executor, 2)
-        print(f"Dask LocalCluster, 2 processes: {rate:6.2f} trials/s   (a trial takes {trial:.2f} s in its worker)")
-        print(f"  Dask / 2-process pool: {rate / two:.0%}   (goal >= 90 %)")
+    print(f"{TRIALS} trials per sweep, {EPOCHS} epochs each; best of {ROUNDS} rounds, the executors interleaved")
+    with ExitStack() as stack:
+        executors = {"process pool, 1 worker ": (stack.enter_context(process_pool(1)), 1),
+                     "process pool, 2 workers": (stack.enter_context(process_pool(2)), 2)}
+        try:
+            from distributed import LocalCluster
+        except ImportError:
+            print("Dask: distributed is not installed (python3 -m pip install 'nn-playground[sweep]'): skipped")
+        else:
+            cluster = stack.enter_context(LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                                       dashboard_address=None, silence_logs=40))
+            executors["Dask LocalCluster, 2 proc."] = (stack.enter_context(dask_executor(cluster.scheduler_address)), 2)
+        for executor, workers in executors.values():
+            warm(executor, workers)
+        rates = {name: [] for name in executors}
+        seconds = {name: [] for name in executors}
+        for r in range(ROUNDS):
+            for name, (executor, _) in executors.items():
+                rate, trial_seconds = sweep_rate(executor, r)
+                rates[name].append(rate)
+                seconds[name] += trial_seconds
+    best = {name: max(values) for name, values in rates.items()}
+    for name in executors:
+        mean = sum(seconds[name]) / len(seconds[name])
+        print(f"{name}: {best[name]:6.2f} trials/s   (rounds: {', '.join(f'{x:.2f}' for x in rates[name])}; "
+              f"a trial takes {mean:.2f} s in its worker)")
+    one, two = best["process pool, 1 worker "], best["process pool, 2 workers"]
+    print(f"  2 processes / 1 process: {two / one:.2f}x   (goal >= 1.8x on 2 cores)")
+    if "Dask LocalCluster, 2 proc." in best:
+        print(f"  Dask / 2-process pool: {best['Dask LocalCluster, 2 proc.'] / two:.0%}   (goal >= 90 %)")
     print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
