@@ -252,6 +252,9 @@ def _check_space(spec: SweepSpec, base: dict) -> list[str]:
             continue
         current = values[0]
         if dist.kind != "choice":
+            if current is None:
+                problems.append(f"{field}: {path} is null in the base config: give it a number in base to sample it")
+                continue
             if isinstance(current, bool) or not isinstance(current, (int, float)):
                 problems.append(f"{field}: {path} is {type(current).__name__}, not a number: sample it with choice")
                 continue

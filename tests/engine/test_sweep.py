@@ -155,6 +155,7 @@ def test_a_convolutional_layer_is_a_dimension_too():
     ({"space": {"early_stopping.patience": {"int_uniform": [2, 8]}}},
      "space.early_stopping.patience: early_stopping is null in the base config"),
     ({"space": {"batch_size": {"uniform": [16, 128]}}}, "space.batch_size: batch_size is an integer"),
+    ({"space": {"human_error": {"uniform": [0, 0.1]}}}, "space.human_error: human_error is null in the base config"),
     ({"space": {"network.hidden": {"uniform": [1, 2]}}}, "space.network.hidden: network.hidden is list, not a number"),
     ({"space": {"optimizer.learning_rate": {"log_uniform": [1e-4, 1000]}}},
      "space.optimizer.learning_rate: the value 1000.0 is refused: optimizer.learning_rate: Input should be less than or equal to 100"),
