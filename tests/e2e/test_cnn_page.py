@@ -305,5 +305,11 @@ def test_layout_holds(page, server_url, artifacts, viewport):
             if viewport in ("1280x800", "1920x1080") and name in ("edge", "drawn 5×5 same + pool"):
                 tag = "presenter" if presenter else "normal"
                 page.screenshot(path=str(artifacts / f"cnn-{viewport}-{tag}-{name.split()[0]}.png"))
+        page.click("#lesson-button")  # the lessons menu, open over the page
+        page.wait_for_selector(".menu-item[data-lesson='sharing']", state="visible")
+        problems = layout_problems(page)
+        if problems:
+            found[f"{viewport} {'presenter' if presenter else 'normal'} lessons menu"] = problems
+        page.click("#lesson-button")
     assert found == {}, "\n".join(f"{k}:\n  " + "\n  ".join(v) for k, v in found.items())
     assert page.console_errors == []

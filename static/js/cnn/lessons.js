@@ -5,19 +5,19 @@ import { h, closeOnOutsideClick } from '../dom.js';
 import { defaults, serializeHash } from './state.js';
 
 export const LESSONS = [
-  { id: 'edges', title: 'Edge detectors',
+  { id: 'edges', title: 'Edge detectors', summary: 'The vertical filter on the 6×6 example: 0 30 30 0 where the edge is',
     settings: { input: 'edge', filter: 'vertical', padding: 'valid', stride: 1, pool: 'none' },
     text: 'The vertical filter adds each row’s left pixel and subtracts its right one. Where the 3×3 window sees only 10s or only 0s that gives 0; where it straddles the edge, 10·1 + 10·0 + 0·(−1) = 10 per row, 30 in all. The 4×4 output is 0 30 30 0 in every row: a bright band where the image turns from light to dark. The horizontal filter finds no edge here: every output is 0.' },
-  { id: 'padding', title: 'Padding keeps size',
+  { id: 'padding', title: 'Padding keeps size', summary: '“Same” padding, p = (f − 1)/2: the 6×6 image gives a 6×6 output',
     settings: { input: 'edge', filter: 'vertical', padding: 'same', stride: 1, pool: 'none' },
     text: '“Same” padding adds p = (f − 1)/2 = 1 ring of zeros, so ⌊(6 + 2·1 − 3)/1⌋ + 1 = 6: the output keeps the 6×6 size and the border pixels are seen as often as the others. The zeros are an edge too: the left column of the output is −30 (−20 at the corners), where the window sees the padding’s 0s beside the 10s.' },
-  { id: 'stride', title: 'Stride shrinks',
+  { id: 'stride', title: 'Stride shrinks', summary: 'Stride 2: ⌊(6 + 0 − 3)/2⌋ + 1 = 2, a 2×2 output',
     settings: { input: 'edge', filter: 'vertical', padding: 'valid', stride: 2, pool: 'none' },
     text: 'With stride s = 2 the window jumps two pixels at a time: ⌊(6 + 0 − 3)/2⌋ + 1 = 2, a 2×2 output (0 30 in each row) instead of 4×4 — a quarter of the positions, and the edge is still found.' },
-  { id: 'pooling', title: 'Pooling has no parameters',
+  { id: 'pooling', title: 'Pooling has no parameters', summary: 'Max pooling 2×2, s = 2 halves the map and learns nothing',
     settings: { input: 'edge', filter: 'vertical', padding: 'valid', stride: 1, pool: 'max', pool_f: 2, pool_s: 2 },
     text: 'Max pooling with f = 2, s = 2 keeps the largest value of each 2×2 block: the 4×4 map becomes 2×2 (⌊(4 − 2)/2⌋ + 1 = 2) and every block that touches the edge keeps its 30. f and s are fixed hyperparameters: pooling has nothing to learn, 0 parameters. Average pooling gives 15 in every cell instead.' },
-  { id: 'sharing', title: 'Parameter sharing',
+  { id: 'sharing', title: 'Parameter sharing', summary: '10 filters 3×3×3: 280 parameters; a dense layer: 1.5 million',
     settings: { input: 'drawn', filter: 'vertical', padding: 'valid', stride: 1, pool: 'none', nc: 3, filters: 10 },
     text: 'One filter’s weights are used at every position of the image. 10 filters of 3×3 on 3 channels have 3·3·3·10 + 10 = 280 parameters, whatever the image size; a dense layer joining the same volumes (16·16·3 = 768 inputs to 14·14·10 = 1,960 units) needs 768·1,960 + 1,960 = 1,507,240.' },
 ];
@@ -39,7 +39,7 @@ export function createLessons(menuRoot, cardRoot, store) {
     h('summary', { class: 'btn-text', id: 'lesson-button', title: 'Load a lesson: its input, filter and settings' }, 'Lessons'),
     h('div', { class: 'menu-pop cnn-lessons-pop' }, h('ul', { class: 'menu-list', role: 'list' }, LESSONS.map((l) => h('li', {},
       h('button', { type: 'button', class: 'menu-item', dataset: { lesson: l.id }, onclick: () => { menu.open = false; open(l); } },
-        h('span', { class: 'menu-item-title' }, l.title), h('span', { class: 'menu-item-sub' }, l.text.split(/(?<=[.:])\s/)[0])))))));
+        h('span', { class: 'menu-item-title' }, l.title), h('span', { class: 'menu-item-sub' }, l.summary)))))));
   menuRoot.append(menu);
   closeOnOutsideClick(menu);
 

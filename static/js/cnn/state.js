@@ -51,7 +51,7 @@ const FIELDS = {
     const ok = xs.every((x) => Number.isFinite(x) && Math.abs(x) <= 1000) && FILTER_SIZES.includes(Math.sqrt(xs.length));
     return ok ? xs : undefined;
   }, (xs) => xs.join(',')],
-  padding: ['valid', (raw) => (raw === 'valid' || raw === 'same' ? raw : int(0, MAX_PADDING)(raw))],
+  padding: ['valid', (raw) => (raw === 'valid' || raw === 'same' ? raw : int(0, MAX_PADDING)(raw) === 0 ? 'valid' : int(0, MAX_PADDING)(raw))],
   stride: [1, int(1, MAX_STRIDE)],
   pool: ['none', oneOf(Object.keys(POOLS))],
   pool_f: [2, int(1, MAX_POOL)],
