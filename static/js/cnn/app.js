@@ -20,7 +20,6 @@ const READOUT_REM = 9;    // the sum of products and the formulas under the grid
 export async function startCnn() {
   const digits = await loadDigits();
   const store = new Store(parseHash(location.hash));
-  store.get = (key) => store.state[key]; // for the shared presenter toggle
   history.replaceState(null, '', `#${serializeHash(store.state)}`);
 
   // ------------------------------------------------------------ top bar

@@ -109,6 +109,8 @@ export class Store {
 
   subscribe(fn) { this.listeners.push(fn); }
 
+  get(key) { return this.state[key]; }
+
   update(patch) {
     const changed = Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(this.state[k]));
     if (!changed.length) return;
