@@ -252,15 +252,24 @@ def conv_backward(xp, dZ, cols, W, dW, db, s: int, p: int, in_shape, need_dA: bo
 
 
 def pool_forward(xp, A, f: int, s: int, mode: str):
-    """(A[l], argmax flat indices into A[l-1] or None): max or average over f×f windows, stride s."""
+    """(A[l], argmax flat indices into A[l-1] or None): max or average over f×f windows, stride s.
+    The window view is reduced over its leading (a, b) axes: NumPy then combines whole planes
+    (reducing a trailing axis of f² values runs ~100× slower per value)."""
     m, H, W, C = A.shape
     n_H, n_W = out_size(H, f, s), out_size(W, f, s)
     v = sliding_window_view(A, (f, f), axis=(1, 2))[:, : (n_H - 1) * s + 1 : s, : (n_W - 1) * s + 1 : s]
+    v = v.transpose(4, 5, 0, 1, 2, 3)  # (f, f, m, n_H, n_W, C), a view
     if mode == "average":
-        return v.mean(axis=(-2, -1)), None
-    win = v.reshape(m, n_H, n_W, C, f * f)  # one copy of every window
-    k = win.argmax(axis=-1)  # the first maximum, as PyTorch takes it
-    out = xp.take_along_axis(win, k[..., None], axis=-1)[..., 0]
+        out = v.sum(axis=(0, 1))
+        out *= 1.0 / (f * f)
+        return out, None
+    win = xp.ascontiguousarray(v).reshape(f * f, m, n_H, n_W, C)  # one copy: planes of contiguous values
+    out = win.max(axis=0)
+    # the first maximum in row-major (a, b) order, as PyTorch takes it: the largest of
+    # [win = max]·(f² − k) over k = a·f + b is f² − k_first
+    rank = xp.arange(f * f, 0, -1).reshape(f * f, 1, 1, 1, 1)
+    k = f * f - ((win == out) * rank).max(axis=0)
+    xp.minimum(k, f * f - 1, out=k)  # a NaN window matches nothing: any index in it will do
     # flat index of that maximum in A: ((i·H + h·s + a)·W + w·s + b)·C + c with (a, b) = divmod(k, f)
     a, bb = xp.divmod(k, f)
     rows = xp.arange(n_H).reshape(1, n_H, 1, 1) * s + a
@@ -285,7 +294,7 @@ def pool_backward(xp, dA, in_shape, f: int, s: int, mode: str, idx):
     D = xp.zeros((m, (n_H - 1) * s + 2 * f - 1, (n_W - 1) * s + 2 * f - 1, C), dtype=dA.dtype)
     D[:, f - 1 : f - 1 + (n_H - 1) * s + 1 : s, f - 1 : f - 1 + (n_W - 1) * s + 1 : s] = dA
     D *= 1.0 / (f * f)
-    covered = sliding_window_view(D, (f, f), axis=(1, 2)).sum(axis=(-2, -1))  # ((n_H−1)s + f, …)
+    covered = sliding_window_view(D, (f, f), axis=(1, 2)).transpose(4, 5, 0, 1, 2, 3).sum(axis=(0, 1))
     out = xp.zeros(in_shape, dtype=dA.dtype)
     out[:, : covered.shape[1], : covered.shape[2]] = covered  # rows past the last window get 0
     return out

@@ -78,7 +78,7 @@ def test_shapes_config_and_a_convnet_learns_them():
                                      {"type": "conv", "filters": 8, "size": 3, "padding": "same"},
                                      {"type": "pool", "mode": "max", "size": 2},
                                      {"type": "flatten"}, {"type": "dense", "units": 32}]},
-              "optimizer": {"name": "adam", "learning_rate": 0.005}, "batch_size": 32, "epochs": 15}
+              "optimizer": {"name": "adam", "learning_rate": 0.005}, "batch_size": 32, "epochs": 8}
     trainer = Trainer(config)
     assert trainer.prepared.class_names == list(SHAPE_CLASSES)
     snap = trainer.run()
