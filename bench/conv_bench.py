@@ -3,8 +3,8 @@
 1. One conv layer, forward + backward (dW, db and dA[l-1]): a batch of 64 16×16×8 images → 16
    filters 3×3 "same", in float64 (the engine's default dtype) and float32, vs PyTorch CPU
    (torch.nn.Conv2d, one thread, same data). Goal (float64): ≥ 2× faster than PyTorch.
-2. The im2col product's rate: GFLOP/s of the forward's product cols (m·n_H·n_W × f²·n_C[l-1]) @
-   W (f²·n_C[l-1] × n_C), and of the whole layer (its three products, 3·2·M·K·N flops, over the
+2. The im2col product's rate: GFLOP/s of the forward's product Zᵀ = W2ᵀ (n_C × f²·n_C[l-1]) @
+   colsᵀ (f²·n_C[l-1] × m·n_H·n_W), and of the whole layer (its three products, 3·2·M·K·N flops, over the
    forward + backward time), each as a % of a plain 512×512 @ 512×512 product in the same run.
    Goal: ≥ 40 %.
 3. The issue's digits ConvNet (conv 8 3×3 same, max pool 2, flatten, dense 32, softmax; Adam,
@@ -62,9 +62,9 @@ def conv_jobs(dtype) -> dict:
         Z, cols = conv_forward(np, X, W, b, 1, p)
         conv_backward(np, dZ, cols, W, dW, db, 1, p, X.shape, True)
 
-    _, cols = conv_forward(np, X, W, b, 1, p)
-    W2 = W.reshape(F * F * C_IN, C_OUT)
-    jobs = {"ours": ours, "im2col product": lambda: cols @ W2}
+    _, colsT = conv_forward(np, X, W, b, 1, p)
+    W2T = W.reshape(F * F * C_IN, C_OUT).T
+    jobs = {"ours": ours, "im2col product": lambda: W2T @ colsT}  # the forward's product, as conv_forward
     try:
         import torch
     except ImportError:

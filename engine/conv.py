@@ -33,12 +33,19 @@ Backward (dZ[L] = (A[L] − Y)/m, so every gradient below carries the 1/m):
     avg pool  dA[l-1][i, y, x, c] = Σ over the windows covering (y, x) of dA[i, h, w, c] / f²
     residual  dZ₂ = dA[l] · g'(...);  dA[l-1] = (conv₁ and conv₂ backward of dZ₂) + dZ₂ (the skip)
 
-Vectorization: a conv is ONE matrix product on im2col columns: `sliding_window_view` gives the
-(m, n_H, n_W, f, f, n_C[l-1]) view of every window (no copy), one reshape copies it into a
-(m·n_H·n_W, f·f·n_C[l-1]) matrix, and Z = cols @ W.reshape(f·f·n_C[l-1], n_C). Backward is two
-more products (dW = colsᵀ dZ and dcolsᵀ = W dZᵀ) and a col2im: a strided view writes every window's
-share at its input position, one plane per filter offset, and a sum over the planes adds them
-(a product with n_C[l-1] columns, e.g. 8, runs far below BLAS's rate: dcols has f²·n_C[l-1]).
+Vectorization: a conv is ONE matrix product on im2col columns: a strided view (as
+`sliding_window_view` makes one) holds every window without a copy, one reshape copies it into
+the (f·f·n_C[l-1], m·n_H·n_W) matrix colsᵀ, and Zᵀ = W2ᵀ colsᵀ with W2 = W as
+(f·f·n_C[l-1], n_C). Backward is two more products (dW2 = colsᵀ dZᵀᵀ, dcolsᵀ = W2 dZᵀ) and a
+col2im: a strided view writes every window's share at its input position, one plane per filter
+offset, and a sum over the planes adds them. (A full convolution of the dilated dZ with the
+flipped filters would give dA too, but its product has only n_C[l-1] columns, e.g. 8, and runs
+far below BLAS's rate.)
+Memory layout: the arrays are the course's (m, n_H, n_W, n_C) in shape, but a conv or pool
+output lives in channels-first memory (n_C, m, n_H, n_W) and is handed on as the transposed view
+(`volume`): then every product has m·n_H·n_W columns (~1.5× BLAS's rate with m·n_H·n_W rows here)
+and every window copy moves whole rows of n_W values instead of runs of n_C. Shapes, indexing,
+parameters and results are those of the course's layout; only strides differ.
 Pooling reduces the window view; max-pool backward writes dA at the saved
 argmax positions with one scatter. There is no Python loop over examples, positions, filter
 offsets or channels; only over layers.
@@ -189,125 +196,142 @@ def plan_layers(layers, input_shape: tuple) -> list[LayerPlan]:
 
 # ---------------------------------------------------------------------------------- kernels
 
-def im2col(A, f: int, s: int, n_H: int, n_W: int):
-    """(m·n_H·n_W, f·f·n_C) matrix whose row (i, h, w) is the window A[i, h·s : h·s + f,
-    w·s : w·s + f, :] in (a, b, k) order: a window view, then one copy."""
-    m, n_C = A.shape[0], A.shape[3]
-    v = sliding_window_view(A, (f, f), axis=(1, 2))  # (m, H − f + 1, W − f + 1, n_C, f, f), a view
-    v = v[:, : (n_H - 1) * s + 1 : s, : (n_W - 1) * s + 1 : s]
-    return v.transpose(0, 1, 2, 4, 5, 3).reshape(m * n_H * n_W, f * f * n_C)
+def channels_first(A):
+    """The (n_C, m, n_H, n_W) view of a volume A (m, n_H, n_W, n_C) (no copy)."""
+    return A.transpose(3, 0, 1, 2)
 
 
-def pad(xp, A, p: int):
-    """A with p zeros around n_H and n_W (A itself when p = 0)."""
-    if p == 0:
-        return A
+def volume(T):
+    """The (m, n_H, n_W, n_C) view of a channels-first array T (n_C, m, n_H, n_W) (no copy)."""
+    return T.transpose(1, 2, 3, 0)
+
+
+def im2col(A, f: int, s: int, p: int, n_H: int, n_W: int):
+    """colsᵀ, the (f·f·n_C, m·n_H·n_W) matrix whose column (i, h, w) is the window
+    A_pad[i, h·s : h·s + f, w·s : w·s + f, :] in (a, b, k) order. One copy pads A and puts its
+    channels first; a strided view of that holds every window (rows [a, b, k, i, h, w] =
+    A_pad[i, h·s + a, w·s + b, k]); one more copy lays the windows out for the product."""
     m, H, W, C = A.shape
-    out = xp.zeros((m, H + 2 * p, W + 2 * p, C), dtype=A.dtype)
-    out[:, p:p + H, p:p + W] = A
-    return out
+    Ac = _padded_channels_first(A, p)
+    Ac[:, :, p:p + H, p:p + W] = channels_first(A)
+    sc, si, sy, sx = Ac.strides
+    windows = as_strided(Ac, shape=(f, f, C, m, n_H, n_W), strides=(sy, sx, sc, si, s * sy, s * sx),
+                         writeable=False)
+    return windows.reshape(f * f * C, m * n_H * n_W)
+
+
+def _padded_channels_first(A, p: int):
+    """Zeros (n_C, m, n_H + 2p, n_W + 2p) of A's dtype (uninitialized when p = 0: all overwritten)."""
+    m, H, W, C = A.shape
+    shape = (C, m, H + 2 * p, W + 2 * p)
+    return np.zeros(shape, dtype=A.dtype) if p else np.empty(shape, dtype=A.dtype)
 
 
 def conv_forward(xp, A, W, b, s: int, p: int):
-    """(Z, cols): Z[l] = W * A + b, (m, n_H, n_W, n_C); cols = im2col of the padded A (kept for dW).
-    b may be None (batch norm)."""
+    """(Z, colsᵀ): Z[l] = W * A + b as (m, n_H, n_W, n_C) (a view of channels-first memory, see
+    the module docstring); colsᵀ = im2col of A (kept for dW). b may be None (batch norm).
+    Zᵀ = W2ᵀ colsᵀ with W2 = W as (f·f·n_C[l-1], n_C): n_C rows of m·n_H·n_W values, the
+    orientation in which BLAS runs this product fastest (~1.5× the (m·n_H·n_W)-row one here)."""
     f, _, n_C_prev, n_C = W.shape
     m, H, Wd, _ = A.shape
     n_H, n_W = out_size(H, f, s, p), out_size(Wd, f, s, p)
-    cols = im2col(pad(xp, A, p), f, s, n_H, n_W)
-    Z = cols @ W.reshape(f * f * n_C_prev, n_C)
+    colsT = im2col(A, f, s, p, n_H, n_W)
+    ZT = W.reshape(f * f * n_C_prev, n_C).T @ colsT                   # (n_C, m·n_H·n_W)
     if b is not None:
-        Z += b.reshape(1, n_C)
-    return Z.reshape(m, n_H, n_W, n_C), cols
+        ZT += b.reshape(n_C, 1)
+    return volume(ZT.reshape(n_C, m, n_H, n_W)), colsT
 
 
-def conv_backward(xp, dZ, cols, W, dW, db, s: int, p: int, in_shape, need_dA: bool = True):
+def conv_backward(xp, dZ, colsT, W, dW, db, s: int, p: int, in_shape, need_dA: bool = True):
     """Fill dW (= colsᵀ dZ) and db (= Σ dZ per channel; db may be None) in place; return dA[l-1]
-    of shape in_shape (m, H, W, n_C_prev), or None when not needed (the first layer)."""
+    of shape in_shape (m, H, W, n_C[l-1]) (channels-first memory), or None when not needed."""
     f, _, n_C_prev, n_C = W.shape
     m, n_H, n_W, _ = dZ.shape
-    dZ2 = dZ.reshape(-1, n_C)
-    xp.matmul(cols.T, dZ2, out=dW.reshape(f * f * n_C_prev, n_C))
+    dZT = xp.ascontiguousarray(channels_first(dZ)).reshape(n_C, m * n_H * n_W)  # no copy after a conv
+    W2 = W.reshape(f * f * n_C_prev, n_C)
+    xp.matmul(colsT, dZT.T, out=dW.reshape(f * f * n_C_prev, n_C))
     if db is not None:
-        dZ2.sum(axis=0, out=db.reshape(n_C))
+        dZT.sum(axis=1, out=db.reshape(n_C))
     if not need_dA:
         return None
     _, H, Wd, _ = in_shape
-    # col2im: dcolsᵀ = W dZᵀ holds, for every window (i, h, w), what each of its f·f·n_C[l-1] inputs
-    # (a, b, k) receives; input (y, x) = (h·s + a, w·s + b) sums the windows covering it. P gets
-    # one plane per filter offset (a, b), each window's share written at its input position through
-    # a strided view (distinct (a, b) planes never overlap), and dA_pad = Σ over the f·f planes.
-    # Rows (a, b, k) first keep each copy's inner run a whole row of n_W windows, and the product
-    # has m·n_H·n_W columns: both run near their best rate (with rows (i, h, w) first the scatter
-    # copies runs of n_C[l-1] values, ~3× slower).
+    # col2im: dcolsᵀ = W2 dZᵀ holds, for every window (i, h, w), what each of its f·f·n_C[l-1]
+    # inputs (a, b, k) receives; input (y, x) = (h·s + a, w·s + b) sums the windows covering it.
+    # P gets one plane per filter offset (a, b), each window's share written at its input position
+    # through a strided view (distinct (a, b) planes never overlap), and dA_pad = Σ over the f·f
+    # planes. Rows (a, b, k) first keep each copy's inner run a row of n_W windows (with rows
+    # (i, h, w) first the scatter copies runs of n_C[l-1] values, ~3× slower).
     Hp, Wp = H + 2 * p, Wd + 2 * p
-    dcolsT = W.reshape(f * f * n_C_prev, n_C) @ dZ2.T                 # (f·f·n_C[l-1], m·n_H·n_W)
+    dcolsT = W2 @ dZT                                                  # (f·f·n_C[l-1], m·n_H·n_W)
     P = xp.zeros((f, f, n_C_prev, m, Hp, Wp), dtype=dZ.dtype)
     sa, sb, sk, si, sy, sx = P.strides
     planes = as_strided(P, shape=(f, f, n_C_prev, m, n_H, n_W),
                         strides=(sa + sy, sb + sx, sk, si, s * sy, s * sx))  # [a, b, k, i, h, w] = P[a, b, k, i, h·s + a, w·s + b]
     planes[...] = dcolsT.reshape(f, f, n_C_prev, m, n_H, n_W)
     dA_pad = P.reshape(f * f, -1).sum(axis=0).reshape(n_C_prev, m, Hp, Wp)
-    return xp.ascontiguousarray(dA_pad[:, :, p:p + H, p:p + Wd].transpose(1, 2, 3, 0))  # (m, H, W, n_C[l-1])
+    return volume(dA_pad[:, :, p:p + H, p:p + Wd])
 
 
 def pool_forward(xp, A, f: int, s: int, mode: str):
-    """(A[l], argmax flat indices into A[l-1] or None): max or average over f×f windows, stride s.
-    The window view is reduced over its leading (a, b) axes: NumPy then combines whole planes
-    (reducing a trailing axis of f² values runs ~100× slower per value)."""
+    """(A[l], argmax flat indices into the channels-first A[l-1] or None): max or average over
+    f×f windows, stride s. The window view is reduced over its leading (a, b) axes: NumPy then
+    combines whole planes (reducing a trailing axis of f² values runs ~100× slower per value)."""
     m, H, W, C = A.shape
     n_H, n_W = out_size(H, f, s), out_size(W, f, s)
-    v = sliding_window_view(A, (f, f), axis=(1, 2))[:, : (n_H - 1) * s + 1 : s, : (n_W - 1) * s + 1 : s]
-    v = v.transpose(4, 5, 0, 1, 2, 3)  # (f, f, m, n_H, n_W, C), a view
+    v = sliding_window_view(channels_first(A), (f, f), axis=(2, 3))
+    v = v[:, :, : (n_H - 1) * s + 1 : s, : (n_W - 1) * s + 1 : s].transpose(4, 5, 0, 1, 2, 3)  # (f, f, C, m, n_H, n_W)
     if mode == "average":
         out = v.sum(axis=(0, 1))
         out *= 1.0 / (f * f)
-        return out, None
-    win = xp.ascontiguousarray(v).reshape(f * f, m, n_H, n_W, C)  # one copy: planes of contiguous values
+        return volume(out), None
+    win = xp.ascontiguousarray(v).reshape(f * f, C, m, n_H, n_W)  # one copy: planes of contiguous values
     out = win.max(axis=0)
     # the first maximum in row-major (a, b) order, as PyTorch takes it: the largest of
     # [win = max]·(f² − k) over k = a·f + b is f² − k_first
     rank = xp.arange(f * f, 0, -1).reshape(f * f, 1, 1, 1, 1)
     k = f * f - ((win == out) * rank).max(axis=0)
     xp.minimum(k, f * f - 1, out=k)  # a NaN window matches nothing: any index in it will do
-    # flat index of that maximum in A: ((i·H + h·s + a)·W + w·s + b)·C + c with (a, b) = divmod(k, f)
+    # flat index of that maximum in the channels-first (C, m, H, W): ((c·m + i)·H + h·s + a)·W + w·s + b
     a, bb = xp.divmod(k, f)
-    rows = xp.arange(n_H).reshape(1, n_H, 1, 1) * s + a
-    cols = xp.arange(n_W).reshape(1, 1, n_W, 1) * s + bb
-    idx = ((xp.arange(m).reshape(m, 1, 1, 1) * H + rows) * W + cols) * C + xp.arange(C)
-    return out, idx
+    rows = xp.arange(n_H).reshape(1, 1, n_H, 1) * s + a
+    cols = xp.arange(n_W).reshape(1, 1, 1, n_W) * s + bb
+    planes = xp.arange(C).reshape(C, 1, 1, 1) * m + xp.arange(m).reshape(1, m, 1, 1)
+    idx = (planes * H + rows) * W + cols
+    return volume(out), idx
 
 
 def pool_backward(xp, dA, in_shape, f: int, s: int, mode: str, idx):
-    """dA[l-1] (in_shape) from dA[l] (formulas in the module docstring)."""
+    """dA[l-1] (in_shape, channels-first memory) from dA[l] (formulas in the module docstring)."""
     m, H, W, C = in_shape
     _, n_H, n_W, _ = dA.shape
+    dAc = channels_first(dA)  # (C, m, n_H, n_W), the order of idx
     if mode == "max":
-        flat = xp.zeros(m * H * W * C, dtype=dA.dtype)
+        flat = xp.zeros(C * m * H * W, dtype=dA.dtype)
         if s >= f:  # windows do not overlap: every index at most once, a plain scatter
-            flat[idx.ravel()] = dA.ravel()
+            flat[idx.ravel()] = dAc.ravel()
         else:  # overlapping windows add up where they share a maximum
-            flat += xp.bincount(idx.ravel(), weights=dA.ravel(), minlength=flat.size)
-        return flat.reshape(in_shape)
+            flat += xp.bincount(idx.ravel(), weights=dAc.ravel(), minlength=flat.size)
+        return volume(flat.reshape(C, m, H, W))
     # average: each window spreads dA/f² over its f×f inputs = a stride-1 window sum over dA/f²
     # placed every s positions inside an (f − 1)-wide zero border.
-    D = xp.zeros((m, (n_H - 1) * s + 2 * f - 1, (n_W - 1) * s + 2 * f - 1, C), dtype=dA.dtype)
-    D[:, f - 1 : f - 1 + (n_H - 1) * s + 1 : s, f - 1 : f - 1 + (n_W - 1) * s + 1 : s] = dA
+    D = xp.zeros((C, m, (n_H - 1) * s + 2 * f - 1, (n_W - 1) * s + 2 * f - 1), dtype=dA.dtype)
+    D[:, :, f - 1 : f - 1 + (n_H - 1) * s + 1 : s, f - 1 : f - 1 + (n_W - 1) * s + 1 : s] = dAc
     D *= 1.0 / (f * f)
-    covered = sliding_window_view(D, (f, f), axis=(1, 2)).transpose(4, 5, 0, 1, 2, 3).sum(axis=(0, 1))
-    out = xp.zeros(in_shape, dtype=dA.dtype)
-    out[:, : covered.shape[1], : covered.shape[2]] = covered  # rows past the last window get 0
-    return out
+    covered = sliding_window_view(D, (f, f), axis=(2, 3)).transpose(4, 5, 0, 1, 2, 3).sum(axis=(0, 1))
+    out = xp.zeros((C, m, H, W), dtype=dA.dtype)
+    out[:, :, : covered.shape[2], : covered.shape[3]] = covered  # rows past the last window get 0
+    return volume(out)
 
 
 def _bn_train(xp, Z, gamma, beta, eps):
     """Batch norm of a conv Z (m, n_H, n_W, n_C) per channel, statistics over (m, n_H, n_W):
-    engine.batchnorm on the (n_C, m·n_H·n_W) view. Returns (Z̃, (Z_norm view, inv_std), μ, σ²)."""
-    C = Z.shape[-1]
-    out = xp.empty_like(Z)
+    engine.batchnorm on the channels-first (n_C, m·n_H·n_W) view. Returns (Z̃, (Z_norm, inv_std),
+    μ, σ²)."""
+    m, n_H, n_W, C = Z.shape
+    out = xp.empty((C, m, n_H, n_W), dtype=Z.dtype)
     Zt, Zn, inv_std, mu, var = batchnorm.forward_train(
-        xp, Z.reshape(-1, C).T, gamma.reshape(C, 1), beta.reshape(C, 1), eps, out=out.reshape(-1, C).T)
-    return out, (Zn, inv_std), mu, var
+        xp, channels_first(Z).reshape(C, -1), gamma.reshape(C, 1), beta.reshape(C, 1), eps, out=out.reshape(C, -1))
+    return volume(out), (Zn, inv_std), mu, var
 
 
 # ---------------------------------------------------------------------------------- layers
@@ -356,8 +380,11 @@ class _ConvCore:
                 if update_running:
                     batchnorm.update_running(self.mu.reshape(C, 1), self.var.reshape(C, 1), mu, var, net.bn_momentum)
             else:
-                batchnorm.forward_test(xp, Z.reshape(-1, C).T, self.gamma.reshape(C, 1), self.beta.reshape(C, 1),
-                                       self.mu.reshape(C, 1), self.var.reshape(C, 1), net.bn_epsilon)
+                m, n_H, n_W, _ = Z.shape
+                Zc = batchnorm.forward_test(xp, channels_first(Z).reshape(C, -1), self.gamma.reshape(C, 1),
+                                            self.beta.reshape(C, 1), self.mu.reshape(C, 1), self.var.reshape(C, 1),
+                                            net.bn_epsilon)
+                Z = volume(Zc.reshape(C, m, n_H, n_W))
         return Z, (cols, norm, A.shape)
 
     def backward(self, dZ, cache, need_dA):
@@ -366,11 +393,13 @@ class _ConvCore:
         if self.bn:
             if norm is None:
                 raise ValueError("backward through batch norm needs a forward pass with train=True")
-            C = dZ.shape[-1]
+            m, n_H, n_W, C = dZ.shape
             Zn, inv_std = norm
-            dZ = dZ.copy()  # batchnorm.backward works in place; dZ may be a residual's shared dZ₂
-            batchnorm.backward(dZ.reshape(-1, C).T, Zn, inv_std, self.gamma.reshape(C, 1),
-                               self.dgamma.reshape(C, 1), self.dbeta.reshape(C, 1))
+            # a copy: batchnorm.backward works in place, and dZ may be a residual's shared dZ₂
+            dZc = xp.array(channels_first(dZ), order="C").reshape(C, -1)
+            dZc = batchnorm.backward(dZc, Zn, inv_std, self.gamma.reshape(C, 1),
+                                     self.dgamma.reshape(C, 1), self.dbeta.reshape(C, 1))
+            dZ = volume(dZc.reshape(C, m, n_H, n_W))
         return conv_backward(xp, dZ, cols, self.W, self.dW, self.db, self.s, self.p, in_shape, need_dA)
 
 
