@@ -35,9 +35,9 @@ export const onLesson = (lesson, state) => Object.entries(lesson.settings).every
 /** The Lessons menu (in `menuRoot`) and the lesson card (in `cardRoot`). */
 export function createLessons(menuRoot, cardRoot, store) {
   const open = (lesson) => { location.hash = serializeHash(lessonState(lesson, store.state)); };
-  const menu = h('details', { class: 'menu cnn-lessons', id: 'lesson-menu', dataset: { hide: 'lessons' } },
+  const menu = h('details', { class: 'menu lab-presets', id: 'lesson-menu', dataset: { hide: 'lessons' } },
     h('summary', { class: 'btn-text', id: 'lesson-button', title: 'Load a lesson: its input, filter and settings' }, 'Lessons'),
-    h('div', { class: 'menu-pop cnn-lessons-pop' }, h('ul', { class: 'menu-list', role: 'list' }, LESSONS.map((l) => h('li', {},
+    h('div', { class: 'menu-pop lab-presets-pop cnn-lessons-pop' }, h('ul', { class: 'menu-list', role: 'list' }, LESSONS.map((l) => h('li', {},
       h('button', { type: 'button', class: 'menu-item', dataset: { lesson: l.id }, onclick: () => { menu.open = false; open(l); } },
         h('span', { class: 'menu-item-title' }, l.title), h('span', { class: 'menu-item-sub' }, l.summary)))))));
   menuRoot.append(menu);

@@ -23,7 +23,7 @@ export function createParams(root, store) {
   const conv = h('p', { class: 'cnn-count', id: 'params-conv' });
   const dense = h('p', { class: 'cnn-count', id: 'params-dense' });
   const pooling = h('p', { class: 'cnn-count', id: 'params-pool' });
-  root.append(h('h3', {}, 'Parameters'), h('div', { class: 'cnn-row2' }, ncField, filtersField), conv, dense, pooling);
+  root.append(h('h3', {}, 'Parameters'), h('div', { class: 'lab-row2' }, ncField, filtersField), conv, dense, pooling);
 
   /** Show the counts for an n×n input, an f×f filter and an outSize×outSize output. */
   return function show({ n, f, outSize, pool }) {

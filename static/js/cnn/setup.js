@@ -47,7 +47,7 @@ function customFilter(store) {
 
 export function createSetup(root, store, { digits }) {
   const tiles = Object.entries(INPUTS).map(([value, text]) => h('button', {
-    type: 'button', class: 'cnn-tile', role: 'radio', dataset: { input: value }, id: `input-${value}`,
+    type: 'button', class: 'lab-tile cnn-tile', role: 'radio', dataset: { input: value }, id: `input-${value}`,
     disabled: value === 'digit' && !digits, onclick: () => store.update({ input: value }),
   }, text));
   const inputField = h('div', { class: 'field', dataset: { hide: 'input' } },
@@ -57,7 +57,7 @@ export function createSetup(root, store, { digits }) {
   const clear = h('button', { type: 'button', class: 'btn-small', id: 'clear-drawing',
     onclick: () => store.update({ drawing: encodeDrawing(range(1, DRAW_SIZE).map(() => new Array(DRAW_SIZE).fill(0))) }) }, 'Clear');
   const drawNote = h('div', { class: 'cnn-draw-note', dataset: { hide: 'drawing' } },
-    h('p', { class: 'cnn-note' }, 'Drag on the input to draw; a stroke that starts on a lit pixel erases.'), clear);
+    h('p', { class: 'lab-note' }, 'Drag on the input to draw; a stroke that starts on a lit pixel erases.'), clear);
 
   const filter = select(store, 'filter', 'Filter', Object.entries(FILTER_LABELS), {
     // a custom filter starts from the numbers shown, so one can edit a Sobel filter
@@ -70,13 +70,13 @@ export function createSetup(root, store, { digits }) {
   const poolMode = select(store, 'pool', 'Pooling after it', Object.entries(POOLS));
   const poolF = select(store, 'pool_f', 'Pool size f', range(1, MAX_POOL).map((f) => [f, `${f}×${f}`]), { parse: Number });
   const poolS = select(store, 'pool_s', 'Pool stride s', range(1, MAX_POOL).map((s) => [s, `${s}`]), { parse: Number });
-  const poolRow = h('div', { class: 'cnn-row2' }, poolF.field, poolS.field);
+  const poolRow = h('div', { class: 'lab-row2' }, poolF.field, poolS.field);
 
   root.append(
     h('h2', { class: 'column-title' }, 'Input'), inputField, digit.field, drawNote,
-    h('h2', { class: 'column-title cnn-title-gap' }, 'Filter'), filter.field, ...custom.fields,
-    h('div', { class: 'cnn-row2' }, padding.field, stride.field),
-    h('h2', { class: 'column-title cnn-title-gap' }, 'Pooling'), poolMode.field, poolRow,
+    h('h2', { class: 'column-title lab-title-gap' }, 'Filter'), filter.field, ...custom.fields,
+    h('div', { class: 'lab-row2' }, padding.field, stride.field),
+    h('h2', { class: 'column-title lab-title-gap' }, 'Pooling'), poolMode.field, poolRow,
   );
 
   function sync(s) {
