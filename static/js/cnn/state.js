@@ -12,7 +12,7 @@ export const FILTER_LABELS = {
   scharr_v: 'Scharr, vertical', scharr_h: 'Scharr, horizontal', custom: 'Custom numbers',
 };
 export const POOLS = { none: 'None', max: 'Max pooling', avg: 'Average pooling' };
-export const SPEEDS = [1, 2, 4, 8]; // window positions per second
+export const SPEEDS = [1, 2, 4, 8, 16, 32]; // window positions per second (a 16×16 output has 256)
 export const DRAW_SIZE = 16;        // the drawn image is DRAW_SIZE × DRAW_SIZE
 export const DRAW_VALUE = 10;       // a drawn pixel's value (the course example's bright value)
 export const MAX_PADDING = 4;
