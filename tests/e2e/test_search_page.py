@@ -92,18 +92,47 @@ def test_zoom_in_narrows_the_ranges_to_the_brush(page, server_url):
     open_search(page, server_url)
     run_sweep(page, trials=6)
     assert page.is_disabled("#zoom-in")
-    # brush log10 α in [-2, -1] on the parallel coordinates (what dragging along its axis does)
-    page.evaluate("Plotly.restyle('parcoords', {'dimensions[0].constraintrange': [[-2, -1]]})")
+    # drag along the α axis of the parallel coordinates, from 20 % to 50 % of its height
+    x, y, w, h = page.evaluate("""(() => { const r = document.querySelector('#parcoords .axis-brush .background')
+        .getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()""")
+    page.mouse.move(x + w / 2, y + 0.2 * h)
+    page.mouse.down()
+    page.mouse.move(x + w / 2 + 1, y + 0.5 * h, steps=8)
+    page.mouse.up()
     page.wait_for_function("!document.getElementById('zoom-in').disabled", timeout=TIMEOUT)
-    page.click("#zoom-in")
-    page.wait_for_function("window.nnSearch.sweep?.space['optimizer.learning_rate'].log_uniform[0] > 0.009",
-                           timeout=SWEEP_TIMEOUT)
-    assert page.evaluate("window.nnSearch.sweep.space['optimizer.learning_rate'].log_uniform") == pytest.approx([0.01, 0.1])
-    assert page.input_value("#sp-optimizer-learning_rate-lo") == "0.01"
-    assert page.input_value("#sp-optimizer-learning_rate-hi") == "0.1"
+    brush = page.evaluate("document.getElementById('parcoords').data[0].dimensions[0].constraintrange")
+    brush = brush[0] if isinstance(brush[0], list) else brush  # log10 α
+    page.click("#zoom-in")  # starts the narrower sweep at once (the page leaves 'idle' in the click)
+    assert page.evaluate("document.documentElement.dataset.sweep") != "idle"
     page.wait_for_function("document.documentElement.dataset.sweep === 'idle'", timeout=SWEEP_TIMEOUT)
+    lo, hi = page.evaluate("window.nnSearch.sweep.space['optimizer.learning_rate'].log_uniform")
+    assert lo == pytest.approx(10 ** min(brush), rel=5e-3) and hi == pytest.approx(10 ** max(brush), rel=5e-3)
+    assert float(page.input_value("#sp-optimizer-learning_rate-lo")) == lo
+    assert float(page.input_value("#sp-optimizer-learning_rate-hi")) == hi
     alphas = page.evaluate("window.nnSearch.trials.map((t) => t.params['optimizer.learning_rate'])")
-    assert len(alphas) == 6 and all(0.01 <= a <= 0.1 for a in alphas)
+    assert len(alphas) == 6 and all(lo <= a <= hi for a in alphas)
+
+
+def test_diverged_trials_are_shown_as_diverged(page, server_url):
+    open_search(page, server_url, "dataset=reg_plane&n=200&hidden=8,8&batch_size=32&optimizer=gd")
+    page.select_option("#metric", "dev.cost")
+    page.fill("#sp-optimizer-learning_rate-lo", "0.001")
+    page.fill("#sp-optimizer-learning_rate-hi", "50")
+    page.fill("#seed", "1")
+    run_sweep(page, trials=8, epochs=40)
+    statuses = page.evaluate("[...document.querySelectorAll('#trials-table tbody tr')].map((tr) => tr.dataset.status)")
+    diverged = statuses.count("diverged")
+    assert 1 <= diverged < 8, statuses
+    assert statuses[-diverged:] == ["diverged"] * diverged  # never ranked: last, below every cost
+    cells = page.evaluate("""[...document.querySelectorAll('#trials-table tbody tr[data-status="diverged"] td.metric')]
+        .map((td) => td.textContent)""")
+    assert cells == ["diverged"] * diverged
+    # drawn apart (a red ✕ above the highest cost, on a log axis), never as the best
+    scatter = page.evaluate("""(() => { const el = document.getElementById('scatter-optimizer-learning_rate');
+        return {crosses: el.data[1].x.length, points: el.data[0].x.length, y: el.layout.yaxis.type}; })()""")
+    assert scatter == {"crosses": diverged, "points": 8 - diverged, "y": "log"}
+    assert page.evaluate("window.nnSearch.trials.find((t) => t.status === 'diverged').trial") != int(
+        page.text_content("#best-value").split("#")[1].rstrip(")"))
 
 
 def test_cancel_stops_a_running_sweep(page, server_url):

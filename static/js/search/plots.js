@@ -15,7 +15,7 @@ export function metricInfo(metric) {
   const [split, key] = metric.split('.');
   const accuracy = key === 'accuracy';
   return {
-    split, key, higher: accuracy, label: `${split} ${key}`,
+    split, key, higher: accuracy, label: `${split} ${key}`, log: !accuracy, // costs span decades (a blow-up: 1e80)
     value: (entry) => entry?.[split]?.[key] ?? null,
     format: (x) => (x === null || x === undefined ? '–' : accuracy ? `${(100 * x).toFixed(1)}%` : Number(x.toPrecision(4)).toString()),
   };
@@ -41,7 +41,8 @@ function logTicks(a, b, beta) {
   const lo = Math.min(a, b);
   const hi = Math.max(a, b);
   const vals = [];
-  for (let k = Math.ceil(lo - 1e-9); k <= Math.floor(hi + 1e-9); k++) vals.push(k);
+  const step = Math.max(1, Math.ceil((hi - lo) / 6)); // at most ~7 ticks
+  for (let k = Math.ceil(lo - 1e-9); k <= Math.floor(hi + 1e-9); k += step) vals.push(k);
   if (vals.length < 2) vals.splice(0, vals.length, lo, hi);
   const power = (t) => (t >= -2 && t <= 3 ? String(Number((10 ** t).toPrecision(2))) : `1e${t}`);
   const text = vals.map((t) => (beta ? String(Number((1 - 10 ** t).toPrecision(4))) : power(t)));
@@ -128,14 +129,23 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
     requestAnimationFrame(() => { pending = false; draw(); });
   }
 
-  /** y of every trial: its metric, diverged ones just below the lowest (they have no metric). */
-  function yValues(metric) {
-    const ys = trials.map((t) => metric.value(t));
-    const finite = ys.filter((y) => y !== null && Number.isFinite(y));
+  /** Every trial's metric on the plots' axis (log10 for a cost): `t` (null: none or diverged), `y`
+   *  where it is drawn (a diverged trial or one without the metric at the worst end, below the
+   *  lowest accuracy or above the highest cost) and the axis `range`, in the same units. */
+  function metricAxis(metric) {
+    const tf = (v) => (metric.log ? Math.log10(Math.max(v, 1e-12)) : v);
+    const t = trials.map((e) => {
+      const v = metric.value(e);
+      return e.status === 'diverged' || v === null || !Number.isFinite(v) ? null : tf(v);
+    });
+    const finite = t.filter((v) => v !== null);
     const lo = finite.length ? Math.min(...finite) : 0;
-    const hi = finite.length ? Math.max(...finite) : 1;
+    // a cost axis spans at most 6 decades above the best: a blown-up run (1e260) would flatten the rest
+    const hi = finite.length ? Math.min(Math.max(...finite), metric.log ? lo + 6 : Infinity) : 1;
     const pad = (hi - lo || Math.abs(hi) || 1) * 0.08;
-    return { ys, floor: lo - pad, range: [lo - 2 * pad, hi + pad] };
+    const worst = metric.higher ? lo - pad : hi + pad;
+    return { t, y: t.map((v) => (v === null ? worst : Math.min(v, hi))), worst,
+      range: [lo - (metric.higher ? 2 : 1) * pad, hi + (metric.higher ? 1 : 2) * pad] };
   }
 
   function draw() {
@@ -143,40 +153,39 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
     empty.hidden = trials.length > 0;
     const metric = metricInfo(sweep.metric);
     const font = plotFont();
-    const { ys, floor, range } = yValues(metric);
-    const ok = trials.map((t, i) => ys[i] !== null && Number.isFinite(ys[i]));
-    const color = { colorscale: SCALE, reversescale: !metric.higher, cmin: range[0], cmax: range[1] };
+    const m = metricAxis(metric);
+    const real = (v) => (metric.log ? 10 ** v : v);
+    const color = { colorscale: SCALE, reversescale: !metric.higher, cmin: m.range[0], cmax: m.range[1] };
+    const good = trials.map((_, i) => i).filter((i) => m.t[i] !== null);
+    const bad = trials.map((_, i) => i).filter((i) => m.t[i] === null);
+    const best = trials.findIndex((e) => e.trial === bestTrial);
     for (const [path, div] of scatters) {
       const ax = axes[path];
-      const xs = trials.map((t) => (ax.scale === 'beta' ? 1 - t.params[path] : ax.scale === 'choice' ? ax.labels[ax.x(t.params[path])] : t.params[path]));
-      const pick = (want) => trials.map((_, i) => i).filter((i) => ok[i] === want);
-      const good = pick(true);
-      const bad = pick(false);
-      const text = (i) => `trial ${trials[i].trial} · ${metric.format(ys[i])}`;
-      const best = trials.findIndex((t) => t.trial === bestTrial);
+      const xs = trials.map((e) => (ax.scale === 'beta' ? 1 - e.params[path] : ax.scale === 'choice' ? ax.labels[ax.x(e.params[path])] : e.params[path]));
       const data = [
-        { type: 'scatter', mode: 'markers', x: good.map((i) => xs[i]), y: good.map((i) => ys[i]), text: good.map(text), hoverinfo: 'x+text',
-          marker: { size: 8, color: good.map((i) => ys[i]), ...color, line: { color: '#ffffff', width: 1 } }, name: 'trials' },
-        { type: 'scatter', mode: 'markers', x: bad.map((i) => xs[i]), y: bad.map(() => floor), text: bad.map((i) => `trial ${trials[i].trial} · ${trials[i].status}`),
-          hoverinfo: 'x+text', marker: { symbol: 'x', size: 8, color: DIVERGED }, name: 'diverged' },
-        { type: 'scatter', mode: 'markers', x: best >= 0 ? [xs[best]] : [], y: best >= 0 ? [ys[best]] : [], hoverinfo: 'skip',
+        { type: 'scatter', mode: 'markers', x: good.map((i) => xs[i]), y: good.map((i) => real(m.y[i])), hoverinfo: 'x+text',
+          text: good.map((i) => `trial ${trials[i].trial} · ${metric.format(metric.value(trials[i]))}`),
+          marker: { size: 8, color: good.map((i) => m.y[i]), ...color, line: { color: '#ffffff', width: 1 } }, name: 'trials' },
+        { type: 'scatter', mode: 'markers', x: bad.map((i) => xs[i]), y: bad.map(() => real(m.worst)), hoverinfo: 'x+text',
+          text: bad.map((i) => `trial ${trials[i].trial} · ${trials[i].status === 'diverged' ? 'diverged' : 'no metric'}`),
+          marker: { symbol: 'x', size: 8, color: DIVERGED }, name: 'diverged' },
+        { type: 'scatter', mode: 'markers', x: best >= 0 ? [xs[best]] : [], y: best >= 0 ? [real(m.y[best])] : [], hoverinfo: 'skip',
           marker: { size: 15, color: 'rgba(0,0,0,0)', line: { color: '#1f2328', width: 2 } }, name: 'best' },
       ];
       const xaxis = { title: { text: ax.scale === 'beta' ? `1 − ${labelOf(path)}` : labelOf(path), standoff: 4 }, zeroline: false,
         automargin: true, gridcolor: '#eceff2', type: ax.log ? 'log' : ax.scale === 'choice' ? 'category' : 'linear',
         ...(ax.scale === 'choice' && { categoryorder: 'array', categoryarray: ax.labels }),
         ...(ax.log && { exponentformat: 'power', dtick: 1 }) };
-      const layout = {
-        margin: { l: 48, r: 10, t: 6, b: 36 }, font, showlegend: false, uirevision: path, paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff',
-        xaxis, yaxis: { title: { text: metric.label, standoff: 2 }, range, zeroline: false, gridcolor: '#eceff2', automargin: true,
-          ...(metric.key === 'accuracy' && { tickformat: '.0%' }) },
-      };
+      const yaxis = { title: { text: metric.label, standoff: 2 }, range: m.range, zeroline: false, gridcolor: '#eceff2', automargin: true,
+        type: metric.log ? 'log' : 'linear', ...(metric.log ? { exponentformat: 'power' } : { tickformat: '.0%' }) };
+      const layout = { margin: { l: 48, r: 10, t: 6, b: 36 }, font, showlegend: false, uirevision: path,
+        paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff', xaxis, yaxis };
       window.Plotly.react(div, data, layout, { displayModeBar: false, responsive: false });
     }
-    drawParcoords(metric, ys, floor, range, font);
+    drawParcoords(metric, m, font);
   }
 
-  function drawParcoords(metric, ys, floor, range, font) {
+  function drawParcoords(metric, m, font) {
     // an axis' name in full where it fits between its neighbours, else its short name (α, λ, n[1])
     const room = (parcoordsEl.clientWidth || 600) / (Object.keys(axes).length + 1);
     const fits = Object.keys(axes).every((path) => labelOf(path).length * font.size * 0.6 < room * 0.92);
@@ -190,12 +199,13 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
       if (brushes[path]) dim.constraintrange = brushes[path];
       return dim;
     });
-    const values = ys.map((y) => (y !== null && Number.isFinite(y) ? y : floor));
-    const mdim = { label: metric.label, values, range: [Math.min(floor, ...values), Math.max(...values, floor + 1e-9)] };
-    if (metric.key === 'accuracy') mdim.tickformat = '.0%';
+    const ends = [Math.min(m.worst, ...m.y), Math.max(m.worst, ...m.y)];
+    const mdim = { label: metric.label, values: m.y, range: ends[1] > ends[0] ? ends : [ends[0] - 0.5, ends[0] + 0.5] };
+    if (metric.log) Object.assign(mdim, logTicks(mdim.range[0], mdim.range[1], false));
+    else mdim.tickformat = '.0%';
     if (brushes[METRIC]) mdim.constraintrange = brushes[METRIC];
     const data = [{ type: 'parcoords', dimensions: [...dims, mdim],
-      line: { color: values, colorscale: SCALE, reversescale: !metric.higher, cmin: range[0], cmax: range[1] },
+      line: { color: m.y, colorscale: SCALE, reversescale: !metric.higher, cmin: m.range[0], cmax: m.range[1] },
       labelfont: { ...font, size: font.size * 1.05 }, tickfont: font, rangefont: font, labelangle: 0 }];
     const f = font.size;  // the labels above the axes and the range texts below them scale with the type
     const layout = { margin: { l: Math.round(4.6 * f), r: Math.round(3.6 * f), t: Math.round(3.3 * f), b: Math.round(2 * f) },
@@ -210,12 +220,10 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
   function zoomSpace() {
     if (!sweep || !Object.keys(brushes).length) return null;
     const metric = metricInfo(sweep.metric);
-    const { ys, floor } = yValues(metric);
-    const inside = (label, v) => !brushes[label] || (v >= brushes[label][0] - 1e-12 && v <= brushes[label][1] + 1e-12);
-    const selected = trials.filter((t, i) => {
-      const y = ys[i] !== null && Number.isFinite(ys[i]) ? ys[i] : floor;
-      return inside(METRIC, y) && Object.entries(axes).every(([path, ax]) => inside(path, ax.x(t.params[path])));
-    });
+    const m = metricAxis(metric);
+    const inside = (key, v) => !brushes[key] || (v >= brushes[key][0] - 1e-12 && v <= brushes[key][1] + 1e-12);
+    const selected = trials.filter((t, i) => m.t[i] !== null && inside(METRIC, m.y[i])
+      && Object.entries(axes).every(([path, ax]) => inside(path, ax.x(t.params[path]))));
     const byMetric = Boolean(brushes[METRIC]) && selected.length >= 2;
     const space = {};
     for (const [path, ax] of Object.entries(axes)) {

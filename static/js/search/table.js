@@ -27,7 +27,7 @@ export function createTable(root, { labelOf, linkOf }) {
     const metric = metricInfo(sweep.metric);
     return [
       { key: 'trial', label: '#', value: (t) => t.trial, text: (t) => String(t.trial) },
-      { key: 'metric', label: metric.label, value: metric.value, text: (t) => (t.status === 'diverged' ? 'diverged' : metric.format(metric.value(t))), metric },
+      { key: 'metric', label: metric.label, value: (t) => (t.status === 'diverged' ? null : metric.value(t)), text: (t) => (t.status === 'diverged' ? 'diverged' : metric.format(metric.value(t))), metric },
       ...Object.keys(sweep.space).map((path) => ({ key: path, label: labelOf(path), value: (t) => t.params[path],
         text: (t) => (typeof t.params[path] === 'number' ? fmt(t.params[path], 3) : Array.isArray(t.params[path]) ? t.params[path].join('-') : String(t.params[path])) })),
       ...(sweep.refine?.rounds ? [{ key: 'round', label: 'round', value: (t) => t.round, text: (t) => String(t.round ?? 0) }] : []),
