@@ -36,7 +36,7 @@ Backward (dZ[L] = (A[L] − Y)/m, so every gradient below carries the 1/m):
 Vectorization: a conv is ONE matrix product on im2col columns: a strided view (as
 `sliding_window_view` makes one) holds every window without a copy, one reshape copies it into
 the (f·f·n_C[l-1], m·n_H·n_W) matrix colsᵀ, and Zᵀ = W2ᵀ colsᵀ with W2 = W as
-(f·f·n_C[l-1], n_C). Backward is two more products (dW2 = colsᵀ dZᵀᵀ, dcolsᵀ = W2 dZᵀ) and a
+(f·f·n_C[l-1], n_C). Backward is two more products (dW2 = colsᵀ (dZᵀ)ᵀ, dcolsᵀ = W2 dZᵀ) and a
 col2im: a strided view writes every window's share at its input position, one plane per filter
 offset, and a sum over the planes adds them. (A full convolution of the dilated dZ with the
 flipped filters would give dA too, but its product has only n_C[l-1] columns, e.g. 8, and runs
