@@ -163,13 +163,13 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
       const ax = axes[path];
       const xs = trials.map((e) => (ax.scale === 'beta' ? 1 - e.params[path] : ax.scale === 'choice' ? ax.labels[ax.x(e.params[path])] : e.params[path]));
       const data = [
-        { type: 'scatter', mode: 'markers', x: good.map((i) => xs[i]), y: good.map((i) => real(m.y[i])), hoverinfo: 'x+text',
+        { type: 'scatter', mode: 'markers', cliponaxis: false, x: good.map((i) => xs[i]), y: good.map((i) => real(m.y[i])), hoverinfo: 'x+text',
           text: good.map((i) => `trial ${trials[i].trial} · ${metric.format(metric.value(trials[i]))}`),
           marker: { size: 8, color: good.map((i) => m.y[i]), ...color, line: { color: '#ffffff', width: 1 } }, name: 'trials' },
-        { type: 'scatter', mode: 'markers', x: bad.map((i) => xs[i]), y: bad.map(() => real(m.worst)), hoverinfo: 'x+text',
+        { type: 'scatter', mode: 'markers', cliponaxis: false, x: bad.map((i) => xs[i]), y: bad.map(() => real(m.worst)), hoverinfo: 'x+text',
           text: bad.map((i) => `trial ${trials[i].trial} · ${trials[i].status === 'diverged' ? 'diverged' : 'no metric'}`),
           marker: { symbol: 'x', size: 8, color: DIVERGED }, name: 'diverged' },
-        { type: 'scatter', mode: 'markers', x: best >= 0 ? [xs[best]] : [], y: best >= 0 ? [real(m.y[best])] : [], hoverinfo: 'skip',
+        { type: 'scatter', mode: 'markers', cliponaxis: false, x: best >= 0 ? [xs[best]] : [], y: best >= 0 ? [real(m.y[best])] : [], hoverinfo: 'skip',
           marker: { size: 15, color: 'rgba(0,0,0,0)', line: { color: '#1f2328', width: 2 } }, name: 'best' },
       ];
       const xaxis = { title: { text: ax.scale === 'beta' ? `1 − ${labelOf(path)}` : labelOf(path), standoff: 4 }, zeroline: false,
@@ -178,7 +178,8 @@ export function createPlots({ scatterRoot, parcoordsEl, empty, labelOf, shortOf 
         ...(ax.log && { exponentformat: 'power', dtick: 1 }) };
       const yaxis = { title: { text: metric.label, standoff: 2 }, range: m.range, zeroline: false, gridcolor: '#eceff2', automargin: true,
         type: metric.log ? 'log' : 'linear', ...(metric.log ? { exponentformat: 'power' } : { tickformat: '.0%' }) };
-      const layout = { margin: { l: 48, r: 10, t: 6, b: 36 }, font, showlegend: false, uirevision: path,
+      // room for the tick labels and the axis title, in the type's size (automargin alone lags a resize)
+      const layout = { margin: { l: Math.round(4.6 * font.size), r: 12, t: 12, b: Math.round(3.6 * font.size) }, font, showlegend: false, uirevision: path,
         paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff', xaxis, yaxis };
       window.Plotly.react(div, data, layout, { displayModeBar: false, responsive: false });
     }
