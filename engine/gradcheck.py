@@ -14,6 +14,8 @@ float32 resolution). Cost: 2 forward passes per parameter — meant for small ne
 """
 from __future__ import annotations
 
+import numpy as np
+
 from dataclasses import dataclass
 
 from engine.backend import get_backend, to_numpy
@@ -105,15 +107,21 @@ def _message(net, difference, verdict, approx, grad, original) -> str:
 
 def _component_name(net, index: int) -> str:
     """'dW2[1, 0]' for flat index `index` of the gradient buffer."""
-    for name, (start, stop, (rows, cols)) in net.layout.items():
-        if start <= index < stop:
-            r, c = divmod(index - start, cols)
-            return f"d{name}[{r}, {c}]"
+    for name, (start, stop, shape) in net.layout.items():
+        if start <= index < stop:  # W[l] (n[l], n[l-1]), a conv's W (f, f, n_C[l-1], n_C), b ...
+            return f"d{name}[{', '.join(str(int(i)) for i in np.unravel_index(index - start, shape))}]"
     return f"dθ[{index}]"
 
 
 def _float64_twin(network):
     """A float64 copy of `network` (same architecture, parameters and running statistics)."""
+    if hasattr(network, "specs"):  # a ConvNet (engine/conv.py): its layers, not layer_dims
+        twin = type(network)(
+            network.specs, network.input_shape, network.layer_dims[-1], output=network.output, init=network.init,
+            batch_norm=network.batch_norm, leaky_slope=network.leaky_slope, bn_momentum=network.bn_momentum,
+            bn_epsilon=network.bn_epsilon, backend=get_backend(network.be.name, "float64"))
+        twin.set_parameters(network.get_parameters())
+        return twin
     twin = type(network)(
         network.layer_dims, activation=network.activation, output=network.output, init="zeros",
         batch_norm=network.batch_norm, leaky_slope=network.leaky_slope,

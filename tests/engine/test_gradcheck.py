@@ -85,3 +85,22 @@ def test_zero_gradients_give_zero_difference():
     X = np.ones((2, 3))
     result = gradient_check(net, X, np.zeros((1, 3)))  # ŷ = y = 0: every gradient is 0
     assert result.difference == 0.0 and result.verdict == "great"
+
+
+def test_a_float32_convnet_is_checked_in_float64_and_names_a_filter_by_its_four_indices():
+    """A ConvNet's W[l] is (f, f, n_C[l-1], n_C): the report names a component by four indices,
+    and a float32 net is checked on a float64 twin built from its layers (engine/conv.py)."""
+    from engine.conv import ConvNet
+    from engine.gradcheck import _component_name
+
+    layers = [{"type": "conv", "filters": 2, "size": 3, "stride": 1, "padding": "same", "activation": "tanh"},
+              {"type": "pool", "mode": "max", "size": 2, "stride": 2}, {"type": "flatten"},
+              {"type": "dense", "units": 3, "activation": "tanh"}]
+    net = ConvNet(layers, (6, 6, 1), 3, backend=get_backend("numpy", "float32"))
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(4, 6, 6, 1)), np.eye(3)[:, rng.integers(0, 3, 4)]
+    result = gradient_check(net, X, Y)
+    assert result.difference < 1e-7 and "checked in float64" in result.message
+    # dW1 is (3, 3, 1, 2): flat index 5 = [0, 2, 0, 1]; the first entry after dW1's 18 is W2's
+    assert _component_name(net, 5) == "dW1[0, 2, 0, 1]"
+    assert _component_name(net, 17) == "dW1[2, 2, 0, 1]"
