@@ -200,3 +200,27 @@ def test_the_search_page_and_the_sweeps_state_are_served(server):
     assert 'id="config-schema"' in page.text and 'id="sweep-limits"' in page.text and "/static/js/search/main.js" in page.text
     now = stats(server)
     assert now["limits"] == limits.SWEEP_LIMITS and now["max_sweeps"] == limits.MAX_SWEEPS and now["workers"] >= 1
+
+
+def test_a_sweep_of_an_uploaded_csv_trains_on_its_rows(server, sweep_client):
+    """The CSV the playground uploaded (POST /api/csv) is the trials' data: the same trials as the
+    engine's run on the file's text (a split column and float inputs, written back exactly)."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    rows = ["x1,x2,label,split"]
+    for i in range(120):
+        x1, x2 = (float(v) for v in rng.normal(size=2))
+        rows.append(f"{x1!r},{x2!r},{int(x1 * x2 > 0)},{'dev' if i % 4 == 0 else 'train'}")
+    text = "\n".join(rows) + "\n"
+    upload = httpx.post(server.http + "/api/csv", content=text, timeout=10).json()
+    sweep = {**TINY, "trials": 3, "base": {**TINY["base"], "data": {"name": "csv"}}}
+    sweep_client.send({"type": "start", "sweep": sweep, "csv_id": upload["id"]})
+    assert sweep_client.recv(timeout=30)["type"] == "started"
+    done = sweep_client.until("done", timeout=60)
+    assert done["status"] == "done"
+    with ThreadPoolExecutor(2) as executor:
+        expected = run_sweep(parse_sweep(sweep), executor, csv_text=text)
+    assert [without_seconds(e) for e in done["result"]["trials"]] == [without_seconds(e) for e in expected["trials"]]
+    reply = start_error(sweep_client, sweep, csv_id="nope")
+    assert reply["field"] == "csv_id" and "expired" in reply["message"]
