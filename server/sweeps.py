@@ -52,17 +52,24 @@ def check_sweep(spec: Any, csv_rows: Optional[int] = None) -> None:
     except ValidationError as err:
         raise validation_problem(err, ServerTrainConfig, "start", prefix="sweep.base", strip_tag=False) from None
     space = {path: dist.args for path, dist in spec.space.items()}  # [lo, hi], or every choice
+    choices = {path: dist.args for path, dist in spec.space.items() if dist.kind == "choice"}
     for path, values in space.items():
+        # a key under a choice (network.hidden.1 under network.hidden) exists with some choices only
+        contexts = [{}] + [{p: c} for p, cs in choices.items() if path.startswith(p + ".") for c in cs]
         for value in values:
-            config = copy.deepcopy(base)
-            try:
-                _set_path(config, path, value)
-                ServerTrainConfig.model_validate(config)
-            except (KeyError, IndexError, TypeError, ValueError) as err:
-                reason = (validation_problem(err, ServerTrainConfig).message if isinstance(err, ValidationError)
-                          else f"no such key in the base config ({err})")
-                raise ProtocolError(f"sweep.space.{path}", f"{path} = {value!r} cannot be trained on this server: "
-                                    f"{reason}", "start") from None
+            for context in contexts:
+                config = copy.deepcopy(base)
+                try:
+                    for key, choice in context.items():
+                        _set_path(config, key, copy.deepcopy(choice))
+                    _set_path(config, path, value)
+                except (KeyError, IndexError, TypeError, ValueError):
+                    continue  # not there with this choice (the engine checked it is there with one)
+                try:
+                    ServerTrainConfig.model_validate(config)
+                except ValidationError as err:
+                    raise ProtocolError(f"sweep.space.{path}", f"{path} = {value!r} cannot be trained on this server: "
+                                        f"{validation_problem(err, ServerTrainConfig).message}", "start") from None
     rounds, total = spec.rounds, spec.total
     if total > limits.MAX_SWEEP_TRIALS:
         raise ProtocolError("sweep.trials", f"at most {limits.MAX_SWEEP_TRIALS} trials per sweep on this server, "
