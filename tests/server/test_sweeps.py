@@ -124,7 +124,8 @@ def test_invalid_messages_name_the_field(sweep_client):
      "sweep.trials", f"at most {limits.MAX_SWEEP_WORK:,} epochs × points"),
     ({**TINY, "space": {"epochs": {"int_uniform": [10, 30_000]}}}, "sweep.base.epochs", "30,000 epochs × 100 points"),
     # a key under a choice is checked with each choice that has it
-    ({**TINY, "space": {"network.hidden": {"choice": [[4, 4], [8, 8]]}, "network.hidden.1": {"int_uniform": [2, 30]}}},
+    ({**TINY, "base": {**TINY["base"], "network": {"hidden": [4, 4]}},
+      "space": {"network.hidden": {"choice": [[4, 4], [8, 8]]}, "network.hidden.1": {"int_uniform": [2, 30]}}},
      "sweep.space.network.hidden.1", "network.hidden.1 = 30 cannot be trained on this server"),
 ])
 def test_a_sweep_beyond_the_servers_limits_is_refused(sweep_client, sweep, field, words):
