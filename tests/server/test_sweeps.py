@@ -228,3 +228,41 @@ def test_a_sweep_of_an_uploaded_csv_trains_on_its_rows(server, sweep_client):
     assert [without_seconds(e) for e in done["result"]["trials"]] == [without_seconds(e) for e in expected["trials"]]
     reply = start_error(sweep_client, sweep, csv_id="nope")
     assert reply["field"] == "csv_id" and "expired" in reply["message"]
+
+
+def pool_processes(server) -> list[int]:
+    """The server's sweep-pool processes (spawned children running multiprocessing's spawn_main)."""
+    import os
+
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == server.process.pid and b"spawn_main" in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
+def test_a_trial_process_that_dies_fails_its_sweep_and_the_next_sweep_gets_a_new_pool(server, sweep_client):
+    import os
+    import signal
+
+    sweep_client.send({"type": "start", "sweep": SLOW})
+    assert sweep_client.recv(timeout=30)["type"] == "started"
+    assert sweep_client.recv(timeout=60)["type"] == "trial"
+    before = pool_processes(server)
+    assert len(before) == stats(server)["workers"]
+    with open(f"/proc/{before[0]}/stat") as f:  # the trials run below the playground's workers
+        assert int(f.read().rsplit(")", 1)[1].split()[16]) == limits.SWEEP_NICE
+    os.kill(before[0], signal.SIGKILL)
+    done = sweep_client.until("done", timeout=30)
+    assert done["status"] == "failed" and done["reason"].startswith("the sweep failed") and done["result"] is None
+    sweep_client.send({"type": "start", "sweep": {**TINY, "trials": 2}})
+    assert sweep_client.recv(timeout=30)["type"] == "started"
+    assert sweep_client.until("done", timeout=60)["status"] == "done"
+    assert not set(pool_processes(server)) & set(before)
