@@ -15,15 +15,15 @@ import copy
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 from collections import deque
 from concurrent.futures import CancelledError, Executor, Future
+from functools import partial
 from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
-from engine.sweep_exec import PIN_ENV, SweepPool
+from engine.sweep_exec import SweepPool, init_worker
 from server import limits
 from server.limits import ServerTrainConfig
 from server.protocol import ProtocolError, validation_problem
@@ -88,19 +88,6 @@ def check_sweep(spec: Any, csv_rows: Optional[int] = None) -> None:
 
 
 # ------------------------------------------------------------------ the pool
-def _init_worker() -> None:
-    """The pool's initializer: below the playground's workers, which stream live frames; one BLAS
-    thread per process (as engine.sweep_exec's pool); Ctrl-C on the server's terminal is the
-    server's to handle (it ends the pool), not each trial's."""
-    for name, value in PIN_ENV.items():
-        os.environ.setdefault(name, value)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(limits.SWEEP_NICE)
-    except OSError:  # not permitted (some containers): run at the usual priority
-        pass
-
-
 class PoolShare(Executor):
     """One sweep's view of the shared pool: at most `limit` of its trials in the pool at a time,
     the others wait here in order (cancellable until they leave). run_sweep sees a plain Executor."""
@@ -228,8 +215,11 @@ class SweepService:
         with self._lock:
             if self._pool is None:
                 # spawn, never fork: the server's process has threads (uvicorn's, the sweeps')
+                # the engine's initializer (its module imports no NumPy, so the BLAS pin holds; one from
+                # here would load NumPy first): one BLAS thread, SIGINT ignored, and below the
+                # playground's workers, which stream live frames
                 self._pool = SweepPool(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_init_worker)
+                                       initializer=partial(init_worker, nice=limits.SWEEP_NICE))
             return self._pool
 
     def warm(self) -> None:
