@@ -12,6 +12,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from server.memory_trim import Trimmer, fix_mmap_threshold
 from server.scheduler import CHUNK_SECONDS, Scheduler
 from server.workers import HEAD, LENGTH
 
@@ -25,9 +26,11 @@ def worker_main(conn: Any) -> None:
     relay preempted them, and 100 clients got about a tenth fewer frames (bench/ws_bench.py)."""
     outbox = Outbox(socket.socket(fileno=os.dup(conn.fileno())))
     scheduler = Scheduler(outbox.emit, flush=outbox.flush)
+    fix_mmap_threshold()  # large blocks never fragment the heap, and
+    trimmer = Trimmer()  # freed heap goes back to the system after sessions end (server/memory_trim.py)
     try:
         while True:
-            timeout = scheduler.tick()
+            timeout = trimmer.cap(scheduler.tick())
             if conn.poll(timeout):
                 # messages are read until none is left or CHUNK_SECONDS went by, then a tick (the
                 # due frames, one turn): commands that run at once (a session's budget allows a
@@ -37,9 +40,11 @@ def worker_main(conn: Any) -> None:
                 while True:
                     sid, op, args = pickle.loads(conn.recv_bytes())
                     scheduler.handle(sid, op, args)
+                    trimmer.saw(op)
                     if not conn.poll(0) or time.perf_counter() - started > CHUNK_SECONDS:
                         break
                 outbox.flush()
+            trimmer.maybe_trim()
     except (EOFError, OSError, KeyboardInterrupt):
         return  # the main process went away
 

@@ -23,7 +23,8 @@ def test_soak_runs_and_prints_the_summary():
     summary = out.split("Summary (goals of issue 12):", 1)[1]
     expected = [
         rf"- median fps per honest client: baseline {NUMBER}, soak {NUMBER}; ratio {NUMBER} .*goal (met|missed)",
-        rf"- server RSS \(soak\): first {NUMBER} MiB, last {NUMBER} MiB \({NUMBER}%\), max {NUMBER} MiB .*goal (met|missed)",
+        rf"- server RSS \(soak, mean over each interval, from the end of the {NUMBER}-min warm-up\): first {NUMBER} MiB, "
+        rf"last {NUMBER} MiB \({NUMBER}%\), max {NUMBER} MiB .*goal (met|missed)",
         rf"- server tracebacks \(baseline\): \d+ .*goal (met|missed)",
         rf"- server tracebacks \(soak\): \d+ .*goal (met|missed)",
         rf"- leaked sessions at the end \(baseline\): \d+, workers hold \d+ .*goal (met|missed)",
