@@ -27,11 +27,9 @@ from tests.live_server import ROOT, free_port, stop_process, wait_until
 
 LIMIT = 1_500_000  # bytes
 GZIP_ONLY = "gzip, deflate"  # what Chromium sends over http to another host
-# The playground is still over (1.511 MB on 2026-11-30): plotly.js's 1.413 MB leaves it 87 KB and
-# it moves ~99 KB besides; the rest must come from its own requests (the ten dataset thumbnails,
-# /api/datasets/NAME/preview with 5 decimals, are 19 KB). strict: once under, the mark must go.
-PLAYGROUND_OVER = pytest.mark.xfail(strict=True, reason="the playground's gzip-only first load is ~1.511 MB (issue #11)")
-PAGES = [pytest.param("/", marks=PLAYGROUND_OVER), "/lab", "/search", "/cnn"]  # a page that does not exist (404) is skipped
+# plotly.js's 1.413 MB leaves each page 87 KB: the playground moves ~86 KB besides (its ten dataset
+# thumbnails come in one request, /api/datasets/previews, at 1 decimal: 19 KB -> 7 KB).
+PAGES = ["/", "/lab", "/search", "/cnn"]  # a page that does not exist (404) is skipped
 
 
 def lan_address() -> str | None:

@@ -108,6 +108,22 @@ def test_copied_url_reproduces_the_configuration(page, server_url, context):
         other.close()
 
 
+def test_every_dataset_tile_is_drawn_from_one_previews_request(page, server_url):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/datasets/" in r.url else None)
+    open_playground(page, server_url)
+    page.wait_for_function("""() => {
+      const tiles = [...document.querySelectorAll('.dataset-tile:not([data-name=csv]) canvas')];
+      return tiles.length >= 10 && tiles.every((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let colored = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2])) colored++;
+        return colored > 50;  // points drawn in their class colours
+      });
+    }""", timeout=TIMEOUT)
+    assert [u.split("?")[0].split("/api/")[1] for u in requests] == ["datasets/previews"]
+
+
 def test_controls_can_be_hidden_from_the_url(page, server_url):
     open_playground(page, server_url, "learning_rate_hide=true&hidden_hide=true")
     assert not page.locator("[data-key=learning_rate]").is_visible()

@@ -55,6 +55,13 @@ def test_datasets_and_preview(http):
     assert len(preview["x1"]) == len(preview["x2"]) == len(preview["y"]) == 90
     assert sorted(set(preview["y"])) == [0, 1, 2] and preview["domain"] == [-6, 6, -6, 6]
     assert http.get("/api/datasets/nope/preview").status_code == 404
+    rounded = http.get("/api/datasets/spiral/preview", params={"n": 50, "noise": 0.3, "decimals": 1}).json()
+    exact = http.get("/api/datasets/spiral/preview", params={"n": 50, "noise": 0.3}).json()
+    assert rounded["x1"] == [round(v, 1) for v in exact["x1"]] != exact["x1"]
+    every = http.get("/api/datasets/previews", params={"n": 50, "noise": 0.3, "decimals": 1}).json()
+    assert sorted(every) == sorted(d["name"] for d in http.get("/api/datasets").json() if d["name"] != "csv")
+    assert every["spiral"] == rounded
+    assert http.get("/api/datasets/previews", params={"decimals": 9}).status_code == 422
     too_many = http.get("/api/datasets/circle/preview", params={"n": limits.MAX_POINTS + 1})
     assert too_many.status_code == 422 and "2000" in too_many.text
 

@@ -1,4 +1,4 @@
-// DATA column: dataset thumbnails (drawn from /api/datasets/{name}/preview), noise, classes,
+// DATA column: dataset thumbnails (drawn from /api/datasets/previews), noise, classes,
 // points, train/dev/test split, regenerate (new data seed) and CSV upload.
 import { h, fmtPct, fmtInt } from '../dom.js';
 import { classColor } from '../colors.js';
@@ -11,6 +11,7 @@ const TITLES = {
   csv: 'Your CSV',
 };
 const PREVIEW_POINTS = 200;
+const PREVIEW_DECIMALS = 1;  // 0.1 of the ±6 domain is under a pixel of a 112-px tile
 
 /** Points {x1, x2, y} of a preview (GET /api/datasets/{name}/preview) or of a split of `state`. */
 const pointsOf = (p) => ({ x1: p.x1 ?? [], x2: p.x2 ?? [], y: p.y ?? [] });
@@ -61,22 +62,23 @@ export function createDataPanel(root, store) {
     return tile;
   };
 
-  const drawPreview = async (name) => {
+  // One request draws every tile (GET /api/datasets/previews): ten replies' headers weighed as much as their points.
+  const drawAll = async () => {
     const s = store.state;
-    const q = new URLSearchParams({ noise: s.noise, seed: s.data_seed, classes: s.classes, n: PREVIEW_POINTS });
-    const r = await fetch(`/api/datasets/${name}/preview?${q}`);
+    const q = new URLSearchParams({ noise: s.noise, seed: s.data_seed, classes: s.classes, n: PREVIEW_POINTS, decimals: PREVIEW_DECIMALS });
+    const r = await fetch(`/api/datasets/previews?${q}`);
     if (!r.ok) return;
-    const body = await r.json();
-    drawPoints(tileFor[name].canvas, pointsOf(body), body.kind, s.classes, body.domain);
+    for (const [name, body] of Object.entries(await r.json())) {
+      if (tileFor[name]) drawPoints(tileFor[name].canvas, pointsOf(body), body.kind, s.classes, body.domain);
+    }
   };
-  const drawAll = () => Object.keys(tileFor).filter((n) => n !== 'csv').forEach((n) => drawPreview(n).catch(() => {}));
 
   fetch('/api/datasets').then((r) => r.json()).then((datasets) => {
     for (const d of datasets.filter((x) => x.name !== 'csv')) tiles.append(makeTile(d.name, d.kind));
     tiles.append(makeTile('csv', null));
     syncSelection(store.state);
     classes.refresh();
-    drawAll();
+    drawAll().catch(() => {});
   });
 
   // A radio group: arrow keys move the choice (and must not reach the page's → = step).
@@ -148,7 +150,7 @@ export function createDataPanel(root, store) {
   };
   sync(store.state);
   store.subscribe((changed, state) => {
-    if (changed.some((k) => ['noise', 'classes', 'data_seed'].includes(k))) drawAll();
+    if (changed.some((k) => ['noise', 'classes', 'data_seed'].includes(k))) drawAll().catch(() => {});
     if (changed.includes('dataset') && state.dataset !== 'csv' && !state.features.every((f) => FEATURES.includes(f))) {
       store.update({ features: ['x1', 'x2'] });
     }
