@@ -10,7 +10,7 @@
 import { h, $, fmt, fmtInt } from '../dom.js';
 import { Connection, socketUrl } from '../socket.js';
 import { createBanners } from '../panels/banners.js';
-import { icon, showStatus, presenterToggle } from '../panels/controls.js';
+import { icon, showStatus, presenterToggle } from '../panels/topbar.js';
 import { LabStore, parseHash, serializeHash, configureMessage, displayNames, newOptimizer, hashHasRace, defaults, SPEEDS } from './state.js';
 import { loadPresets, createPresetMenu, stateOfPreset } from './presets.js';
 import { createSetup } from './setup.js';

@@ -7,7 +7,7 @@
 import { $, h, fmt } from '../dom.js';
 import { Store, parseHash, serializeHash, toConfig, withConfig } from '../state.js';
 import { Connection, socketUrl } from '../socket.js';
-import { presenterToggle } from '../panels/controls.js';
+import { presenterToggle } from '../panels/topbar.js';
 import { createBanners } from '../panels/banners.js';
 import { createSpace } from './space.js';
 import { createPlots, metricInfo } from './plots.js';
