@@ -9,7 +9,7 @@ from typing import Optional
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
-from server import (csv_routes, data_routes, lab, limits, page_routes, room_pages, room_routes, run_routes,
+from server import (cnn_socket, csv_routes, data_routes, lab, limits, page_routes, room_pages, room_routes, run_routes,
                     sweep_routes, training_routes)
 from server.commands import TrainingCommands
 from server.origins import OriginGuard
@@ -56,6 +56,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     app.include_router(page_routes.router)      # /, /lab, /room/{code}
     app.include_router(training_routes.router)  # /ws and /healthz
+    app.include_router(cnn_socket.router)       # /ws/cnn: the CNN lab's Live ConvNet (server/cnn_socket.py)
     app.include_router(data_routes.router)      # datasets, presets, config schema, limits
     app.include_router(csv_routes.router)       # POST /api/csv
     app.include_router(run_routes.router)       # /api/runs

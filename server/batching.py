@@ -47,6 +47,8 @@ _KEYS = BatchedTrainer()  # its _architecture(t) only reads t: the batch's compa
 
 def batch_key(trainer: Trainer) -> Optional[tuple]:
     """What sessions trained together must share (None: this run cannot be batched)."""
+    if getattr(trainer.prepared, "image_shape", None) is not None:
+        return None  # image data (the CNN lab): frames of its own (server/cnn_frames.py), never batched
     try:
         return tuple(_KEYS._architecture(trainer).items())
     except (ValueError, AttributeError, KeyError):

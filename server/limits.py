@@ -237,3 +237,99 @@ SWEEP_LIMITS: dict[str, float] = {
     "max_sweeps_per_socket": MAX_SWEEPS_PER_SOCKET,
     "max_sweep_seconds": MAX_SWEEP_SECONDS,
 }
+
+
+# ------------------------------------------------------------------ CNN lab (/ws/cnn, server/cnn_socket.py, docs/limits.md "CNN lab")
+# The Live ConvNet trains image data (digits, shapes) in the same worker processes as the
+# playground. A frame computes the engine's snapshot (three full-set passes) plus a dev-set
+# prediction (the confusion matrix): ~50-70 ms for the digits ConvNet, so its frame rate is lower.
+CNN_MAX_LAYERS = 12          # entries of network.layers
+CNN_MAX_FILTERS = 32         # filters of a conv layer
+CNN_MAX_UNITS = 128          # units of a dense layer (and of a hidden layer of a dense net on the pixels)
+CNN_MAX_HIDDEN_LAYERS = 4    # hidden layers of a dense net on the pixels (network.hidden on image data)
+CNN_MAX_IMAGE_SIZE = 32      # shapes: data.size (n_H = n_W)
+CNN_MAX_IMAGES = 2_000       # shapes: data.n
+CNN_MAX_PARAMETERS = 200_000  # trainable parameters of the whole network
+CNN_MAX_FPS = 15             # frames per second at most (`speed`)
+CNN_DEFAULT_FPS = 8
+CNN_GALLERY = 48             # dev images in the `data` message's gallery (to choose the example from)
+CNN_MAX_MAPS = 32            # feature maps per layer in a frame
+CNN_MAX_UNITS_SHOWN = 128    # dense units per layer in a frame
+CNN_MISCLASSIFIED = 12       # misclassified dev examples in a frame (thumbnails, predicted and true)
+
+CNN_LIMITS: dict[str, int] = {
+    "max_layers": CNN_MAX_LAYERS, "max_filters": CNN_MAX_FILTERS, "max_units": CNN_MAX_UNITS,
+    "max_hidden_layers": CNN_MAX_HIDDEN_LAYERS, "max_image_size": CNN_MAX_IMAGE_SIZE,
+    "max_images": CNN_MAX_IMAGES, "max_parameters": CNN_MAX_PARAMETERS, "max_fps": CNN_MAX_FPS,
+    "gallery": CNN_GALLERY, "max_maps": CNN_MAX_MAPS, "misclassified": CNN_MISCLASSIFIED,
+}
+IMAGE_DATASETS = ("digits", "shapes")
+
+
+def cnn_violations(config: TrainConfig) -> list[tuple[str, str]]:
+    """(field, message) for every CNN-lab limit `config` breaks ([] when it fits); fields as the
+    websocket names them (config.network.layers.2.filters, ...)."""
+    problems: list[tuple[str, str]] = []
+    if config.data.name not in IMAGE_DATASETS:
+        return [("config.data.name", f"the CNN lab trains image data: 'digits' or 'shapes' (got {config.data.name!r}); "
+                                     "the playground (/) trains points and CSV files")]
+    if config.backend != "numpy":
+        problems.append(("config.backend", "this server trains with 'numpy' only"))
+    if config.data.name == "shapes":
+        if config.data.size > CNN_MAX_IMAGE_SIZE:
+            problems.append(("config.data.size", f"images of at most {CNN_MAX_IMAGE_SIZE}×{CNN_MAX_IMAGE_SIZE} "
+                                                 f"on this server (got {config.data.size})"))
+        if config.data.n > CNN_MAX_IMAGES:
+            problems.append(("config.data.n", f"at most {CNN_MAX_IMAGES} images on this server (got {config.data.n})"))
+    net = config.network
+    if net.layers is None:
+        hidden = list(net.hidden)
+        if len(hidden) > CNN_MAX_HIDDEN_LAYERS:
+            problems.append(("config.network.hidden", f"at most {CNN_MAX_HIDDEN_LAYERS} hidden layers on this server "
+                                                      f"(got {len(hidden)})"))
+        for i, units in enumerate(hidden):
+            if units > CNN_MAX_UNITS:
+                problems.append((f"config.network.hidden.{i}", f"units per layer must be in [1, {CNN_MAX_UNITS}] on "
+                                                               f"this server (got {units})"))
+    else:
+        layers = [layer.model_dump() if hasattr(layer, "model_dump") else dict(layer) for layer in net.layers]
+        if len(layers) > CNN_MAX_LAYERS:
+            problems.append(("config.network.layers", f"at most {CNN_MAX_LAYERS} layers on this server (got {len(layers)})"))
+        for i, spec in enumerate(layers):
+            if spec.get("type") == "conv" and spec.get("filters", 0) > CNN_MAX_FILTERS:
+                problems.append((f"config.network.layers.{i}.filters", f"at most {CNN_MAX_FILTERS} filters per conv "
+                                                                       f"layer on this server (got {spec['filters']})"))
+            if spec.get("type") == "dense" and spec.get("units", 0) > CNN_MAX_UNITS:
+                problems.append((f"config.network.layers.{i}.units", f"units per layer must be in [1, {CNN_MAX_UNITS}] "
+                                                                     f"on this server (got {spec['units']})"))
+    if not problems:
+        count = parameter_count(config)
+        if count > CNN_MAX_PARAMETERS:
+            problems.append(("config.network", f"at most {CNN_MAX_PARAMETERS:,} parameters on this server "
+                                               f"(this network has {count:,})"))
+    return problems
+
+
+def parameter_count(config: TrainConfig) -> int:
+    """Trainable parameters of the config's network on its images (shapes as engine.conv plans them)."""
+    from engine.conv import plan_layers  # only the CNN lab needs it
+
+    side = 8 if config.data.name == "digits" else config.data.size
+    classes = 10 if config.data.name == "digits" else config.data.classes
+    shape = (side, side, 1)
+    if config.network.layers is None:
+        dims = [side * side] + list(config.network.hidden) + [classes]
+        return sum(a * b + b for a, b in zip(dims, dims[1:]))
+    plans = plan_layers(config.network.layers, shape)
+    total = 0
+    for plan in plans:
+        total += sum(int(np_prod(s)) for _, s, _ in plan.params)
+    n_last = int(np_prod(plans[-1].out_shape)) if plans else side * side
+    return total + n_last * classes + classes
+
+
+def np_prod(shape: tuple) -> int:
+    out = 1
+    for n in shape:
+        out *= int(n)
+    return out

@@ -8,11 +8,12 @@ the validation itself. `MessageParser` does this for any {type: model} table; th
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 
-from engine.config import model_at
+from engine.config import TrainConfig, model_at
 from engine.live import LIVE_KEYS
 from server import limits
 from server.limits import LIMIT_ERROR, ServerTrainConfig
@@ -202,8 +203,14 @@ _PARSER = MessageParser(MESSAGE_MODELS)
 
 
 def parse_client_message(text: str) -> _Message:
-    """Validate one JSON text message; raise ProtocolError naming the field and its allowed range."""
-    return _PARSER(text)
+    """Validate one JSON text message; raise ProtocolError naming the field and its allowed range.
+    Image data (digits, shapes) is refused here: its page is the CNN lab (/cnn, /ws/cnn)."""
+    request = _PARSER(text)
+    if isinstance(request, Configure) and request.config.data.name in limits.IMAGE_DATASETS:
+        raise ProtocolError("config.data.name", f"{request.config.data.name!r} is image data: the playground "
+                            "trains points and CSV files; open the CNN lab (/cnn) to train a ConvNet on "
+                            "digits or shapes", "configure")
+    return request
 
 
 # --- error messages that name the allowed range ------------------------------------------------
@@ -323,3 +330,46 @@ def _bound(value: Any) -> str:
     """A schema bound as the client should type it: integers in full (run_id ≤ 9223372036854775807,
     not 9.22337e+18), floats short (%g)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"
+
+
+# --- the CNN lab's socket, /ws/cnn (docs/protocol.md "CNN lab", server/cnn_socket.py) -----------
+# The playground's messages, with image data only, `set` also choosing the example whose feature
+# maps the frames show, and a lower frame rate; no predict_grid, set_weight, gradcheck, save.
+
+class CnnConfigure(Configure):
+    """configure on /ws/cnn: image data (digits, shapes), `network.layers` or a dense `hidden`
+    net on the pixels; the CNN lab's limits (server/limits.py cnn_violations) are checked after."""
+
+    type: Literal["configure"]
+    config: TrainConfig
+
+
+CnnSet = create_model("CnnSet", __base__=_SetBase, __module__=__name__, type=(Literal["set"], ...),
+                      example=(Optional[int], Field(None, ge=0, le=100_000, description="dev example shown")),
+                      **{key: (optional_field(model_at(path), path[-1]), None) for key, path in LIVE_KEYS.items()})
+
+
+class CnnSpeed(Speed):
+    fps: Optional[int] = Field(None, ge=1, le=limits.CNN_MAX_FPS)
+
+
+CNN_MESSAGE_MODELS = by_type(CnnConfigure, Play, Pause, Step, Reset, CnnSet, CnnSpeed, Ready)
+_CNN_PARSER = MessageParser(CNN_MESSAGE_MODELS)
+_LAYER_ERROR = re.compile(r"^(network\.layers\.\d+): (.*)$", re.S)
+
+
+def parse_cnn_message(text: str) -> _Message:
+    """A /ws/cnn message, validated; a layer that does not fit is reported on its entry
+    (field config.network.layers.N, the message with the arithmetic); then the CNN limits."""
+    try:
+        request = _CNN_PARSER(text)
+    except ProtocolError as err:
+        match = _LAYER_ERROR.match(err.message) if err.field == "config" else None
+        if match:
+            raise ProtocolError("config." + match.group(1), match.group(2), err.request_type) from None
+        raise
+    if isinstance(request, CnnConfigure):
+        problems = limits.cnn_violations(request.config)
+        if problems:
+            raise ProtocolError(*problems[0], "configure")
+    return request

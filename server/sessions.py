@@ -16,7 +16,7 @@ from engine.config import TrainConfig
 from engine.gradcheck import gradient_check
 from engine.snapshot import Snapshot, finite_or_none
 from engine.trainer import Trainer
-from server import limits
+from server import cnn_frames, limits
 from server.batching import BatchedRun, Group, batch_key
 from server.cost_curve import CostCurve
 from server.frames import PackedExact, encode_frame
@@ -45,6 +45,7 @@ class Session:
         """`saved`: a saved run's record (server/runs.py) whose weights are `init_parameters`: the
         run carries on from its iteration and epoch, with its cost history."""
         self.csv = csv
+        self.setup_seconds = cnn_frames.warm_up(config)  # this worker's one-off import (scheduler: not charged)
         self.trainer = Trainer(config, csv=csv, init_parameters=init_parameters)
         self.history = CostCurve()
         if saved is not None:
@@ -52,6 +53,13 @@ class Session:
             self.trainer.continue_from(summary.get("iteration", 0), summary.get("epoch", 0))
             self.history.restore(saved["history"]["rows"])
         self.seq = 0
+        # image data (digits, shapes: the CNN lab) has no plane for a boundary: its data message
+        # and frames are server/cnn_frames.py's, with feature maps of the chosen example (`example`,
+        # an index into the dev set, changed by `set`)
+        self.images = cnn_frames.is_image_session(self.trainer)
+        if self.images:
+            self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
+        self.example = 0
         self._take_snapshot()
         self._data_text: Optional[str] = None  # the `data` message, built on first use
 
@@ -147,9 +155,23 @@ class Session:
         return (self.trainer.epoch + epochs) * per_epoch - self.trainer.iteration
 
     def set(self, changes: dict) -> None:
-        """Live hyperparameter change (raises pydantic.ValidationError naming the key)."""
-        self.trainer.set(**changes)
-        self._stale = True  # costs include the new λ
+        """Live hyperparameter change (raises pydantic.ValidationError naming the key); on image
+        data also `example`: the dev example whose feature maps the frames show (ValueError when
+        out of range)."""
+        changes = dict(changes)
+        if "example" in changes:
+            example = changes.pop("example")
+            count = cnn_frames.example_count(self.trainer) if self.images else 0
+            if not 0 <= example < count:
+                raise cnn_frames.example_error(example, count)
+            self.example = int(example)
+        if changes:
+            if self.images:  # a ConvNet's live change (server/cnn_frames.py layers_safe: an engine work-around)
+                self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
+            self.trainer.set(**changes)
+            if self.images:
+                self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
+            self._stale = True  # costs include the new λ
 
     def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
         """W[layer][row, col] = value, keeping every other parameter and the optimizer state.
@@ -239,6 +261,8 @@ class Session:
     def data_text(self) -> str:
         """The `data` message as JSON text (docs/protocol.md): the run's points, sent once per
         configure or import (they never change within a session: reset keeps them), built once."""
+        if self._data_text is None and self.images:
+            self._data_text = cnn_frames.data_text(self.trainer)
         if self._data_text is None:
             p = self.trainer.prepared
             sets = {name: "{" + ",".join(f'"{k}":{_numbers_json(np.asarray(v))}' for k, v in points.items()) + "}"
@@ -282,6 +306,8 @@ class Session:
         `grids`: (boundary, [neuron grids per hidden layer]) when a group computed them already;
         `images` ({"boundary", "neurons"} as frames.Quantized) and `exact` (the parameters as
         frames.PackedExact): when a group encoded them already (the same bytes)."""
+        if self.images:  # image data: the example's feature maps, confusion matrix, misclassified
+            return cnn_frames.frame(self, status)
         header = self.frame_header(status)
         arrays = {}
         if images is not None:
