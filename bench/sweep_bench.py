@@ -29,8 +29,8 @@ from engine.sweep_exec import PIN_ENV  # noqa: E402  (imports no NumPy)
 for _name, _value in PIN_ENV.items():  # this process too, before NumPy loads: the 1-thread baseline
     os.environ.setdefault(_name, _value)
 
-EPOCHS = 160
-TRIALS = 12
+EPOCHS = 450
+TRIALS = 8
 ROUNDS = 3
 BASE = {"data": {"name": "moons", "n": 1000, "noise": 0.2}, "network": {"hidden": [16, 16]},
         "batch_size": 64, "epochs": EPOCHS}
