@@ -183,7 +183,9 @@ def test_drawing_with_the_mouse_changes_the_input(page, server_url):
 def test_hash_round_trips_and_is_followed_live(page, server_url):
     drawing = "0000" * 4 + "0ff0" * 8 + "0000" * 4
     hash_ = (f"input=digit&digit=7&drawing={drawing}&filter=custom&custom=0,1,0,1,-4,1,0,1,0&padding=2&stride=2"
-             "&pool=avg&pool_f=3&pool_s=1&nc=3&filters=8&speed=4&lesson=&presenter=0")
+             "&pool=avg&pool_f=3&pool_s=1&nc=3&filters=8&speed=4&lesson=&presenter=0"
+             "&net=lenet&dataset=shapes&optimizer=rmsprop&alpha=0.01&l2=0.5&keep_prob=0.8&batch_norm=1"
+             "&batch_size=64&init=xavier&seed=7&example=3")  # the Live ConvNet's keys after the explorer's
     open_cnn(page, server_url, hash_)
     assert urllib.parse.urlsplit(page.url).fragment == hash_
     shown = page.evaluate("""() => ['filter', 'padding', 'stride', 'pool', 'pool_f', 'pool_s', 'digit', 'speed', 'nc', 'filters']

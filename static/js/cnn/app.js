@@ -4,7 +4,7 @@
 // lesson and the parameter counts. The top bar drives the sliding window (animator.js).
 import { h, $ } from '../dom.js';
 import { icon, showStatus, presenterToggle } from '../panels/controls.js';
-import { Store, parseHash, serializeHash, decodeDrawing, encodeDrawing, SPEEDS } from './state.js';
+import { Store, parseHash, serializeHash, decodeDrawing, encodeDrawing, SPEEDS, TRAIN_KEYS } from './state.js';
 import { loadDigits } from './inputs.js';
 import { computeView } from './view.js';
 import { createStage } from './stage.js';
@@ -13,6 +13,7 @@ import { createAnimator } from './animator.js';
 import { createSetup } from './setup.js';
 import { createLessons } from './lessons.js';
 import { createParams } from './params.js';
+import { createTrainPanel } from './train/panel.js';
 
 const STATUS_TEXT = { running: 'Sliding', paused: 'Paused', done: 'All computed' };
 
@@ -116,7 +117,7 @@ export async function startCnn() {
     if (changed.includes('hidden')) applyHidden(s);
     if (changed.includes('speed')) { speed.value = String(s.speed); animator.setSpeed(s.speed); }
     if (changed.includes('presenter')) requestAnimationFrame(stage.fit);
-    const shown = changed.filter((k) => !['hidden', 'speed', 'presenter', 'lesson'].includes(k));
+    const shown = changed.filter((k) => !['hidden', 'speed', 'presenter', 'lesson', ...TRAIN_KEYS].includes(k));
     if (shown.some((k) => k !== 'nc' && k !== 'filters')) render(s);
     else if (shown.length) params();
   });
@@ -138,6 +139,8 @@ export async function startCnn() {
   animator.setSpeed(store.state.speed);
   applyHidden(store.state);
   render(store.state);
+  // the Live ConvNet (train/panel.js): its own socket (/ws/cnn) and controls, the same hash
+  const train = createTrainPanel($('#cnn-train'), $('#cnn-train-root'), store);
   document.body.dataset.ready = 'true'; // for the browser tests
-  return { store, animator };
+  return { store, animator, train };
 }

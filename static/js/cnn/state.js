@@ -4,7 +4,10 @@
 // Hash: input=edge&digit=3&drawing=<64 hex>&filter=vertical&custom=1,0,-1,…&padding=valid
 //       &stride=1&pool=none&pool_f=2&pool_s=2&nc=1&filters=1&speed=2[&lesson=edges][&presenter=1]
 //       [&filter_hide=true …]   (docs/cnn.md lists the keys)
+//       and the Live ConvNet's: net=convnet&dataset=digits&optimizer=adam&alpha=0.003&l2=0
+//       &keep_prob=1&batch_norm=0&batch_size=32&init=he&seed=1&example=0
 import { FILTERS, FILTER_SIZES } from './conv.js';
+import { ARCHITECTURES, DATASETS, OPTIMIZERS, BATCH_SIZES, INITS } from './train/presets.js';
 
 export const INPUTS = { edge: '6×6 edge (course)', digit: 'Handwritten digit', drawn: 'Draw your own' };
 export const FILTER_LABELS = {
@@ -38,6 +41,10 @@ const int = (lo, hi) => (raw) => {
   return raw !== '' && Number.isInteger(x) && x >= lo && x <= hi ? x : undefined;
 };
 const oneOf = (values) => (raw) => (values.includes(raw) ? raw : undefined);
+const num = (lo, hi) => (raw) => {
+  const x = Number(raw);
+  return raw !== '' && Number.isFinite(x) && x >= lo && x <= hi ? x : undefined;
+};
 const bool = (raw) => (raw === '1' || raw === 'true' ? true : raw === '0' || raw === 'false' ? false : undefined);
 
 // key -> [default, parser of a hash value (undefined = invalid: the default stays), serializer]
@@ -61,10 +68,25 @@ const FIELDS = {
   speed: [2, (raw) => SPEEDS.find((v) => v === Number(raw))],
   lesson: ['', (raw) => (/^[a-z_]{0,30}$/.test(raw) ? raw : undefined)],
   presenter: [false, bool, (v) => (v ? '1' : '0')],
+  // the Live ConvNet (train/panel.js): architecture, data, optimizer, α, L2 λ, keep_prob, batch
+  // norm, batch size, initialization, seed, and the dev example whose feature maps are shown
+  net: ['convnet', oneOf(Object.keys(ARCHITECTURES))],
+  dataset: ['digits', oneOf(Object.keys(DATASETS))],
+  optimizer: ['adam', oneOf(Object.keys(OPTIMIZERS))],
+  alpha: [0.003, num(1e-5, 10)],
+  l2: [0, num(0, 100)],
+  keep_prob: [1, num(0.05, 1)],
+  batch_norm: [false, bool, (v) => (v ? '1' : '0')],
+  batch_size: [32, (raw) => BATCH_SIZES.find((v) => v === Number(raw))],
+  init: ['he', oneOf(Object.keys(INITS))],
+  seed: [1, int(0, 999)],
+  example: [0, int(0, 100000)],
 };
 export const KEYS = Object.keys(FIELDS);
+// the Live ConvNet's keys (train/panel.js follows them; the explorer does not redraw for them)
+export const TRAIN_KEYS = ['net', 'dataset', 'optimizer', 'alpha', 'l2', 'keep_prob', 'batch_norm', 'batch_size', 'init', 'seed', 'example'];
 // Controls a link can hide besides the keys: the transport, the lessons menu, the parameter card.
-export const HIDEABLE = [...KEYS.filter((k) => k !== 'lesson'), 'transport', 'lessons', 'params'];
+export const HIDEABLE = [...KEYS.filter((k) => k !== 'lesson'), 'transport', 'lessons', 'params', 'train', 'train_transport', 'train_params'];
 
 export function defaults() {
   const s = Object.fromEntries(KEYS.map((k) => [k, structuredClone(FIELDS[k][0])]));
