@@ -52,14 +52,15 @@ MAX_JSON_DEPTH = 32                    # nested arrays/objects in a client messa
 # (1-15 ms by resolution), set, play, pause < 1 ms.
 COMMAND_RATE = 0.2       # seconds per second one session's commands may take of its worker, sustained
                          # (a fifth: ~2 gradient checks/s at the largest network)
+COMMAND_SHARE = 1.0      # × 1/N (N sessions on the worker): with more than 5 sessions there, a
+                         # session's commands get its fair share of the worker, not COMMAND_RATE
 COMMAND_BURST = 0.3      # seconds a quiet session's commands may take at once (a gradient check and a
                          # dozen 200×200 grids), without waiting
 MAX_QUEUED = 32          # commands waiting per session; more are refused with an `error`
 # A session's due frames in its worker (server/scheduler.py `_may_draw`): a 200×200 grid on the
 # largest network costs 10-20 ms a frame, half a worker at 30 frames/s; a student's ~0.2 ms.
-FRAME_SHARE = 2.0        # × 1/N (N sessions playing on the worker): seconds per second a session's
-                         # frames may take, sustained (twice its fair share: alone or with one
-                         # neighbour, no limit at all)
+FRAME_SHARE = 1.0        # × 1/N (N sessions playing on the worker): seconds per second a session's
+                         # frames may take, sustained (its fair share: alone, no limit at all)
 FRAME_BURST = 0.1        # seconds of frames a session may take at once before its budget limits it
 
 # The optimizer lab's one thread (server/lab_executor.py).
@@ -243,7 +244,7 @@ SWEEP_LIMITS: dict[str, float] = {
 # The Live ConvNet trains image data (digits, shapes) in the same worker processes as the
 # playground. A frame computes the engine's snapshot (three full-set passes) plus a dev-set
 # prediction (the confusion matrix): ~50-70 ms for the digits ConvNet, so its frame rate is lower.
-CNN_MAX_LAYERS = 12          # entries of network.layers
+CNN_MAX_LAYERS = 16          # entries of network.layers (the plain deep preset has 15)
 CNN_MAX_FILTERS = 32         # filters of a conv layer
 CNN_MAX_UNITS = 128          # units of a dense layer (and of a hidden layer of a dense net on the pixels)
 CNN_MAX_HIDDEN_LAYERS = 4    # hidden layers of a dense net on the pixels (network.hidden on image data)

@@ -122,6 +122,9 @@ def test_training_lessons_set_their_presets(page, server_url):
     lesson("residual")
     page.wait_for_function("document.querySelectorAll('#train-layers .cnn-layer[data-type=\"residual\"]').length === 6", timeout=SLOW)
     assert [page.input_value(f"#train-{k}") for k in ("optimizer", "alpha", "init", "batch_size")] == ["gd", "0.1", "xavier", "64"]
+    page.select_option("#train-net", "plain")  # the same 13 convs without the skips (15 layers: within the limits)
+    page.wait_for_function("document.querySelectorAll('#train-layers .cnn-layer[data-type=\"conv\"]').length === 13", timeout=SLOW)
+    assert page.is_hidden("#train-error"), page.inner_text("#train-error")
     lesson("sharing_trained")
     page.wait_for_function("document.querySelector('#train-params tbody tr[data-layer=\"1\"]')?.dataset.dense === '33280'", timeout=SLOW)
     lesson("edges")  # an explorer lesson keeps the Live ConvNet's settings

@@ -93,3 +93,13 @@ def test_a_residual_block_trains_a_deeper_net(seed):
         costs[net] = trainer.snapshot().to_dict()["train"]["cost"]
     assert costs["plain"] > 2.2, costs                 # chance: ln 10 = 2.303
     assert costs["residual"] < 0.5 * costs["plain"], costs
+
+
+@pytest.mark.parametrize("net", sorted(ARCHITECTURES))
+def test_every_preset_is_within_the_cnn_limits(net):
+    from server.limits import cnn_violations
+
+    for data in ({"name": "digits"}, {"name": "shapes", "n": 1200, "size": 16, "noise": 0.15, "classes": 6}):
+        cfg = TrainConfig.model_validate({**config(net, epochs=0).model_dump(exclude={"network": {"hidden"}} if net != "dense" else None),
+                                          "data": data})
+        assert cnn_violations(cfg) == [], (net, data["name"])

@@ -10,7 +10,7 @@ import { icon } from '../../panels/controls.js';
 import { Connection, socketUrl } from '../../socket.js';
 import { plotFont, resizeWithContainer } from '../../plots.js';
 import { TRAIN_CURVE, DEV_CURVE } from '../../colors.js';
-import { ARCHITECTURES, DATASETS, OPTIMIZERS, BATCH_SIZES, INITS, trainConfig, RESTART_KEYS, LIVE_KEYS } from './presets.js';
+import { ARCHITECTURES, DATASETS, OPTIMIZERS, BATCH_SIZES, INITS, trainConfig, speedOf, RESTART_KEYS, LIVE_KEYS } from './presets.js';
 import { greyCanvas, divergingCanvas, absMax } from './draw.js';
 
 const shapeText = (s) => s.join('×');
@@ -109,6 +109,7 @@ export function createTrainPanel(section, root, store) {
     configured = false;
     playing = false;
     conn.send({ type: 'configure', config: trainConfig(store.state) });
+    conn.send(speedOf(store.state));
   };
   conn.on('open', () => { configure(); });
   conn.on('close', () => { status = 'disconnected'; counters.textContent = 'Disconnected: reconnecting…'; });

@@ -13,8 +13,10 @@ export const ARCHITECTURES = {
   lenet: { label: 'LeNet-like (conv 6 · avg pool · conv 16 · avg pool · 120 · 84)',
     layers: [conv(6), pool('average'), conv(16, 3, 'valid'), pool('average'), flatten, dense(120), dense(84)] },
   onebyone: { label: '1×1 conv (conv 16 · 1×1 conv 4 · pool · dense 32)', layers: [conv(16), conv(4, 1, 'valid'), pool(), flatten, dense(32)] },
-  plain: { label: 'Plain deep (13 convs · pool)', layers: [conv(8), ...Array.from({ length: 12 }, () => conv(8)), pool(), flatten] },
-  residual: { label: 'Residual (conv + 6 residual blocks: 13 convs · pool)', layers: [conv(8), ...Array.from({ length: 6 }, () => residual), pool(), flatten] },
+  // a frame of a 13-conv net costs ~0.5 s of the worker (the engine's snapshot of every set,
+  // the dev predictions): one a second leaves it time to train
+  plain: { label: 'Plain deep (13 convs · pool)', fps: 1, layers: [conv(8), ...Array.from({ length: 12 }, () => conv(8)), pool(), flatten] },
+  residual: { label: 'Residual (conv + 6 residual blocks: 13 convs · pool)', fps: 1, layers: [conv(8), ...Array.from({ length: 6 }, () => residual), pool(), flatten] },
   dense: { label: 'Dense only (64 · 32 on the pixels)', hidden: [64, 32] },
 };
 
@@ -39,6 +41,9 @@ export function trainConfig(s) {
     batch_size: s.batch_size, epochs: 200, seed: s.seed,
   };
 }
+
+/** The session's speed: train continuously, frames at the architecture's rate (`speed`). */
+export const speedOf = (s) => ({ type: 'speed', steps_per_frame: 'max', fps: (ARCHITECTURES[s.net] || ARCHITECTURES.convnet).fps ?? 8 });
 
 /** The settings that need a new session when they change (the others are live `set`s). */
 export const RESTART_KEYS = ['net', 'dataset', 'optimizer', 'batch_size', 'batch_norm', 'init', 'seed'];
