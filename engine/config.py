@@ -16,7 +16,8 @@ import re
 import typing
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer,
+                      model_validator)
 
 # Engine-wide limits (the server enforces tighter ones of its own, see server/limits.py).
 MAX_HIDDEN_LAYERS = 10
@@ -208,6 +209,16 @@ class NetworkConfig(_Strict):
             if not 1 <= units <= MAX_NEURONS:
                 raise ValueError(f"hidden[{i}] = {units}: units must be in [1, {MAX_NEURONS}]")
         return v
+
+    @model_serializer(mode="wrap")
+    def _without_unused_hidden(self, dump):
+        """With `layers`, a dump leaves out `hidden`'s default (it is not the network), so it
+        validates again: a live change re-validates the dump (engine/live.py), and the config a
+        page is sent is one it can send back."""
+        data = dump(self)
+        if self.layers is not None and "hidden" not in self.model_fields_set:
+            data.pop("hidden", None)
+        return data
 
 
 # One keep probability, in (0, 1]: the type of `keep_prob` (a number or one per hidden layer), so

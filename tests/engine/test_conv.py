@@ -332,3 +332,21 @@ def test_cli_reports_a_shape_error(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "network.layers.0: conv size 9 > input 8×8 (the image)" in proc.stderr
+
+
+def test_a_layers_config_round_trips_and_changes_live():
+    """A dump of a config with network.layers leaves out hidden's default, so it validates again:
+    a live change (engine/live.py re-validates the dump) and a page sending back its state's config."""
+    from engine.config import TrainConfig
+    from engine.live import apply_live_change
+
+    config = TrainConfig.model_validate({
+        "data": {"name": "shapes", "size": 8, "n": 60},
+        "network": {"layers": [{"type": "conv", "filters": 2, "size": 3}, {"type": "flatten"}]}})
+    dump = config.model_dump()
+    assert "hidden" not in dump["network"] and TrainConfig.model_validate(dump) == config
+    changed, given = apply_live_change(config, {"learning_rate": 0.05, "l2": 0.1})
+    assert changed.optimizer.learning_rate == 0.05 and changed.regularization.l2 == 0.1
+    with pytest.raises(ValidationError, match="not both"):  # hidden given with layers is still refused
+        TrainConfig.model_validate({**dump, "network": {**dump["network"], "hidden": [4]}})
+    assert "hidden" in TrainConfig().model_dump()["network"]  # the dense form dumps as before
