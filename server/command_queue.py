@@ -8,7 +8,8 @@ backlog ran on after the client had left.
 
 The rules (server/scheduler.py applies them):
 - each session has a budget of the worker's time for its commands, a token bucket refilled at
-  COMMAND_RATE seconds per second and holding at most COMMAND_BURST; what a command really cost
+  COMMAND_RATE seconds per second (less with many sessions on the worker: `fair_rate`) and
+  holding at most COMMAND_BURST; what a command really cost
   (the worker's elapsed time, measured around it: what the other sessions waited; its CPU time
   would be a fraction of that on a loaded machine) is charged after it ran, so a costly one may
   take the budget below zero (a debt);
@@ -27,8 +28,15 @@ from __future__ import annotations
 from collections import deque
 from typing import Optional
 
-from server.limits import COMMAND_BURST, COMMAND_RATE, MAX_QUEUED
+from server.limits import COMMAND_BURST, COMMAND_RATE, COMMAND_SHARE, MAX_QUEUED
 from server.time_budget import TimeBudget
+
+
+def fair_rate(sessions: int) -> float:
+    """Seconds per second one session's commands may take of its worker: COMMAND_RATE, or less,
+    its fair share COMMAND_SHARE / sessions, when the worker holds more sessions (a client
+    flooding gradient checks among 25 neighbours got a fifth of the worker: 7 times its share)."""
+    return min(COMMAND_RATE, COMMAND_SHARE / max(1, sessions))
 
 
 class CommandQueue:

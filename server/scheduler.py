@@ -59,7 +59,7 @@ from server.frames import NonFiniteFrame, Quantized, quantize_many
 from server.protocol import error_message
 from server import session_state
 from server.batching import Group
-from server.command_queue import CommandQueue
+from server.command_queue import CommandQueue, fair_rate
 from server.time_budget import TimeBudget
 from server.sessions import Session
 from server.wording import divergence_hint
@@ -221,6 +221,7 @@ class Scheduler:
         if op == "open":
             self.slots[sid] = Slot(sid, args["fps"], args["steps_per_frame"])
             self._slot_list = None
+            self._share_commands()
             return
         if op == "close":
             self._watched.pop(sid, None)
@@ -230,6 +231,7 @@ class Scheduler:
                 slot.session.drop()
                 self._tidy(group)
             self._slot_list = None
+            self._share_commands()
             return
         if op == "stats":
             self.emit(sid, INFO, json.dumps({"sessions": len(self.slots),
@@ -248,6 +250,12 @@ class Scheduler:
                 self._error(slot, "", refused, op)
             return
         self._charged(slot, op, args)
+
+    def _share_commands(self) -> None:
+        """Every session's budget for commands refills at its fair rate for this many sessions."""
+        rate = fair_rate(len(self.slots))
+        for slot in self.slots.values():
+            slot.commands.budget.rate = rate
 
     def _charged(self, slot: Slot, op: str, args: dict) -> float:
         """Run a command, charging the time it took to the session's budget; returns that time."""

@@ -335,3 +335,27 @@ def test_a_session_in_frame_debt_lets_its_worker_sleep_until_the_debt_is_paid(mo
     h.now = 1.6
     h.run(1)
     assert len(h.frames()) == 1
+
+
+def test_with_many_sessions_a_session_s_commands_get_its_fair_share(monkeypatch, budget):
+    """COMMAND_RATE 0.25 s/s while it is under the fair share COMMAND_SHARE / N (here 1 / N):
+    up to 4 sessions; with 8 sessions open on the worker, 0.125 s/s; back to 0.25 when 4 are left.
+    A gradient check of 0.75 s from a full budget (0.5 s) leaves a debt of 0.25 s: 2 s to wait
+    at 0.125 s/s."""
+    monkeypatch.setattr(command_queue, "COMMAND_SHARE", 1.0)
+    h = Costly(monkeypatch, gradcheck_cost=0.75)
+    rates = lambda: {round(slot.commands.budget.rate, 6) for slot in h.s.slots.values()}  # noqa: E731
+    for sid in range(2, 5):
+        h.s.handle(sid, "open", {"fps": 10, "steps_per_frame": 2})
+    assert rates() == {0.25}
+    for sid in range(5, 9):
+        h.s.handle(sid, "open", {"fps": 10, "steps_per_frame": 2})
+    assert rates() == {0.125}
+    h.s.handle(1, "configure", {"config": CONFIG})
+    h.s.handle(1, "gradcheck", {})
+    h.s.handle(1, "gradcheck", {})  # waits for the debt
+    h.take()
+    assert h.s.tick() == pytest.approx(2.0)
+    for sid in range(5, 9):
+        h.s.handle(sid, "close", {})
+    assert rates() == {0.25}
