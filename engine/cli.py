@@ -138,8 +138,9 @@ def cmd_gradcheck(args) -> int:
         print("note: dropout is on (regularization.keep_prob < 1); it makes J random, so gradient "
               "checking cannot work with it — checking with dropout switched off", file=sys.stderr)
     X, Y = trainer.sets["train"]
-    k = min(args.examples, X.shape[1])
-    check = gradient_check(trainer.network, X[:, :k], Y[:, :k], l2=trainer.l2, l1=trainer.l1)
+    k = min(args.examples, X.shape[trainer.example_axis])
+    first = X[:k] if trainer.example_axis == 0 else X[:, :k]  # images (m, n_H, n_W, n_C): examples first
+    check = gradient_check(trainer.network, first, Y[:, :k], l2=trainer.l2, l1=trainer.l1)
     print(f"relative difference: {check.difference:.3e}  ({k} examples, "
           f"{trainer.network.theta.size} parameters)")
     print(f"verdict: {check.verdict}")

@@ -61,17 +61,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np  # sliding_window_view; the arrays themselves are the backend's (NumPy)
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from engine import batchnorm
 from engine.activations import HIDDEN, OUTPUTS, make_activation
-from engine.backend import get_backend, host_rng, to_numpy
+from engine.backend import get_backend, host_rng
 from engine.initializers import INITS, init_std
+from engine.net_base import NetBase
 from engine.losses import loss_for_output
-from engine.regularization import check_keep_probs, dropout, dropout_mask, l1_cost, l1_grad, l2_cost, l2_grad
+from engine.regularization import check_keep_probs, dropout, dropout_mask, l1_grad, l2_grad
 
 LAYER_TYPES = ("conv", "pool", "flatten", "dense", "residual")
 
@@ -550,7 +550,7 @@ class ConvCache:
         self.layers, self.masks, self.out, self.ZL, self.AL = layers, masks, out, ZL, AL
 
 
-class ConvNet:
+class ConvNet(NetBase):
     """A network of `layers` (conv, pool, flatten, dense, residual) and a dense output layer, with
     the public surface of engine.network.Network (theta/grads, params/dparams, running, forward,
     cost, backward, get/set_parameters, weight/grad norms) so the Trainer, the optimizers and
@@ -715,45 +715,6 @@ class ConvNet:
             l1_grad(xp, self._dw, self._w, l1, reg_m or m)
         return self.grads
 
-    def cost(self, AL, Y, l2=0.0, l1=0.0, ZL=None, reg_m=None):
-        """(data_cost, reg_cost) as engine.network.Network.cost."""
-        Y = self.be.asarray(Y)
-        m = Y.shape[1]
-        if m == 0:
-            raise ValueError("the cost of an empty set (m = 0) is undefined")
-        if Y.shape != AL.shape:
-            raise ValueError(f"Y must have shape {AL.shape} like A[L], got {Y.shape}")
-        xp, last = self.be.xp, self._last_out
-        if ZL is not None:
-            data = self.loss.from_logits(xp, ZL, Y)
-        elif last is not None and last[0] is AL:
-            data = self.loss.from_logits(xp, last[1], Y)
-        else:
-            data = self.loss.from_output(xp, AL, Y)
-        reg = 0.0
-        if l2:
-            reg += l2_cost(self._w, l2, reg_m or m)
-        if l1:
-            reg += l1_cost(xp, self._w, l1, reg_m or m)
-        return data, reg
-
-    def loss_and_grads(self, X, Y, l2=0.0, l1=0.0, keep_probs=None, rng=None, reg_m=None):
-        AL, cache = self.forward(X, train=True, keep_probs=keep_probs, rng=rng)
-        self.backward(cache, Y, l2, l1, reg_m)
-        return self.cost(AL, Y, l2, l1, reg_m=reg_m)
-
-    # ------------------------------------------------------------------ prediction
-    def predict_proba(self, X):
-        return self.forward(X)[0]
-
-    def predict(self, X):
-        AL = self.predict_proba(X)
-        if self.output == "sigmoid":
-            return (AL > 0.5).astype(int)
-        if self.output == "softmax":
-            return AL.argmax(axis=0)[None, :]
-        return AL
-
     def hidden_outputs(self, X):
         """[A[1], ..., A[L]] in test mode: feature maps (m, n_H, n_W, n_C), then (n, m) units."""
         X = self._as_input(X)
@@ -780,45 +741,8 @@ class ConvNet:
     def _norms(self, flat):
         return [math.sqrt(sum(float(flat[a:b] @ flat[a:b]) for a, b in group)) for group in self._w_groups]
 
-    # ------------------------------------------------------------------ parameters
-    def expected_shapes(self):
-        shapes = {name: self.layout[name][2] for name in self.params}
-        for name, key in self._running_names.items():
-            shapes[name] = self.running[key].shape
-        return shapes
-
-    def get_parameters(self):
-        out = {name: to_numpy(view).copy() for name, view in self.params.items()}
-        for name, key in self._running_names.items():
-            out[name] = to_numpy(self.running[key]).copy()
-        return out
-
-    def set_parameters(self, values: Mapping):
-        """Copy parameters (names as get_parameters) in; ValueError naming the first wrong one,
-        nothing changed."""
-        expected = self.expected_shapes()
-        missing = [n for n in expected if n not in values]
-        if missing:
-            raise ValueError(f"missing parameter {missing[0]!r} (shape {expected[missing[0]]}); this network needs {list(expected)}")
-        unknown = [n for n in values if n not in expected]
-        if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r}: this network has {list(expected)}")
-        arrays = {}
-        for name, shape in expected.items():
-            try:
-                arr = self.be.asarray(values[name])
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"parameter {name!r} is not a numeric array: {exc}") from None
-            if arr.shape != tuple(shape):
-                raise ValueError(f"parameter {name!r} has shape {arr.shape} but this network needs {tuple(shape)}")
-            if not bool(self.be.xp.isfinite(arr).all()):
-                raise ValueError(f"parameter {name!r} contains NaN or infinite values")
-            arrays[name] = arr
-        for name, arr in arrays.items():
-            if name in self._running_names:
-                self.running[self._running_names[name]][...] = arr
-            else:
-                self.params[name][...] = arr
+    def _described(self) -> str:
+        return f"this network (input {self.input_shape}, {len(self.specs)} layers)"
 
     # ------------------------------------------------------------------ checks
     def _as_input(self, X):

@@ -148,6 +148,17 @@ def test_gradcheck_prints_difference_and_verdict(tmp_path):
     assert "verdict: great" in proc.stdout
 
 
+def test_gradcheck_of_a_convnet_checks_its_first_images(tmp_path):
+    cfg = {"data": {"name": "shapes", "size": 8, "n": 40}, "dtype": "float32",
+           "network": {"layers": [{"type": "conv", "filters": 2, "size": 3, "activation": "tanh"},
+                                  {"type": "pool", "mode": "average", "size": 2, "stride": 2}, {"type": "flatten"}]},
+           "regularization": {"l2": 0.1}}
+    proc = engine("gradcheck", write(tmp_path / "c.json", cfg), "--examples", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split("relative difference:")[1].split()[0]) < 1e-7
+    assert "(5 examples" in proc.stdout and "verdict: great" in proc.stdout and "checked in float64" in proc.stdout
+
+
 def test_gradcheck_with_dropout_says_it_is_switched_off(tmp_path):
     cfg = {**SMALL, "regularization": {"keep_prob": 0.5}}
     proc = engine("gradcheck", write(tmp_path / "c.json", cfg))
