@@ -23,7 +23,6 @@ import numpy as np
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from engine.config import TrainConfig
 from server import limits
 from server.frames import encode_frame
 
@@ -41,28 +40,6 @@ def warm_up(config: Any) -> float:
     except ImportError:
         pass  # the engine says which extra is missing
     return time.perf_counter() - started
-
-
-class _LayersConfig(TrainConfig):
-    """A TrainConfig with network.layers whose dumps leave out network.hidden (its default, [4, 2],
-    is not the network). Work-around: engine.live.apply_live_change re-validates
-    config.model_dump(), which holds that default next to `layers`, and the engine's check then
-    refuses the config ("give network.layers or network.hidden, not both"): every live `set` of a
-    ConvNet failed. The state message's config is then one the client can send back, too."""
-
-    def model_dump(self, **kwargs: Any) -> dict:
-        out = super().model_dump(**kwargs)
-        network = out.get("network")
-        if self.network.layers is not None and isinstance(network, dict):
-            network.pop("hidden", None)
-        return out
-
-
-def layers_safe(config: TrainConfig) -> TrainConfig:
-    """`config` as a _LayersConfig when it has network.layers (else unchanged)."""
-    if config.network.layers is None or isinstance(config, _LayersConfig):
-        return config
-    return _LayersConfig.model_validate(config.model_dump(exclude={"network": {"hidden"}}))
 
 
 def is_image_session(trainer: Any) -> bool:

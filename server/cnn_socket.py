@@ -10,7 +10,7 @@ from fastapi import APIRouter, WebSocket
 from server import limits
 from server.connections import Connection
 from server.protocol import parse_cnn_message
-from server.socket_base import SERVER_FULL
+from server.training_routes import serve_session
 
 router = APIRouter()
 
@@ -27,11 +27,4 @@ class CnnConnection(Connection):
 
 @router.websocket("/ws/cnn")
 async def cnn_socket(ws: WebSocket) -> None:
-    await ws.accept()  # its Host and Origin were checked by server/origins.py
-    state = ws.app.state
-    if state.pool.session_count >= limits.MAX_SESSIONS:
-        await ws.send_json({"type": "error", "field": "", "request_type": None,
-                            "message": f"the server is full ({limits.MAX_SESSIONS} sessions): try again later"})
-        await ws.close(code=SERVER_FULL)
-        return
-    await CnnConnection(ws, state.pool, state.uploads, state.runs).serve()
+    await serve_session(ws, CnnConnection)

@@ -57,8 +57,6 @@ class Session:
         # and frames are server/cnn_frames.py's, with feature maps of the chosen example (`example`,
         # an index into the dev set, changed by `set`)
         self.images = cnn_frames.is_image_session(self.trainer)
-        if self.images:
-            self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
         self.example = 0
         self._take_snapshot()
         self._data_text: Optional[str] = None  # the `data` message, built on first use
@@ -166,11 +164,7 @@ class Session:
                 raise cnn_frames.example_error(example, count)
             self.example = int(example)
         if changes:
-            if self.images:  # a ConvNet's live change (server/cnn_frames.py layers_safe: an engine work-around)
-                self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
             self.trainer.set(**changes)
-            if self.images:
-                self.trainer.config = cnn_frames.layers_safe(self.trainer.config)
             self._stale = True  # costs include the new λ
 
     def set_weight(self, layer: int, row: int, col: int, value: float) -> None:

@@ -20,6 +20,12 @@ async def healthz(request: Request) -> dict:
 
 @router.websocket("/ws")
 async def training_socket(ws: WebSocket) -> None:
+    await serve_session(ws, Connection)
+
+
+async def serve_session(ws: WebSocket, connection: type[Connection]) -> None:
+    """A socket whose client trains a session in the worker processes (`/ws`, `/ws/cnn`): refused
+    with SERVER_FULL beyond MAX_SESSIONS."""
     await ws.accept()  # its Host and Origin were checked by server/origins.py
     state = ws.app.state
     if state.pool.session_count >= limits.MAX_SESSIONS:
@@ -27,4 +33,4 @@ async def training_socket(ws: WebSocket) -> None:
                             "message": f"the server is full ({limits.MAX_SESSIONS} sessions): try again later"})
         await ws.close(code=SERVER_FULL)
         return
-    await Connection(ws, state.pool, state.uploads, state.runs).serve()
+    await connection(ws, state.pool, state.uploads, state.runs).serve()

@@ -313,7 +313,12 @@ export function createTrainPanel(section, root, store) {
       markChosen();
     }
   });
-  conn.connect();
+  // The session (digits or shapes and a ConvNet in a worker) starts when the panel first comes
+  // into view: a class opening /cnn for the explorer alone holds no training session.
+  const seen = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); conn.connect(); }
+  });
+  seen.observe(section);
   return { toggle, conn, get playing() { return playing; } };
 }
 
