@@ -3,7 +3,7 @@
 // hash live. Layout: settings column · the stage (stage.js) and its arithmetic (readout.js) · the
 // lesson and the parameter counts. The top bar drives the sliding window (animator.js).
 import { h, $ } from '../dom.js';
-import { icon, showStatus, presenterToggle } from '../panels/controls.js';
+import { icon, showStatus, presenterToggle } from '../panels/topbar.js';
 import { Store, parseHash, serializeHash, decodeDrawing, encodeDrawing, SPEEDS, TRAIN_KEYS } from './state.js';
 import { loadDigits } from './inputs.js';
 import { computeView } from './view.js';
