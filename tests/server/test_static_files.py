@@ -3,7 +3,6 @@ background thread, kept on disk by content hash, found there by the next process
 before it is ready (gzip -9 meanwhile) nor when it does not decompress to the file."""
 from __future__ import annotations
 
-import asyncio
 import gzip
 import os
 import threading
@@ -14,6 +13,7 @@ from starlette.requests import Request
 
 from server import precompress, static_files
 from server.precompress import ZopfliGzip
+from tests.fresh_loop import run_fresh
 
 pytestmark = pytest.mark.skipif(precompress.zopfli_gzip is None, reason="the zopfli module is not installed")
 
@@ -83,18 +83,18 @@ def test_gzip_9_is_served_until_zopfli_is_ready_then_zopfli(tmp_path, monkeypatc
     monkeypatch.setattr(precompress.zopfli_gzip, "compress", slow)
     monkeypatch.setattr(ZopfliGzip, "_jobs", {})
     bundle = static_files.CompressedFile(path, "text/javascript").precompress()
-    before = asyncio.run(bundle.response(request(), static_files.IMMUTABLE))
+    before = run_fresh(bundle.response(request(), static_files.IMMUTABLE))
     assert before.headers["content-encoding"] == "gzip" and before.body == gzip.compress(SAMPLE, 9, mtime=0)
     assert before.headers["etag"].endswith('-gzip"')
 
     gate.set()
     assert bundle.zopfli.done.wait(60)
-    after = asyncio.run(bundle.response(request(), static_files.IMMUTABLE))
+    after = run_fresh(bundle.response(request(), static_files.IMMUTABLE))
     assert after.headers["content-encoding"] == "gzip" and after.body == bundle.zopfli.body()
     assert len(after.body) < len(before.body) and gzip.decompress(after.body) == SAMPLE
     assert after.headers["etag"].endswith('-gzip-z"')
     # a browser holding the gzip -9 body revalidates it with a 304 (the same file)
-    revalidated = asyncio.run(bundle.response(
+    revalidated = run_fresh(bundle.response(
         Request({"type": "http", "method": "GET", "path": "/", "query_string": b"",
                  "headers": [(b"accept-encoding", b"gzip"), (b"if-none-match", before.headers["etag"].encode())]}),
         static_files.IMMUTABLE))
