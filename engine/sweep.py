@@ -166,7 +166,7 @@ def _set(config: dict, filled: dict, path: str, value: Any) -> None:
     node[last] = value
 
 
-def _apply(config: dict, params: dict[str, Any], filled: Optional[dict] = None) -> dict:
+def apply_params(config: dict, params: dict[str, Any], filled: Optional[dict] = None) -> dict:
     """config with params set, parents before children (network.hidden before network.hidden.0);
     `filled`: see _set (None: config has every default already)."""
     filled = config if filled is None else filled
@@ -219,7 +219,7 @@ def trial_seed(spec: SweepSpec, trial: int) -> int:
 def _with(base: dict, params: dict[str, Any]) -> dict:
     """A copy of the base as given with params set (a default it leaves out is filled in where a
     path goes through it: network.hidden.0 of a base without network copies the default hidden)."""
-    return _apply(_copy(base), params, load_config(base).model_dump(mode="json"))
+    return apply_params(_copy(base), params, load_config(base).model_dump(mode="json"))
 
 
 def trial_config(spec: SweepSpec, params: dict[str, Any], trial: int) -> dict:
@@ -246,7 +246,7 @@ def _check_space(spec: SweepSpec, base: dict) -> list[str]:
         # a child of a choice dimension (network.hidden.0 under network.hidden) must exist in each choice
         contexts = [{}] + [{p: c} for p, d in parents.items() if path.startswith(p + ".") for c in d.args]
         try:
-            values = [_get(_apply(_copy(base), ctx), path) for ctx in contexts]
+            values = [_get(apply_params(_copy(base), ctx), path) for ctx in contexts]
         except KeyError as e:
             problems.append(f"{field}: {e.args[0]}")
             continue

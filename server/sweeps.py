@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 from pydantic import ValidationError
 
+from engine.sweep import apply_params
 from engine.sweep_exec import SweepPool, init_worker
 from server import limits
 from server.limits import ServerTrainConfig
@@ -32,18 +33,6 @@ log = logging.getLogger("nn_playground.sweeps")
 
 
 # ------------------------------------------------------------------ limits
-def _set_path(config: dict, path: str, value: Any) -> None:
-    """config[a][b][0] = value for path 'a.b.0' (a list index as a number)."""
-    *parents, last = path.split(".")
-    node: Any = config
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-
-
 def check_sweep(spec: Any, csv_rows: Optional[int] = None) -> None:
     """Raise ProtocolError (request type `start`, fields under `sweep.`) when the sweep is beyond
     this server's limits. `csv_rows`: the uploaded CSV's rows when the base trains on one."""
@@ -58,11 +47,8 @@ def check_sweep(spec: Any, csv_rows: Optional[int] = None) -> None:
         contexts = [{}] + [{p: c} for p, cs in choices.items() if path.startswith(p + ".") for c in cs]
         for value in values:
             for context in contexts:
-                config = copy.deepcopy(base)
-                try:
-                    for key, choice in context.items():
-                        _set_path(config, key, copy.deepcopy(choice))
-                    _set_path(config, path, value)
+                try:  # base has every default: the engine's own setter, parents before children
+                    config = apply_params(copy.deepcopy(base), {**context, path: value})
                 except (KeyError, IndexError, TypeError, ValueError):
                     continue  # not there with this choice (the engine checked it is there with one)
                 try:
