@@ -31,7 +31,7 @@ MAX_STEPS_PER_FRAME = 1_000
 DEFAULT_STEPS_PER_FRAME = 5
 MAX_STEP_ITERATIONS = 10_000
 MAX_STEP_EPOCHS = 100
-FRAME_CREDITS = 2           # frames the browser may have unacknowledged (`ready` returns one)
+FRAME_CREDITS = 3           # frames the browser may have unacknowledged (`ready` returns one)
 MAX_EDITED_WEIGHT = 100.0   # |value| of a weight edited by clicking a link
 GRADCHECK_EXAMPLES = 64     # gradient checking uses at most this many training examples
 

@@ -43,8 +43,7 @@ let remote = false;       // the store is being updated from a server `state` (n
 let replayTimer = null;   // waiting for a room's replayed state (see expectReplay)
 
 let status = 'connecting';
-let latest = null;        // newest frame not drawn yet
-let unacknowledged = 0;   // frames received since the last `ready` credits
+let queued = [];          // frames received and not drawn yet, oldest first (at most QUEUE_MAX)
 let hovered = null;       // {index, label} of the hidden neuron shown on the big plot
 let frameShown = null;    // last drawn frame (for hover previews)
 let pendingRunId = null;  // a loaded run's weights, sent with the next configure
@@ -239,17 +238,23 @@ function showDivergence(d) {
     diverged: { iteration: at, restored_iteration: d.restored_iteration } });
 }
 
-// Painting: frames may arrive faster than the screen refreshes; only the newest is drawn, once
-// per animation frame, and every panel updates in place. `window.nnPaint.drawn` counts the
-// frames painted (bench/paint_bench.py reads it).
+// Painting: one frame per animation frame, every panel updated in place. Frames wait in a short
+// queue (a jitter buffer): two frames that arrive within one screen refresh are drawn on two
+// refreshes instead of the first being dropped, so a stream as fast as the screen is drawn
+// whole. Only when the page falls further behind (more than QUEUE_MAX waiting, e.g. a hidden
+// tab) are the oldest dropped: what is drawn is never more than QUEUE_MAX frames late. A frame's
+// `ready` credit goes back when it is drawn or dropped, so the server never sends faster than
+// the page draws. `window.nnPaint.drawn` counts the frames painted (bench/paint_bench.py reads it).
+const QUEUE_MAX = 3; // = the server's frame credits (server/limits.py FRAME_CREDITS): the most that can be waiting
 const paintStats = window.nnPaint ??= { drawn: 0 };
 let drawScheduled = false;
+let consumed = 0; // frames drawn or dropped whose `ready` is not sent yet
 
 function draw() {
   drawScheduled = false;
-  const frame = latest;
-  latest = null;
+  const frame = queued.shift();
   if (frame) {
+    consumed += 1;
     const { header } = frame;
     // A frame drawn after `diverged` (already in flight) must not hide the divergence: the
     // counters and the curves keep the blow-up (curve.add ignored it).
@@ -264,14 +269,15 @@ function draw() {
     if (hovered !== null) showPreview();
     paintStats.drawn += 1;
   }
-  for (; unacknowledged > 0; unacknowledged--) conn.send({ type: 'ready' });
+  for (; consumed > 0; consumed--) conn.send({ type: 'ready' });
+  if (queued.length) { drawScheduled = true; requestAnimationFrame(draw); }
 }
 
 conn.on('frame', (frame) => {
   if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
-  unacknowledged += 1;
-  latest = frame;
-  curve.add(frame.header); // every frame's figures, drawn or not (only the newest is painted)
+  queued.push(frame);
+  if (queued.length > QUEUE_MAX) { queued.shift(); consumed += 1; }
+  curve.add(frame.header); // every frame's figures, drawn or not
   // The status is taken in arrival order: a frame sent before a pause is drawn after the pause's
   // `state`, and must not turn the page back to running.
   const next = frame.header.status;
@@ -342,8 +348,8 @@ conn.on('open', () => {
 });
 conn.on('close', (info) => {
   setStatus('connecting');
-  unacknowledged = 0;
-  latest = null;
+  consumed = 0;
+  queued = [];
   if (room?.onClose?.(info)) return;
   const { retryIn } = info;
   banners.show('disconnected', 'Connection to the server lost.', `Reconnecting in ${Math.round(retryIn / 1000) || 1} s… ${room ? '(you rejoin the class)' : '(the run restarts from its URL settings)'}`,

@@ -3,6 +3,7 @@
 
 const MAGIC = 'NNPF';
 const MAX_PER_SECOND = 50;
+const READY = JSON.stringify({ type: 'ready' });
 const decoder = new TextDecoder();
 
 /** Decode a binary frame: {header, arrays: {name: {data: Float32Array, shape}}} (docs/protocol.md).
@@ -100,9 +101,12 @@ export class Connection {
     this.connect();
   }
 
-  /** Send a JSON message; above the server's rate limit (60/s) messages wait their turn. */
+  /** Send a JSON message; above the server's rate limit (60/s) messages wait their turn.
+   *  `ready` credits go at once: the server counts them apart (120/s), and there is one per
+   *  frame received, so holding them back would hold back the frames (at most 50/s). */
   send(message) {
     if (!this.open) return false;
+    if (message.type === 'ready') { this.ws.send(READY); return true; }
     this.queue.push(JSON.stringify(message));
     this.flush();
     return true;

@@ -32,7 +32,7 @@ def test_network_panel_has_no_overlaps(page, server_url, viewport):
             sizes = page.evaluate("""() => {
                 const nodes = [...document.querySelectorAll('.node.neuron')].map((n) => n.getBoundingClientRect());
                 return { n: nodes.length, smallest: Math.min(...nodes.map((r) => r.width), 1e9),
-                         links: document.querySelectorAll('.link').length };
+                         links: document.querySelector('canvas.links').nnLinks.length };
             }""")
             assert sizes["n"] == 8 * layers, where
             if layers:

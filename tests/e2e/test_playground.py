@@ -74,7 +74,17 @@ def test_network_view_layers_hover_and_weights(page, server_url):
     page.wait_for_function("document.querySelectorAll('.node.neuron').length === 9", timeout=TIMEOUT)
     wait_ready(page)
     # the weights of the new shape arrive and style the links
-    page.wait_for_function("[...document.querySelectorAll('.link')].every((p) => p.getAttribute('stroke') !== '#cfd3d6')", timeout=TIMEOUT)
+    page.wait_for_function("document.querySelector('canvas.links').nnLinks.every((k) => k.stroke !== '#cfd3d6')", timeout=TIMEOUT)
+    # ... painted on the links' canvas: the middle of each link is not blank (a thin link can fall between pixels)
+    blank = page.evaluate("""() => {
+        const c = document.querySelector('canvas.links'), ctx = c.getContext('2d'), s = c.width / c.clientWidth;
+        return c.nnLinks.filter((k) => {
+            const [x0, y0, mx, x1, y1] = k.curve;
+            const px = ctx.getImageData(Math.round(mx * s) - 1, Math.round((y0 + y1) / 2 * s) - 1, 3, 3).data;
+            return px.every((v, n) => n % 4 !== 3 || v === 0);  // 3×3 pixels, every alpha 0
+        }).length;
+    }""")
+    assert blank == 0
     # hovering a neuron shows its output on the big plot; clicking a link opens its weight
     page.locator(".node.neuron").first.hover()
     caption = page.locator("#boundary-caption")
@@ -363,7 +373,8 @@ def test_a_weight_link_is_edited_from_the_keyboard(page, server_url):
     page.keyboard.press("ArrowDown")  # W[2] row 1, col 2
     label = page.evaluate("document.activeElement.getAttribute('aria-label')")
     assert label.startswith("W[2] row 1, col 2 = "), label
-    assert page.locator(".link.focused").count() == 1  # the link shows the focus too
+    highlighted = page.evaluate("(({ l, i, j }) => [l, i, j])(document.querySelector('canvas.links').nnHighlighted)")
+    assert highlighted == [2, 0, 1]  # the link shows the focus too (painted last, glowing)
     page.keyboard.press("Enter")
     editor = page.locator(".weight-editor")
     editor.wait_for(state="visible", timeout=TIMEOUT)

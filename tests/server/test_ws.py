@@ -145,7 +145,7 @@ def test_without_ready_the_client_gets_no_more_than_its_credits(client):
         except TimeoutError:
             continue
         received += isinstance(message, tuple)
-    assert received == limits.FRAME_CREDITS  # the configure frame + one while playing
+    assert received == limits.FRAME_CREDITS  # the configure frame + the rest while playing
     client.send({"type": "ready"})
     header, _ = client.until("frame", timeout=2)
     assert header["status"] == "running"

@@ -1,10 +1,12 @@
 // NETWORK: hidden layers as columns of neurons, each with a live thumbnail of its output;
-// +/− for layers and neurons; SVG links whose width and colour follow the weight. Hovering a
+// +/− for layers and neurons; links whose width and colour follow the weight. Hovering a
 // neuron shows its output on the big plot (actions.previewNeuron({index, label}) or null);
 // clicking a link opens an editor for its weight (actions.setWeight). From the keyboard, every
 // link has a focusable key at its middle (one tab stop for all: arrow keys move between links,
-// Enter opens the editor). A frame changes attributes of the existing paths and canvases only;
-// the paths are rebuilt when the structure or the size changes.
+// Enter opens the editor). The links are painted on one canvas (a frame repaints it: a few
+// hundred curves take well under a millisecond, where as many SVG paths changing their stroke
+// made the browser restyle and repaint them all); invisible SVG paths over it take the mouse,
+// and they and the canvas are rebuilt only when the structure or the size changes.
 import { h, fmt, subscript } from '../dom.js';
 import { diverging, cssRgb, paintTable, absMax, PALETTE } from '../colors.js';
 import { createFeatures } from './features.js';
@@ -14,10 +16,12 @@ const UI_MAX_LAYERS = 6;
 const UI_MAX_UNITS = 8;
 
 // A link's stroke for its weight: 256 colours of the diverging scale (w/1.5 in [-1, 1]), as CSS
-// strings made once; a frame sets an attribute only where the weight's colour or width changed.
+// strings made once.
 const LINK_COLORS = Array.from({ length: 256 }, (_, i) => cssRgb(diverging(i / 127.5 - 1)));
 const linkColor = (w) => LINK_COLORS[Math.max(0, Math.min(255, Math.round((w / 1.5 + 1) * 127.5)))];
-const linkWidth = (w) => (0.6 + Math.min(Math.abs(w), 4) * 1.2).toFixed(1);
+const linkWidth = (w) => 0.6 + Math.min(Math.abs(w), 4) * 1.2;
+const UNKNOWN = { stroke: '#cfd3d6', width: 1 }; // before the first frame's weights
+const LINK_OPACITY = 0.8;
 const linkName = (k, w) => `W[${k.l}] row ${k.i + 1}, col ${k.j + 1}${typeof w === 'number' ? ` = ${fmt(w)}` : ''}`;
 
 const iconButton = (text, label, onclick) => h('button', { type: 'button', class: 'btn-mini', 'aria-label': label, title: label, onclick }, text);
@@ -26,16 +30,17 @@ export function createNetwork(root, store, actions) {
   let outputs = 1;            // units of the output layer (from the server's state)
   let kind = 'binary';
   let limits = { layers: UI_MAX_LAYERS, units: UI_MAX_UNITS };
-  let links = [];             // {l, i, j, src, dst, path, hit}
+  let links = [];             // {l, i, j, index, curve: [x0, y0, mx, x1, y1], hit, key, stroke, width}
   let neuronEls = [];         // hidden neurons in network order: {el, canvas, l, i}
   let outputEls = [];
   let weights = null;         // the latest frame's arrays: W1, b1, … as float32 {data, shape}
 
-  const svg = h('svg:svg', { class: 'links', 'aria-hidden': 'true' });
+  const canvas = h('canvas', { class: 'links', 'aria-hidden': 'true' });
+  const svg = h('svg:svg', { class: 'link-hits', 'aria-hidden': 'true' });
   const columns = h('div', { class: 'net-columns' });
   const keys = h('div', { class: 'link-keys', role: 'group', 'aria-label': 'Weights: arrow keys move between links, Enter edits one' });
   const editor = h('form', { class: 'weight-editor', hidden: true });
-  const body = h('div', { class: 'net-body' }, svg, columns, keys, editor);
+  const body = h('div', { class: 'net-body' }, canvas, svg, columns, keys, editor);
   const layerCount = h('span', { class: 'col-title', id: 'layer-count' });
   const addLayer = iconButton('+', 'Add a hidden layer', () => {
     const hidden = store.get('hidden');
@@ -135,6 +140,9 @@ export function createNetwork(root, store, actions) {
     const box = body.getBoundingClientRect();
     if (!box.width) return;
     svg.setAttribute('viewBox', `0 0 ${box.width} ${box.height}`);
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(box.width * dpr);
+    canvas.height = Math.round(box.height * dpr);
     const layers = [features.nodes.map((n) => n.el)];
     for (const n of neuronEls) (layers[n.l] ??= []).push(n.el);
     layers.push(outputEls);
@@ -151,8 +159,7 @@ export function createNetwork(root, store, actions) {
           const [x1, y1] = anchor(layers[l][i], 'in');
           const mx = (x0 + x1) / 2;
           const d = `M${x0},${y0} C${mx},${y0} ${mx},${y1} ${x1},${y1}`;
-          const k = { l, i, j, index: links.length, stroke: null, width: null };
-          k.path = h('svg:path', { d, class: 'link' });
+          const k = { l, i, j, index: links.length, curve: [x0, y0, mx, x1, y1], stroke: null, width: null };
           k.hit = h('svg:path', { d, class: 'link-hit', dataset: { layer: l, row: i, col: j } });
           k.hit.append(h('svg:title', {}));
           k.hit.addEventListener('click', (event) => openEditor(k, event.clientX, event.clientY));
@@ -166,7 +173,8 @@ export function createNetwork(root, store, actions) {
     }
     focused = Math.min(focused, Math.max(links.length - 1, 0));
     if (links.length) links[focused].key.tabIndex = 0;
-    svg.replaceChildren(...links.map((k) => k.path), ...links.map((k) => k.hit));
+    svg.replaceChildren(...links.map((k) => k.hit));
+    canvas.nnLinks = links; // what is painted, for tests: each link's {l, i, j, stroke, width}
     keys.replaceChildren(...links.map((k) => k.key));
     styleLinks();
     if (hadFocus && links.length) links[focused].key.focus();
@@ -180,18 +188,41 @@ export function createNetwork(root, store, actions) {
   };
   const weightOf = (l, i, j) => entry(`W${l}`, i, j);
 
-  /** Each link's colour and width from its weight: attributes set only where they changed. */
+  /** Paint every link, its colour and width from its weight (the focused one last, glowing). */
   function styleLinks() {
+    const ctx = canvas.getContext('2d');
+    const dpr = canvas.width / (body.clientWidth || 1);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.lineCap = 'round';
+    ctx.globalAlpha = LINK_OPACITY;
+    const keyFocused = links[focused] && document.activeElement === links[focused].key ? links[focused] : null;
+    canvas.nnHighlighted = keyFocused; // for tests, as nnLinks
     for (const k of links) {
       const w = weightOf(k.l, k.i, k.j);
       const known = typeof w === 'number';
-      const stroke = known ? linkColor(w) : '#cfd3d6';
-      const width = known ? linkWidth(w) : '1';
-      if (stroke !== k.stroke) { k.path.setAttribute('stroke', stroke); k.stroke = stroke; }
-      if (width !== k.width) { k.path.setAttribute('stroke-width', width); k.width = width; }
+      k.stroke = known ? linkColor(w) : UNKNOWN.stroke;
+      k.width = known ? linkWidth(w) : UNKNOWN.width;
+      if (k !== keyFocused) strokeLink(ctx, k);
     }
-    const k = links[focused];
-    if (k && document.activeElement === k.key) labelKey(k); // the focused link's value stays current
+    if (keyFocused) {
+      ctx.globalAlpha = 1;
+      ctx.shadowColor = getComputedStyle(body).getPropertyValue('--focus').trim() || '#ffb000';
+      ctx.shadowBlur = 4;
+      strokeLink(ctx, keyFocused);
+      ctx.shadowBlur = 0;
+      labelKey(keyFocused); // the focused link's value stays current
+    }
+  }
+
+  function strokeLink(ctx, k) {
+    const [x0, y0, mx, x1, y1] = k.curve;
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.bezierCurveTo(mx, y0, mx, y1, x1, y1);
+    ctx.strokeStyle = k.stroke;
+    ctx.lineWidth = k.width;
+    ctx.stroke();
   }
 
   function labelKey(k) {
@@ -212,10 +243,9 @@ export function createNetwork(root, store, actions) {
     const k = links.find((x) => x.key === e.target);
     if (!k) return;
     if (k.index !== focused) { links[focused].key.tabIndex = -1; focused = k.index; k.key.tabIndex = 0; }
-    labelKey(k);
-    k.path.classList.add('focused');
+    styleLinks(); // highlighted (and labelled) while its key has the focus
   });
-  keys.addEventListener('focusout', (e) => links.find((x) => x.key === e.target)?.path.classList.remove('focused'));
+  keys.addEventListener('focusout', () => requestAnimationFrame(styleLinks));
   keys.addEventListener('keydown', (e) => {
     const k = links[focused];
     if (!k || e.target !== k.key) return;
