@@ -60,3 +60,24 @@ def test_stopped_early_says_why_which_weights_and_what_play_does(page, server_ur
     }""")
     page.click("#play")
     page.wait_for_function("window.iterationsSeen.some((t) => Number(t.replace(/,/g, '')) === 0)", timeout=TIMEOUT)
+
+
+def test_ready_credits_leave_at_once_while_commands_wait_their_turn(page, server_url):
+    """The page paces its commands to 50 a second (the server drops more than 60); a frame's
+    `ready` is not paced with them, or a page could never draw more than 50 frames a second."""
+    page.goto(f"{server_url}/healthz")  # a page of the server: the module import is same-origin
+    sent = page.evaluate("""async () => {
+      const { Connection, socketUrl } = await import('/static/js/socket.js');
+      const conn = new Connection(socketUrl());
+      await new Promise((resolve) => { conn.on('open', resolve); conn.connect(); });
+      const wire = [];
+      const send = conn.ws.send.bind(conn.ws);
+      conn.ws.send = (text) => { wire.push(JSON.parse(text).type); send(text); };
+      for (let i = 0; i < 60; i++) conn.send({ type: 'speed', steps_per_frame: 1 });
+      conn.send({ type: 'ready' });
+      const out = [...wire];
+      conn.stop();
+      return out;
+    }""")
+    assert sent.count("speed") == 50  # the other 10 wait for the next second
+    assert sent[-1] == "ready"  # ... and the credit went out behind the first 50, not after them
