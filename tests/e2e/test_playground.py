@@ -394,7 +394,7 @@ def test_a_weight_link_is_edited_from_the_keyboard(page, server_url):
 def test_curves_grow_in_place_and_fit_train_dev_not_minibatch_spikes(page, server_url):
     """New points are appended (Plotly.extendTraces, earlier points kept, no Plotly.react per
     frame); the cost axis's top follows train/dev/EWMA, so single-example mini-batch costs above it
-    are clipped instead of flattening the curves."""
+    are clipped instead of flattening the curves; the lines are painted where the axes put them."""
     open_playground(page, server_url, "dataset=spiral&noise=0.3&batch_size=1&speed=10")
     page.evaluate("""() => {
         window.__calls = { extend: 0, react: 0 };
@@ -417,6 +417,21 @@ def test_curves_grow_in_place_and_fit_train_dev_not_minibatch_spikes(page, serve
     top = max(plot["smooth"])
     assert top <= plot["range"][1] <= 1.1 * top, (plot["range"], top)
     assert max(plot["raw"]) > plot["range"][1]  # a spike, clipped at the top
+    # the lines are painted on the canvas over the plot, where Plotly's axes put each point
+    misses = page.evaluate("""() => {
+        const p = document.getElementById('cost-plot'), c = p.parentElement.querySelector('canvas.curve-lines');
+        const ctx = c.getContext('2d'), s = c.width / c.clientWidth;
+        const xa = p._fullLayout.xaxis, ya = p._fullLayout.yaxis, d = p.data[2];
+        let misses = 0;
+        for (let i = 0; i < d.x.length; i += 10) {
+            if (d.y[i] === null || d.y[i] > ya.range[1]) continue;
+            const px = ctx.getImageData(Math.round((xa._offset + xa.l2p(d.x[i])) * s) - 1,
+                                        Math.round((ya._offset + ya.l2p(d.y[i])) * s) - 1, 3, 3).data;
+            if (px.every((v, n) => n % 4 !== 3 || v === 0)) misses++;
+        }
+        return misses;
+    }""")
+    assert misses == 0
     assert page.console_errors == []
 
 

@@ -1,26 +1,45 @@
 // CURVES: train and dev cost vs iteration with the raw (faint) and EWMA-smoothed (solid)
 // mini-batch cost, and accuracy; the test set's cost and accuracy as numbers when the split has
-// a test part. A frame's new points are appended with Plotly.extendTraces (one redraw per painted
-// frame, no copy of the whole curve); a full Plotly.react only when points were removed or
-// replaced (a reset, a thinned curve, a divergence) or the look changed (presenter mode).
-// `curve`: the run's CostCurve (cost-curve.js).
+// a test part. `curve`: the run's CostCurve (cost-curve.js).
+// Every painted frame redraws the lines on a canvas over each plot (curve-layer.js). Plotly draws
+// the axes, grid, hover and export, and is redrawn only when an axis must change: the x axis
+// runs to a round number above the last iteration (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k),
+// so it steps a few times per decade instead of every frame. Its traces (transparent) catch up
+// with the curve's points then, when frames stop, and when the mouse comes to read them: new
+// points by Plotly.extendTraces, everything by Plotly.react when points were removed or replaced
+// (a reset, a thinned curve, a divergence) or the look changed (presenter mode).
 // The cost axis is fitted to the train, dev and EWMA curves: a raw mini-batch spike is clipped at
 // the top instead of flattening them.
 import { h, fmt, fmtPct } from '../dom.js';
 import { TRAIN_CURVE, DEV_CURVE } from '../colors.js';
 import { plotFont, resizeWithContainer } from '../plots.js';
+import { createCurveLayer } from './curve-layer.js';
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
-const COST_SERIES = ['minibatch', 'minibatch_ewma', 'train_cost', 'dev_cost']; // the cost plot's traces, in order
-const ACCURACY_SERIES = ['train_accuracy', 'dev_accuracy'];
 const HEADROOM = 1.08; // the cost axis's top: the highest train/dev/EWMA cost and a little room
 const MB_RAW = 'rgba(51,58,64,0.2)';
 const MB_EWMA = '#8d959c';
 
+const HIDDEN_LINE = 'rgba(0,0,0,0)'; // Plotly's traces give hover and export; the canvas draws the lines
 const line = (name, x, y, color, width, extra = {}) => ({
-  type: 'scatter', mode: 'lines', name, x, y, connectgaps: true,
-  line: { color, width }, hovertemplate: `${name} %{y:.4f}<extra>it %{x}</extra>`, ...extra,
+  type: 'scatter', mode: 'lines', name, x, y, connectgaps: true, meta: { color },
+  line: { color: HIDDEN_LINE, width }, hoverlabel: { bgcolor: color },
+  hovertemplate: `${name} %{y:.4f}<extra>it %{x}</extra>`, ...extra,
 });
+// each plot's lines, in trace order: [curve series, trace name, colour, width]
+const COST_LOOK = [['minibatch', 'mini-batch', MB_RAW, 1], ['minibatch_ewma', 'mini-batch EWMA', MB_EWMA, 1.5],
+  ['train_cost', 'train', TRAIN_CURVE, 2.2], ['dev_cost', 'dev', DEV_CURVE, 2.2]];
+const ACCURACY_LOOK = [['train_accuracy', 'train', TRAIN_CURVE, 2.2], ['dev_accuracy', 'dev', DEV_CURVE, 2.2]];
+const ACCURACY_AXIS = { range: [0, 1.02], tickformat: '.0%', rangemode: 'normal' };
+const IDLE_MS = 300; // no frame for this long: Plotly's traces catch up (hover and export see every point)
+
+/** The x axis's end: the round number at or above n (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k). */
+export function roundAbove(n) {
+  if (!(n > 0)) return 1;
+  const decade = 10 ** Math.floor(Math.log10(n));
+  const step = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((s) => s * decade >= n * (1 - 1e-12));
+  return step * decade;
+}
 
 /** An HTML legend (Plotly's takes plot space from small plots): [label, colour, width]. */
 const legend = (items) => h('div', { class: 'legend curve-legend' }, items.map(([label, color, width]) =>
@@ -29,8 +48,12 @@ const legend = (items) => h('div', { class: 'legend curve-legend' }, items.map((
 export function createCurves(root, store, curve) {
   const costValues = h('span', { class: 'panel-values tabular', id: 'cost-values' });
   const accValues = h('span', { class: 'panel-values tabular', id: 'accuracy-values' });
-  const cost = h('div', { class: 'curve-plot', id: 'cost-plot', role: 'img', 'aria-label': 'Cost against iteration' });
-  const accuracy = h('div', { class: 'curve-plot small', id: 'accuracy-plot', role: 'img', 'aria-label': 'Accuracy against iteration' });
+  const cost = h('div', { class: 'plot-fill', id: 'cost-plot', role: 'img', 'aria-label': 'Cost against iteration' });
+  const accuracy = h('div', { class: 'plot-fill', id: 'accuracy-plot', role: 'img', 'aria-label': 'Accuracy against iteration' });
+  const costCanvas = h('canvas', { class: 'curve-lines', 'aria-hidden': 'true' });
+  const accuracyCanvas = h('canvas', { class: 'curve-lines', 'aria-hidden': 'true' });
+  const costBox = h('div', { class: 'curve-plot' }, cost, costCanvas);
+  const accuracyBox = h('div', { class: 'curve-plot small' }, accuracy, accuracyCanvas);
   const noAccuracy = h('p', { class: 'muted empty-note', hidden: true }, 'Regression has no accuracy: follow the cost.');
   // The test set is shown as numbers only (no curve to tune on): the final, unbiased estimate.
   const testValues = h('span', { class: 'tabular', id: 'test-values' });
@@ -38,21 +61,23 @@ export function createCurves(root, store, curve) {
     h('strong', {}, 'Test '), testValues,
     h('span', { class: 'muted' }, ' · for the final unbiased estimate: choose the model with train and dev, look at test last.'));
   const accBlock = h('div', { class: 'panel-block' }, h('h3', {}, 'Accuracy', accValues),
-    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2]]), accuracy, noAccuracy, testNote);
+    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2]]), accuracyBox, noAccuracy, testNote);
   root.append(h('div', { class: 'panel-block grow' }, h('h3', {}, 'Cost', costValues),
-    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2], ['mini-batch', '#cdd1d5', 2], ['EWMA', MB_EWMA, 2]]), cost), accBlock);
+    legend([['train', TRAIN_CURVE, 2], ['dev', DEV_CURVE, 2], ['mini-batch', '#cdd1d5', 2], ['EWMA', MB_EWMA, 2]]), costBox), accBlock);
 
   resizeWithContainer(cost);
   resizeWithContainer(accuracy);
   let kind = 'binary';
 
-  function layout(yaxis = {}) {
+  const xEnd = () => roundAbove(curve.iteration.at(-1) ?? 0);
+
+  function layout(yaxis = {}, xaxis = { range: [0, xEnd()], autorange: false }) {
     const scale = store.get('presenter') ? 1.5 : 1;
     return {
       uirevision: 'curves', margin: { l: 40 * scale, r: 8, t: 6, b: 30 * scale }, showlegend: false,
       paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff',
       font: plotFont(store),
-      xaxis: { title: { text: 'iteration', standoff: 2, font: { size: 10.5 * scale } }, gridcolor: '#eceef0', zeroline: false, rangemode: 'tozero', linecolor: '#b9bec3' },
+      xaxis: { title: { text: 'iteration', standoff: 2, font: { size: 10.5 * scale } }, gridcolor: '#eceef0', zeroline: false, rangemode: 'tozero', linecolor: '#b9bec3', ...xaxis },
       yaxis: { gridcolor: '#eceef0', zeroline: false, linecolor: '#b9bec3', rangemode: 'tozero', ...yaxis },
     };
   }
@@ -110,23 +135,26 @@ export function createCurves(root, store, curve) {
   }
 
   const copy = (s) => curve[s].slice(); // extendTraces grows the plotted arrays, not the curve's
+  /** Plotly traces of a plot's lines (transparent: the canvas draws them), or as seen (`shown`). */
+  const traces = (look, shown = false) => look.map(([s, name, color, width]) => {
+    const t = line(name, copy('iteration'), copy(s), color, width, s === 'minibatch' ? { hoverinfo: 'skip' } : {});
+    return shown ? { ...t, line: { color, width } } : t;
+  });
 
-  /** The two plots: each remembers what it shows ({key, length}) and when it was last drawn. */
+  /** The two plots: each remembers what Plotly shows ({key, length, xEnd}) and when it was last
+   *  drawn; its `layer` paints its lines. */
   const plots = [
-    { el: cost, series: COST_SERIES, every: 1, last: -Infinity, key: null, length: 0, off: () => false,
+    { el: cost, layer: createCurveLayer(costCanvas, cost), look: COST_LOOK, every: 1, last: -Infinity, key: null, length: 0, xEnd: null,
+      off: () => false, zoomed: () => userZoom,
       full() {
         const blowUp = divergence();
         top = costTop();
         const yaxis = { ...blowUp.yaxis };
         if (!curve.diverged) costRange(yaxis);
-        window.Plotly.react(cost, [
-          line('mini-batch', copy('iteration'), copy('minibatch'), MB_RAW, 1, { hoverinfo: 'skip' }),
-          line('mini-batch EWMA', copy('iteration'), copy('minibatch_ewma'), MB_EWMA, 1.5),
-          line('train', copy('iteration'), copy('train_cost'), TRAIN_CURVE, 2.2),
-          line('dev', copy('iteration'), copy('dev_cost'), DEV_CURVE, 2.2),
-          ...blowUp.traces,
-        ], layout(yaxis), PLOT_CONFIG);
+        window.Plotly.react(cost, [...traces(COST_LOOK), ...blowUp.traces], layout(yaxis, userZoom ? {} : undefined), PLOT_CONFIG);
       },
+      /** The cost axis must grow: a new point above its top. */
+      higher: (from) => !userZoom && costTop(from, top) > top,
       extend(from) {
         const next = costTop(from, top);
         if (next !== top) {
@@ -135,45 +163,61 @@ export function createCurves(root, store, curve) {
           costRange(cost.layout.yaxis ?? (cost.layout.yaxis = {}));
         }
       } },
-    { el: accuracy, series: ACCURACY_SERIES, every: 2, last: -Infinity, key: null, length: 0, off: () => kind === 'regression',
+    { el: accuracy, layer: createCurveLayer(accuracyCanvas, accuracy), look: ACCURACY_LOOK, every: 2, last: -Infinity, key: null, length: 0, xEnd: null,
+      off: () => kind === 'regression', zoomed: () => false,
       full() {
-        window.Plotly.react(accuracy, [
-          line('train', copy('iteration'), copy('train_accuracy'), TRAIN_CURVE, 2.2),
-          line('dev', copy('iteration'), copy('dev_accuracy'), DEV_CURVE, 2.2),
-        ], layout({ range: [0, 1.02], tickformat: '.0%', rangemode: 'normal' }), PLOT_CONFIG);
+        window.Plotly.react(accuracy, traces(ACCURACY_LOOK), layout(ACCURACY_AXIS), PLOT_CONFIG);
       },
+      higher: () => false,
       extend() {} },
   ];
+  const seriesOf = (p) => p.look.map(([s]) => s);
 
   const keyNow = () => `${curve.version}|${store.get('presenter')}|${kind}`;
-  const stale = (p) => !p.off() && (p.key !== keyNow() || p.length !== curve.length);
+  /** Plotly's traces lack points of the curve (hover and export would miss them). */
+  const behind = (p) => !p.off() && (p.key !== keyNow() || p.length !== curve.length);
+  /** Plotly's axes must change: a new run or look, the x axis's end, the cost axis's top. */
+  const axesStale = (p) => behind(p) && (p.key !== keyNow() || curve.diverged
+    || (!p.zoomed() && xEnd() !== p.xEnd) || p.higher(p.length));
+  let catchUp = false; // bring the traces up to date too (frames stopped, or the mouse came to read)
+  const due = (p) => (catchUp ? behind(p) : axesStale(p));
 
   /** Bring one plot up to date: the new points appended, or everything redrawn when points were
    *  removed or replaced (curve.version), the run diverged, or the look changed. */
   function sync(p) {
     const key = keyNow();
-    const grows = p.key === key && curve.length > p.length && !curve.diverged && p.el.data?.length >= p.series.length;
+    const series = seriesOf(p);
+    const grows = p.key === key && curve.length > p.length && !curve.diverged && p.el.data?.length >= series.length;
     if (grows) {
       const from = p.length;
       p.extend(from);
+      if (!p.zoomed()) Object.assign(p.el.layout.xaxis ?? (p.el.layout.xaxis = {}), { range: [0, xEnd()], autorange: false });
       const x = curve.iteration.slice(from);
-      window.Plotly.extendTraces(p.el, { x: p.series.map(() => x), y: p.series.map((s) => curve[s].slice(from)) },
-        p.series.map((_, i) => i));
+      window.Plotly.extendTraces(p.el, { x: series.map(() => x), y: series.map((s) => curve[s].slice(from)) },
+        series.map((_, i) => i));
     } else {
       p.full();
+      if (!p.watched) { p.watched = true; p.el.on('plotly_afterplot', () => paintLines(p)); } // the lines follow the axes
     }
     p.key = key;
     p.length = curve.length;
+    p.xEnd = xEnd();
+  }
+
+  /** The plot's lines on its canvas, from the curve's arrays as they are now. */
+  function paintLines(p) {
+    if (p.off()) return;
+    p.layer.show(p.look.map(([s, , color, width]) => ({ x: curve.iteration, y: curve[s], color, width })));
   }
 
   // A Plotly redraw is the costliest thing on the page (tens of ms): it runs in a task of its
   // own, never inside the animation frame that paints the boundary and the network; one plot per
   // task, the most overdue; the cost plot at most every MIN_GAP_MS (more when a redraw is slow:
-  // four times its last cost), the accuracy plot half as often, so the frame rate holds, no task
-  // grows long and Plotly takes at most about a fifth of the main thread.
+  // four times its last cost), the accuracy plot half as often, so no task grows long.
   const MIN_GAP_MS = 150;
   let gap = MIN_GAP_MS;
   let timer = null;
+  let idleTimer = null;
   let lastSync = -Infinity;
   const dueAt = (p) => p.last + gap * p.every;
 
@@ -181,14 +225,14 @@ export function createCurves(root, store, curve) {
     clearTimeout(timer);
     timer = null;
     if (!window.Plotly) return;
-    const due = plots.filter(stale).sort((a, b) => (now ? a.last - b.last : dueAt(a) - dueAt(b)))[0];
-    if (!due) return;
+    const next = plots.filter(due).sort((a, b) => (now ? a.last - b.last : dueAt(a) - dueAt(b)))[0];
+    if (!next) { catchUp = false; return; }
     const t = performance.now();
-    if (now || t >= dueAt(due)) {
-      sync(due);
-      due.last = performance.now();
-      lastSync = due.last;
-      gap = Math.max(MIN_GAP_MS, 4 * (due.last - t));
+    if (now || t >= dueAt(next)) {
+      sync(next);
+      next.last = performance.now();
+      lastSync = next.last;
+      gap = Math.max(MIN_GAP_MS, 4 * (next.last - t));
       watchZoom();
     }
     schedule();
@@ -196,11 +240,18 @@ export function createCurves(root, store, curve) {
 
   /** A flush soon (coalesced): when the most overdue plot may be redrawn, not right after another. */
   function schedule() {
-    if (timer || !plots.some(stale)) return;
-    const due = Math.min(...plots.filter(stale).map(dueAt));
+    if (timer || !plots.some(due)) return;
+    const when = Math.min(...plots.filter(due).map(dueAt));
     const t = performance.now();
-    timer = setTimeout(flush, Math.max(due - t, lastSync + gap / 2 - t, 0));
+    timer = setTimeout(flush, Math.max(when - t, lastSync + gap / 2 - t, 0));
   }
+
+  /** Plotly's traces catch up now (a mouse about to hover, frames that stopped). */
+  function catchUpNow() {
+    catchUp = true;
+    schedule();
+  }
+  for (const p of plots) p.el.addEventListener('pointerenter', catchUpNow);
 
   // The user's zoom on the cost plot (a drag, or a double-click back to autoscale).
   function watchZoom() {
@@ -218,19 +269,21 @@ export function createCurves(root, store, curve) {
 
   return {
     plots: { cost, accuracy },
-    /** The cost plot as a figure for Plotly.downloadImage: with a legend (the page's legend is
-     *  HTML, outside the plot) and a size of its own. */
-    exportFigure() {
-      const base = layout(cost.layout?.yaxis ? { ...cost.layout.yaxis } : {});
+    /** The cost or accuracy plot as a figure for Plotly.downloadImage: every point of the curve,
+     *  its lines drawn, a legend (the page's legend is HTML, outside the plot) and a size of its own. */
+    exportFigure(which = 'cost') {
+      const [el, look, yaxis, extra] = which === 'cost'
+        ? [cost, COST_LOOK, { ...cost.layout?.yaxis }, divergence().traces] : [accuracy, ACCURACY_LOOK, ACCURACY_AXIS, []];
+      const base = layout(yaxis, { ...el.layout?.xaxis });
       return {
-        data: (cost.data ?? []).map((t) => ({ ...t, showlegend: t.name !== 'diverged' })),
+        data: [...traces(look, true), ...extra].map((t) => ({ ...t, showlegend: t.name !== 'diverged' })),
         layout: { ...base, showlegend: true, width: 900, height: 500, margin: { ...base.margin, t: 40 },
           legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 12 } } },
       };
     },
     setKind(k) {
       kind = k;
-      accuracy.hidden = k === 'regression';
+      accuracyBox.hidden = k === 'regression';
       noAccuracy.hidden = k !== 'regression';
     },
     /** The whole curve again, now: after a divergence, a loaded run's history or a new run. */
@@ -243,7 +296,10 @@ export function createCurves(root, store, curve) {
       const test = header.test; // null when the split has no test part
       testNote.hidden = !test;
       if (test) testValues.textContent = `cost ${fmt(test.cost, 3)}${test.accuracy != null ? ` · accuracy ${fmtPct(test.accuracy)}` : ''}`;
-      schedule(); // the curves follow in a task of their own
+      for (const p of plots) paintLines(p);
+      schedule(); // Plotly's axes follow in a task of their own, when they must change
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(catchUpNow, IDLE_MS);
     },
   };
 }
