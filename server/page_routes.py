@@ -13,7 +13,21 @@ from server import limits
 from server.version import VERSION
 
 router = APIRouter(include_in_schema=False)
-CONFIG_SCHEMA = TrainConfig.model_json_schema()  # as GET /api/config-schema serves it
+
+
+def without_docs(node):
+    """A JSON schema without its `title` and `description` texts (keys whose value is a string;
+    a property that happens to be named so keeps its schema): what a page reads from it (types,
+    ranges, choices, defaults, `live` and `used_by` marks) in a third fewer bytes (half, gzipped)."""
+    if isinstance(node, dict):
+        return {k: without_docs(v) for k, v in node.items() if not (k in ("title", "description") and isinstance(v, str))}
+    if isinstance(node, list):
+        return [without_docs(v) for v in node]
+    return node
+
+
+# GET /api/config-schema serves the whole schema; pages embed it without its texts
+CONFIG_SCHEMA = without_docs(TrainConfig.model_json_schema())
 
 
 def page(request: Request, name: str, **extra) -> Response:

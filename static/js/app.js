@@ -66,11 +66,11 @@ createRuns($('#runs-menu-root'), store, {
   save: (name) => saveRun(name),
   record: (name) => saveRun(name, { store: false }),
   load: (run, state) => { pendingRunId = run.id; store.update(state, { replace: true, restart: true }); },
-  // figures built when an export asks (the boundary image lives on a canvas, the cost PNG gets a legend)
+  // figures built when an export asks (the boundary image and the curves' lines live on canvases; PNGs get a legend)
   plots: () => ({
     get boundary() { return boundary.exportFigure(); },
-    get cost() { return curves.exportFigure(); },
-    accuracy: curves.plots.accuracy,
+    get cost() { return curves.exportFigure('cost'); },
+    get accuracy() { return curves.exportFigure('accuracy'); },
   }),
 });
 
@@ -223,7 +223,7 @@ function adoptConfig(config) {
     try { store.update(next, { replace: true }); } finally { remote = false; }
   };
   apply();
-  lessons.ready.then(() => { if (store.get('lesson') !== lessons.match(store.state, store.get('lesson'))) apply(); });
+  lessons.load().then(() => { if (store.get('lesson') !== lessons.match(store.state, store.get('lesson'))) apply(); });
 }
 
 // ---------------------------------------------------------------- server -> panels

@@ -72,6 +72,25 @@ def test_config_schema_is_the_train_config(http):
     assert "optimizer" in schema["properties"]
 
 
+def test_pages_embed_the_schema_without_its_texts(http):
+    """The playground embeds the schema for its controls: every type, range, choice, default and
+    mark as served by /api/config-schema, none of the titles and descriptions."""
+    import re
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("title", "description")}
+        return [strip(v) for v in node] if isinstance(node, list) else node
+
+    page = http.get("/").text
+    embedded = json.loads(re.search(r'<script type="application/json" id="config-schema">(.*?)</script>', page, re.S).group(1))
+    full = http.get("/api/config-schema").json()
+    assert embedded == strip(full) != full
+    assert "description" not in json.dumps(embedded)
+    assert embedded["$defs"]["OptimizerConfig"]["properties"]["learning_rate"] == {
+        k: v for k, v in full["$defs"]["OptimizerConfig"]["properties"]["learning_rate"].items() if k not in ("title", "description")}
+
+
 def test_limits_route(http):
     assert http.get("/api/limits").json() == limits.LIMITS
 

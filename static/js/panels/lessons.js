@@ -1,5 +1,6 @@
 // Lessons (GET /api/presets): a menu in the top bar; choosing one applies its config and shows
-// its short explanation in a card. The gradient-checking lesson has a button that sends
+// its short explanation in a card. The lessons are fetched when first needed (the menu opens, the
+// page's link names a lesson, a room's run is matched to one), not with the page's first load. The gradient-checking lesson has a button that sends
 // `gradcheck`; optimizer lessons link to the optimizer lab (/lab).
 import { h, fmt, closeOnOutsideClick } from '../dom.js';
 import { withConfig, SCHEMA } from '../state.js';
@@ -53,23 +54,31 @@ export function createLessons(menuRoot, cardRoot, store, actions) {
       h('button', { type: 'button', class: 'btn-mini close', 'aria-label': 'Close the lesson', onclick: () => store.update({ lesson: '' }) }, '×'));
   };
 
-  const ready = fetch('/api/presets').then((r) => r.json()).then((lessons) => {
+  list.append(h('li', { class: 'muted' }, 'Loading the lessons…'));
+  let loading = null;
+  const load = () => (loading ??= fetch('/api/presets').then((r) => r.json()).then((lessons) => {
     presets = lessons;
     list.replaceChildren(...presets.map((p) => h('li', {},
       h('button', { type: 'button', class: 'menu-item', dataset: { lesson: p.id }, onclick: () => apply(p) },
         h('span', { class: 'menu-item-title' }, p.title), p.topic ? h('span', { class: 'menu-item-sub' }, p.topic) : null),
       isOptimizerTopic(p) ? h('a', { class: 'menu-item-link', href: '/lab', title: 'Explore this optimizer in the lab' }, 'Lab →') : null)));
     renderCard();
-  });
+  }));
+  menu.addEventListener('toggle', () => { if (menu.open) load(); });
+  if (store.get('lesson')) load();
 
-  store.subscribe((changed) => { if (changed.includes('lesson')) renderCard(); });
+  store.subscribe((changed) => {
+    if (!changed.includes('lesson')) return;
+    renderCard();
+    if (store.get('lesson')) load();
+  });
   closeOnOutsideClick(menu);
 
   const matches = (p, state) => LESSON_KEYS.every((k) => sameValue(withConfig(state, p.config)[k], state[k]));
 
   return {
-    /** Resolves once the lessons are loaded. */
-    ready,
+    /** Fetch the lessons (once); resolves when they are here. */
+    load,
     /** The id of the lesson whose data and network `state` has: `current` when it still fits,
      *  else the first that does, else '' (a room page showing someone else's run). */
     match(state, current = '') {
