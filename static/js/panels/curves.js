@@ -179,8 +179,8 @@ export function createCurves(root, store, curve) {
   /** Plotly's axes must change: a new run or look, the x axis's end, the cost axis's top. */
   const axesStale = (p) => behind(p) && (p.key !== keyNow() || curve.diverged
     || (!p.zoomed() && xEnd() !== p.xEnd) || p.higher(p.length));
-  let catchUp = false; // bring the traces up to date too (frames stopped, or the mouse came to read)
-  const due = (p) => (catchUp ? behind(p) : axesStale(p));
+  let catchUpTo = 0; // the traces should hold this many points (frames stopped, or the mouse came to read)
+  const due = (p) => axesStale(p) || (behind(p) && p.length < catchUpTo);
 
   /** Bring one plot up to date: the new points appended, or everything redrawn when points were
    *  removed or replaced (curve.version), the run diverged, or the look changed. */
@@ -197,6 +197,7 @@ export function createCurves(root, store, curve) {
         series.map((_, i) => i));
     } else {
       p.full();
+      catchUpTo = Math.min(catchUpTo, curve.length); // a new curve: its own points only
       if (!p.watched) { p.watched = true; p.el.on('plotly_afterplot', () => paintLines(p)); } // the lines follow the axes
     }
     p.key = key;
@@ -226,7 +227,7 @@ export function createCurves(root, store, curve) {
     timer = null;
     if (!window.Plotly) return;
     const next = plots.filter(due).sort((a, b) => (now ? a.last - b.last : dueAt(a) - dueAt(b)))[0];
-    if (!next) { catchUp = false; return; }
+    if (!next) return;
     const t = performance.now();
     if (now || t >= dueAt(next)) {
       sync(next);
@@ -248,7 +249,7 @@ export function createCurves(root, store, curve) {
 
   /** Plotly's traces catch up now (a mouse about to hover, frames that stopped). */
   function catchUpNow() {
-    catchUp = true;
+    catchUpTo = curve.length;
     schedule();
   }
   for (const p of plots) p.el.addEventListener('pointerenter', catchUpNow);
