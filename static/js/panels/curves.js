@@ -17,7 +17,7 @@ import { createCurveLayer } from './curve-layer.js';
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
 const HEADROOM = 1.08; // the cost axis's top: the highest train/dev/EWMA cost and a little room
-const MB_RAW = 'rgba(51,58,64,0.2)';
+const MB_RAW = '#d6d8d9'; // opaque (rgba(51,58,64,0.2) on white): the canvas joins segments drawn frame by frame
 const MB_EWMA = '#8d959c';
 
 const HIDDEN_LINE = 'rgba(0,0,0,0)'; // Plotly's traces give hover and export; the canvas draws the lines
@@ -198,17 +198,18 @@ export function createCurves(root, store, curve) {
     } else {
       p.full();
       catchUpTo = Math.min(catchUpTo, curve.length); // a new curve: its own points only
-      if (!p.watched) { p.watched = true; p.el.on('plotly_afterplot', () => paintLines(p)); } // the lines follow the axes
+      if (!p.watched) { p.watched = true; p.el.on('plotly_afterplot', () => paintLines(p, true)); } // the lines follow the axes
     }
     p.key = key;
     p.length = curve.length;
     p.xEnd = xEnd();
   }
 
-  /** The plot's lines on its canvas, from the curve's arrays as they are now. */
-  function paintLines(p) {
+  /** The plot's lines on its canvas, from the curve's arrays as they are now (`full`: all again,
+   *  after Plotly drew new axes; else the new segments). */
+  function paintLines(p, full = false) {
     if (p.off()) return;
-    p.layer.show(p.look.map(([s, , color, width]) => ({ x: curve.iteration, y: curve[s], color, width })));
+    p.layer.show(p.look.map(([s, , color, width]) => ({ x: curve.iteration, y: curve[s], color, width })), full);
   }
 
   // A Plotly redraw is the costliest thing on the page (tens of ms): it runs in a task of its
