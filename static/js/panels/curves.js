@@ -1,8 +1,8 @@
 // CURVES: train and dev cost vs iteration with the raw (faint) and EWMA-smoothed (solid)
 // mini-batch cost, and accuracy; the test set's cost and accuracy as numbers when the split has
 // a test part. `curve`: the run's CostCurve (cost-curve.js).
-// Every painted frame redraws the lines on a canvas over each plot (curve-layer.js). Plotly draws
-// the axes, grid, hover and export, and is redrawn only when an axis must change: the x axis
+// Every painted frame draws the lines' new segments on a canvas over each plot (curve-layer.js).
+// Plotly draws the axes, grid, hover and export, and is redrawn only when an axis must change: the x axis
 // runs to a round number above the last iteration (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k),
 // so it steps a few times per decade instead of every frame. Its traces (transparent) catch up
 // with the curve's points then, when frames stop, and when the mouse comes to read them: new
@@ -34,7 +34,7 @@ const ACCURACY_AXIS = { range: [0, 1.02], tickformat: '.0%', rangemode: 'normal'
 const IDLE_MS = 300; // no frame for this long: Plotly's traces catch up (hover and export see every point)
 
 /** The x axis's end: the round number at or above n (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k). */
-export function roundAbove(n) {
+function roundAbove(n) {
   if (!(n > 0)) return 1;
   const decade = 10 ** Math.floor(Math.log10(n));
   const step = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((s) => s * decade >= n * (1 - 1e-12));
