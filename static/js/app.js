@@ -43,7 +43,7 @@ let remote = false;       // the store is being updated from a server `state` (n
 let replayTimer = null;   // waiting for a room's replayed state (see expectReplay)
 
 let status = 'connecting';
-let queued = [];          // frames received and not drawn yet, oldest first (at most QUEUE_MAX)
+let queued = [];          // frames received and not drawn yet, oldest first
 let hovered = null;       // {index, label} of the hidden neuron shown on the big plot
 let frameShown = null;    // last drawn frame (for hover previews)
 let pendingRunId = null;  // a loaded run's weights, sent with the next configure
@@ -238,23 +238,20 @@ function showDivergence(d) {
     diverged: { iteration: at, restored_iteration: d.restored_iteration } });
 }
 
-// Painting: one frame per animation frame, every panel updated in place. Frames wait in a short
-// queue (a jitter buffer): two frames that arrive within one screen refresh are drawn on two
-// refreshes instead of the first being dropped, so a stream as fast as the screen is drawn
-// whole. Only when the page falls further behind (more than QUEUE_MAX waiting, e.g. a hidden
-// tab) are the oldest dropped: what is drawn is never more than QUEUE_MAX frames late. A frame's
-// `ready` credit goes back when it is drawn or dropped, so the server never sends faster than
-// the page draws. `window.nnPaint.drawn` counts the frames painted (bench/paint_bench.py reads it).
-const QUEUE_MAX = 3; // = the server's frame credits (server/limits.py FRAME_CREDITS): the most that can be waiting
+// Painting: one frame per animation frame, every panel updated in place. Frames wait in a queue
+// (a jitter buffer): two frames that arrive within one screen refresh are drawn on two refreshes
+// instead of the first being dropped, so a stream as fast as the screen is drawn whole. A frame's
+// `ready` credit goes back when it is drawn, so the queue never holds more than the server's frame
+// credits (server/limits.py FRAME_CREDITS, 3; a hidden tab gets no more until it draws) and the
+// server never sends faster than the page draws. `window.nnPaint.drawn` counts the frames painted
+// (bench/paint_bench.py reads it).
 const paintStats = window.nnPaint ??= { drawn: 0 };
 let drawScheduled = false;
-let consumed = 0; // frames drawn or dropped whose `ready` is not sent yet
 
 function draw() {
   drawScheduled = false;
   const frame = queued.shift();
   if (frame) {
-    consumed += 1;
     const { header } = frame;
     // A frame drawn after `diverged` (already in flight) must not hide the divergence: the
     // counters and the curves keep the blow-up (curve.add ignored it).
@@ -268,15 +265,14 @@ function draw() {
     frameShown = frame;
     if (hovered !== null) showPreview();
     paintStats.drawn += 1;
+    conn.send({ type: 'ready' });
   }
-  for (; consumed > 0; consumed--) conn.send({ type: 'ready' });
   if (queued.length) { drawScheduled = true; requestAnimationFrame(draw); }
 }
 
 conn.on('frame', (frame) => {
   if (frame.header.type === 'thumbnails') { room?.onThumbnails?.(frame); return; } // not a run frame: no credit
   queued.push(frame);
-  if (queued.length > QUEUE_MAX) { queued.shift(); consumed += 1; }
   curve.add(frame.header); // every frame's figures, drawn or not
   // The status is taken in arrival order: a frame sent before a pause is drawn after the pause's
   // `state`, and must not turn the page back to running.
@@ -348,7 +344,6 @@ conn.on('open', () => {
 });
 conn.on('close', (info) => {
   setStatus('connecting');
-  consumed = 0;
   queued = [];
   if (room?.onClose?.(info)) return;
   const { retryIn } = info;

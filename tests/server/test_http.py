@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -75,8 +76,6 @@ def test_config_schema_is_the_train_config(http):
 def test_pages_embed_the_schema_without_its_texts(http):
     """The playground embeds the schema for its controls: every type, range, choice, default and
     mark as served by /api/config-schema, none of the titles and descriptions."""
-    import re
-
     def strip(node):
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k not in ("title", "description")}

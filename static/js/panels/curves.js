@@ -270,7 +270,6 @@ export function createCurves(root, store, curve) {
   store.subscribe((changed) => { if (changed.includes('presenter')) redraw(); });
 
   return {
-    plots: { cost, accuracy },
     /** The cost or accuracy plot as a figure for Plotly.downloadImage: every point of the curve,
      *  its lines drawn, a legend (the page's legend is HTML, outside the plot) and a size of its own. */
     exportFigure(which = 'cost') {

@@ -1,7 +1,8 @@
 // Lessons (GET /api/presets): a menu in the top bar; choosing one applies its config and shows
 // its short explanation in a card. The lessons are fetched when first needed (the menu opens, the
-// page's link names a lesson, a room's run is matched to one), not with the page's first load. The gradient-checking lesson has a button that sends
-// `gradcheck`; optimizer lessons link to the optimizer lab (/lab).
+// page's link names a lesson, a room's run is matched to one), not with the page's first load.
+// The gradient-checking lesson has a button that sends `gradcheck`; optimizer lessons link to
+// the optimizer lab (/lab).
 import { h, fmt, closeOnOutsideClick } from '../dom.js';
 import { withConfig, SCHEMA } from '../state.js';
 
